@@ -1,0 +1,54 @@
+"""Run the exported model with LiteRT: the fast, small-footprint engine used for serving.
+
+A LiteRT interpreter is not thread-safe, so ``Classifier`` keeps one per thread; the
+flatbuffer itself is read once and shared.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+
+class Classifier:
+    """Probabilities for batches of prepared (n, 28, 28, 1) float32 images."""
+
+    def __init__(self, model_content: bytes, threads: int = 1) -> None:
+        self._model_content = model_content
+        self._threads = threads
+        self._local = threading.local()
+
+    @classmethod
+    def load(cls, path: Path, threads: int = 1) -> Classifier:
+        return cls(Path(path).read_bytes(), threads=threads)
+
+    def _interpreter(self, batch: int) -> Interpreter:
+        """This thread's interpreter, resized only when the batch size changes."""
+        local = self._local
+        if getattr(local, "interpreter", None) is None:
+            local.interpreter = Interpreter(model_content=self._model_content, num_threads=self._threads)
+            local.batch = None
+        if local.batch != batch:
+            input_index = local.interpreter.get_input_details()[0]["index"]
+            local.interpreter.resize_tensor_input(input_index, [batch, 28, 28, 1])
+            local.interpreter.allocate_tensors()
+            local.batch = batch
+        return local.interpreter
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """One model call for the whole batch; returns (n, 10) probabilities."""
+        images = np.ascontiguousarray(images, dtype=np.float32)
+        interpreter = self._interpreter(len(images))
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], images)
+        interpreter.invoke()
+        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy()
+
+    def predict_all(self, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        """Probabilities for any number of images, in fixed-size chunks to bound memory."""
+        return np.concatenate([self.predict(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
+
+    def accuracy(self, images: np.ndarray, labels: np.ndarray) -> float:
+        return float(np.mean(self.predict_all(images).argmax(axis=1) == labels))
