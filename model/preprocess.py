@@ -1,0 +1,253 @@
+"""Turn any decoded image into what MNIST looks like, the way MNIST itself was made.
+
+MNIST digits are white ink on black, anti-aliased, fitted into a 20x20 box keeping
+their aspect ratio and placed in 28x28 by their centre of mass. A canvas frame, an
+upload or a photo of paper looks nothing like that; the steps below get there:
+
+1. ``ink_map``: downscale to a working size, composite alpha, detect polarity, divide
+   out the paper (uneven light, texture) and scale the ink to [0, 1] above the noise.
+2. ``select_digit``: keep the connected strokes that form the digit, drop specks.
+3. ``to_mnist``: crop, even out the stroke width, fit 20x20, centre by mass in 28x28.
+
+All analysis runs on at most ``WORK_SIZE`` pixels a side, so a 1000 px kiosk canvas
+costs about what a 160 px one does; a digit that is small in a big image is re-read
+from the original pixels so it keeps its detail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+WORK_SIZE = 160
+BOX_SIZE = 20
+CANVAS_SIZE = 28
+MNIST_CENTRE = 14.0  # where MNIST puts the centre of mass (row, column)
+MNIST_STROKE = 2.8  # median stroke width of MNIST digits, in 20x20-box pixels
+INK_THRESHOLD = 0.25  # ink above this is part of a stroke
+MIN_CONTRAST = 0.12  # the faintest stroke we still call ink, as a share of the paper's brightness
+MIN_DIGIT_SHARE = 0.02  # a mark smaller than this share of the image's long side is a dot, not a digit
+SMALL_DIGIT_PIXELS = 56  # below this many working pixels, re-read the digit from the original
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The model's input, or why there is none."""
+
+    image: np.ndarray | None  # (28, 28) uint8, ink high; None when no digit was found
+    reason: str | None = None  # "blank", "too_faint" or "too_small" when image is None
+    box: tuple[int, int, int, int] | None = None  # the digit in source pixels: left, top, right, bottom
+
+
+class NoInk(Exception):
+    """Raised inside the pipeline when there is nothing to classify; carries the reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def prepare(image: Image.Image) -> Prepared:
+    """The MNIST-style 28x28 input for the single digit in ``image``."""
+    try:
+        ink, scale = ink_map(image)
+        mask = select_digit(ink)
+        box = bounding_box(mask)
+        if scale > 1 and max(box[2] - box[0], box[3] - box[1]) < SMALL_DIGIT_PIXELS:
+            return prepare_region(image, source_box(box, scale, image.size, margin=0.5))
+        return Prepared(to_mnist(ink * mask, box), box=source_box(box, scale, image.size))
+    except NoInk as no_ink:
+        return Prepared(None, no_ink.reason)
+
+
+def prepare_region(image: Image.Image, region: tuple[int, int, int, int]) -> Prepared:
+    """Re-read a small digit from the original pixels around it, for full detail."""
+    crop = image.crop(region)
+    ink, scale = ink_map(crop)
+    mask = select_digit(ink)
+    box = bounding_box(mask)
+    left, top = region[:2]
+    x0, y0, x1, y1 = source_box(box, scale, crop.size)
+    return Prepared(to_mnist(ink * mask, box), box=(x0 + left, y0 + top, x1 + left, y1 + top))
+
+
+def ink_map(image: Image.Image, max_side: int = WORK_SIZE) -> tuple[np.ndarray, float]:
+    """Ink in [0, 1] (1 = full stroke) at working size, and the source pixels per working pixel."""
+    scale = max(image.size) / max_side
+    if scale > 1:
+        size = (max(1, round(image.width / scale)), max(1, round(image.height / scale)))
+        image = image.resize(size, Image.Resampling.BOX)
+    else:
+        scale = 1.0
+    alpha_ink = transparent_ink(image)
+    if alpha_ink is not None:
+        return stretch(alpha_ink), scale
+    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    if np.median(gray) < 0.5:  # light ink on a dark ground: chalkboard, inverted scan
+        gray = 1.0 - gray
+    return stretch(remove_paper(gray)), scale
+
+
+def transparent_ink(image: Image.Image) -> np.ndarray | None:
+    """Ink from the alpha channel of a mostly transparent drawing; None when alpha says nothing.
+
+    A canvas frame is often strokes on a fully transparent ground. Its colour channels
+    are meaningless where alpha is zero (usually black, so naive gray is black on
+    black); the alpha channel alone is the drawing, whatever colour the pen had. An
+    image that is mostly opaque is composited on white instead, like a browser shows it.
+    """
+    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+        return None
+    luminance, alpha = (np.asarray(band, dtype=np.float32) / 255.0 for band in image.convert("LA").split())
+    if alpha.min() > 0.98:
+        return None
+    if (alpha > 0.5).mean() < 0.5:
+        return alpha
+    return 1.0 - (luminance * alpha + (1.0 - alpha))
+
+
+def remove_paper(gray: np.ndarray) -> np.ndarray:
+    """Darkness relative to the local paper brightness: uneven light and gray paper cancel out.
+
+    The paper is estimated as the local maximum over a window wider than any stroke,
+    smoothed; dividing by it (not subtracting) also evens out the contrast of ink in
+    shadow.
+    """
+    window = max(15, max(gray.shape) // 6)
+    paper = ndimage.uniform_filter(ndimage.maximum_filter(gray, size=window), size=window)
+    return np.clip(1.0 - gray / np.maximum(paper, 0.05), 0.0, 1.0)
+
+
+def stretch(ink: np.ndarray) -> np.ndarray:
+    """Map the noise floor to 0 and the strokes' typical darkness to 1, so pencil counts as ink."""
+    median = float(np.median(ink))
+    noise = 1.4826 * float(np.median(np.abs(ink - median)))
+    floor = median + max(6.0 * noise, 0.04)
+    strokes = ink[ink > floor]
+    if strokes.size == 0:
+        raise NoInk("blank")
+    peak = float(np.percentile(strokes, 90))
+    if peak - floor < MIN_CONTRAST:
+        raise NoInk("too_faint")
+    return np.clip((ink - floor) / (peak - floor), 0.0, 1.0)
+
+
+def select_digit(ink: np.ndarray) -> np.ndarray:
+    """A 0/1 mask of the strokes that make up the digit.
+
+    Components are taken largest first; each joins when it is big or lies near the
+    strokes kept so far, so the broken bar of a 5 stays while a speck of dust in the
+    corner goes.
+    """
+    labels, count = ndimage.label(ink > INK_THRESHOLD, structure=np.ones((3, 3)))
+    if count == 0:
+        raise NoInk("blank")
+    masses = ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1))
+    slices = ndimage.find_objects(labels)
+    order = np.argsort(masses)[::-1]
+    kept = [order[0]]
+    box = slice_box(slices[order[0]])
+    total = masses.sum()
+    for index in order[1:]:
+        if masses[index] < 0.01 * total:
+            break
+        candidate = slice_box(slices[index])
+        reach = 0.35 * max(box[2] - box[0], box[3] - box[1])
+        if masses[index] > 0.25 * masses[order[0]] or boxes_near(box, candidate, reach):
+            kept.append(index)
+            box = (
+                min(box[0], candidate[0]),
+                min(box[1], candidate[1]),
+                max(box[2], candidate[2]),
+                max(box[3], candidate[3]),
+            )
+    if max(box[2] - box[0], box[3] - box[1]) < max(3, MIN_DIGIT_SHARE * max(ink.shape)):
+        raise NoInk("too_small")
+    mask = np.isin(labels, np.asarray(kept) + 1)
+    # Take back the faint anti-aliased rim that the threshold cut off.
+    return ndimage.binary_dilation(mask, iterations=1).astype(np.float32)
+
+
+def slice_box(slices: tuple[slice, slice]) -> tuple[int, int, int, int]:
+    rows, columns = slices
+    return columns.start, rows.start, columns.stop, rows.stop
+
+
+def boxes_near(a: tuple[int, int, int, int], b: tuple[int, int, int, int], reach: float) -> bool:
+    gap_x = max(b[0] - a[2], a[0] - b[2], 0)
+    gap_y = max(b[1] - a[3], a[1] - b[3], 0)
+    return max(gap_x, gap_y) <= reach
+
+
+def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """Left, top, right, bottom (exclusive) of the non-zero pixels."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    columns = np.flatnonzero(mask.any(axis=0))
+    return int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1
+
+
+def source_box(
+    box: tuple[int, int, int, int], scale: float, size: tuple[int, int], margin: float = 0.0
+) -> tuple[int, int, int, int]:
+    """A working-size box in source pixels, grown by ``margin`` of its long side, clipped to the image."""
+    pad = margin * max(box[2] - box[0], box[3] - box[1])
+    left, top = (box[0] - pad) * scale, (box[1] - pad) * scale
+    right, bottom = (box[2] + pad) * scale, (box[3] + pad) * scale
+    return (max(0, int(left)), max(0, int(top)), min(size[0], int(np.ceil(right))), min(size[1], int(np.ceil(bottom))))
+
+
+def to_mnist(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Crop, normalise the stroke width, fit 20x20 keeping aspect ratio, centre by mass in 28x28."""
+    left, top, right, bottom = box
+    crop = even_stroke_width(ink[top:bottom, left:right])
+    height, width = crop.shape
+    factor = BOX_SIZE / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    glyph = Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS if factor > 1 else Image.Resampling.BOX)
+    glyph = np.clip(np.asarray(glyph), 0.0, None)
+    peak = glyph.max()
+    if peak <= 0:
+        raise NoInk("too_small")
+    glyph = np.clip(glyph / peak, 0.0, 1.0)
+    return place_by_mass(glyph)
+
+
+def even_stroke_width(crop: np.ndarray) -> np.ndarray:
+    """Thicken hairlines and thin marker strokes towards MNIST's pen, measured in 20x20-box units.
+
+    The stroke width is area / half the boundary length of the thresholded strokes.
+    """
+    strokes = crop > 0.5
+    boundary = np.count_nonzero(strokes & ~ndimage.binary_erosion(strokes))
+    if boundary == 0:
+        return crop
+    width = 2.0 * np.count_nonzero(strokes) / boundary
+    box_units = BOX_SIZE / max(crop.shape)
+    target = MNIST_STROKE / box_units
+    steps = round((target - width) / 2)
+    if steps > 0:
+        return ndimage.grey_dilation(crop, footprint=disk(steps))
+    if width * box_units > 1.8 * MNIST_STROKE and steps < 0:
+        return ndimage.grey_erosion(crop, footprint=disk(min(-steps, int(width / 4))))
+    return crop
+
+
+def disk(radius: int) -> np.ndarray:
+    span = np.arange(-radius, radius + 1)
+    return (span[:, None] ** 2 + span[None, :] ** 2) <= radius * radius + radius
+
+
+def place_by_mass(glyph: np.ndarray) -> np.ndarray:
+    """Put the glyph in a 28x28 field so its centre of mass lands where MNIST's does."""
+    height, width = glyph.shape
+    row_mass, column_mass = ndimage.center_of_mass(glyph)
+    top = round(MNIST_CENTRE - row_mass)
+    left = round(MNIST_CENTRE - column_mass)
+    top = min(max(top, 0), CANVAS_SIZE - height)
+    left = min(max(left, 0), CANVAS_SIZE - width)
+    field = np.zeros((CANVAS_SIZE, CANVAS_SIZE), dtype=np.float32)
+    field[top : top + height, left : left + width] = glyph
+    return np.rint(field * 255.0).astype(np.uint8)

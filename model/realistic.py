@@ -1,0 +1,192 @@
+"""Realistic test inputs, generated: the kinds of image people really send us.
+
+MNIST test digits (never trained on) are re-drawn big and off-centre on transparent and
+white canvases, small in the corner of a kiosk screen, as chalk on a dark board and as
+photos of paper; digits are also rendered from handwriting fonts (Debian's
+fonts-dkg-handwriting, fonts-humor-sans, fonts-comic-neue). Every kind is seeded, so the
+same call gives the same images. Used by the accuracy tests and ``bench/recognition.py``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from scipy import ndimage
+
+from model.data import Mnist
+
+FONT_FILES = (
+    "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf",
+    "/usr/share/fonts/truetype/fifthhorseman/dkgBd.ttf",
+    "/usr/share/fonts/truetype/fifthhorseman/dkgIt.ttf",
+    "/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf",
+    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Regular.otf",
+    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Bold.otf",
+    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Light.otf",
+    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Italic.otf",
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    kind: str
+    label: int
+    data: bytes  # an encoded image file, as a browser or an upload would send it
+
+
+def encode(image: Image.Image, image_format: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+def stroke_shape(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
+    """An MNIST digit re-drawn as a smooth pen shape ``height`` pixels tall, with a random pen width.
+
+    Upscaling the 28x28 bytes and thresholding gives MNIST's own stroke at large size;
+    eroding or dilating it changes the pen from a fine stylus to a finger.
+    """
+    factor = height / 20.0
+    big = ndimage.zoom(digit.astype(np.float32) / 255.0, factor, order=3)
+    shape = big > 0.5
+    change = int(rng.integers(-int(0.9 * factor), int(0.8 * factor) + 1))
+    if change < 0:
+        thinner = ndimage.binary_erosion(shape, iterations=-change)
+        shape = thinner if thinner.sum() > 0.25 * shape.sum() else shape
+    elif change > 0:
+        shape = ndimage.binary_dilation(shape, iterations=change)
+    rows = np.flatnonzero(shape.any(axis=1))
+    columns = np.flatnonzero(shape.any(axis=0))
+    cropped = shape[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    return ndimage.gaussian_filter(cropped.astype(np.float32), 0.7)
+
+
+def place(shape: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Put the shape at a random position on an empty canvas (coverage in [0, 1])."""
+    canvas = np.zeros((size[1], size[0]), dtype=np.float32)
+    height, width = shape.shape
+    height, width = min(height, size[1]), min(width, size[0])
+    top = int(rng.integers(0, size[1] - height + 1))
+    left = int(rng.integers(0, size[0] - width + 1))
+    canvas[top : top + height, left : left + width] = shape[:height, :width]
+    return canvas
+
+
+def paint(coverage: np.ndarray, ink: tuple[int, int, int], paper: np.ndarray | tuple[int, int, int]) -> np.ndarray:
+    """Blend ink over paper by coverage; paper may be a colour or an (h, w, 3) float image."""
+    paper_array = np.broadcast_to(np.asarray(paper, dtype=np.float32), (*coverage.shape, 3))
+    alpha = coverage[..., None]
+    return np.clip(alpha * np.asarray(ink, np.float32) + (1 - alpha) * paper_array, 0, 255).astype(np.uint8)
+
+
+def canvas_transparent(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A browser canvas frame: coloured strokes on a fully transparent 400x400 ground."""
+    coverage = place(stroke_shape(digit, int(rng.integers(110, 330)), rng), (400, 400), rng)
+    colour = [(0, 0, 0), (20, 40, 160), (255, 255, 255), (200, 30, 30)][int(rng.integers(0, 4))]
+    rgba = np.zeros((400, 400, 4), dtype=np.uint8)
+    rgba[..., :3] = colour
+    rgba[..., 3] = np.rint(coverage * 255).astype(np.uint8)
+    return encode(Image.fromarray(rgba, "RGBA"))
+
+
+def canvas_white(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A canvas filled white first, then drawn on in a dark pen."""
+    coverage = place(stroke_shape(digit, int(rng.integers(110, 330)), rng), (400, 400), rng)
+    return encode(Image.fromarray(paint(coverage, (10, 10, 30), (255, 255, 255))))
+
+
+def kiosk_corner(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A big kiosk canvas with a small digit somewhere near its edge, thin strokes."""
+    shape = stroke_shape(digit, int(rng.integers(60, 140)), rng)
+    coverage = place(shape, (1080, 960), rng)
+    rgba = np.zeros((960, 1080, 4), dtype=np.uint8)
+    rgba[..., 3] = np.rint(coverage * 255).astype(np.uint8)
+    return encode(Image.fromarray(rgba, "RGBA"))
+
+
+def chalkboard(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Light chalk on a dark board, with board texture, saved as JPEG."""
+    coverage = place(stroke_shape(digit, int(rng.integers(120, 300)), rng), (400, 400), rng)
+    board = np.asarray((30, 60, 40), np.float32) + rng.normal(0, 6, (400, 400, 1))
+    chalk = coverage * rng.uniform(0.7, 1.0, coverage.shape)
+    return encode(Image.fromarray(paint(chalk, (235, 235, 225), board)), "JPEG", quality=80)
+
+
+def photo(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A phone photo of pencil on gray paper: uneven light, noise, JPEG, sometimes EXIF-rotated."""
+    size = (480, 640)
+    coverage = place(stroke_shape(digit, int(rng.integers(150, 380)), rng), size, rng)
+    ys, xs = np.mgrid[0 : size[1], 0 : size[0]].astype(np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    gradient = (np.cos(angle) * xs / size[0] + np.sin(angle) * ys / size[1]) * rng.uniform(40, 90)
+    paper = (rng.uniform(150, 210) + gradient - gradient.mean())[..., None] + rng.normal(0, 5, (size[1], size[0], 1))
+    paper = np.repeat(paper, 3, axis=2) * np.asarray([1.0, 0.98, 0.93])
+    pencil = tuple(int(v) for v in rng.uniform(40, 100, 1).repeat(3))
+    image = Image.fromarray(paint(coverage * rng.uniform(0.55, 0.95), pencil, paper)).filter(
+        ImageFilter.GaussianBlur(1)
+    )
+    quality = int(rng.integers(45, 80))
+    if rng.random() < 0.3:
+        exif = Image.Exif()
+        exif[0x0112] = 6  # stored rotated; a viewer turns it 90 degrees clockwise
+        return encode(image.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=quality, exif=exif)
+    return encode(image, "JPEG", quality=quality)
+
+
+def inverted_scan(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """An inverted scan: white digit on black, grayscale PNG, like MNIST blown up."""
+    coverage = place(stroke_shape(digit, int(rng.integers(100, 300)), rng), (360, 360), rng)
+    return encode(Image.fromarray(np.rint(coverage * 255).astype(np.uint8), "L"))
+
+
+def font_digit(label: int, rng: np.random.Generator, fonts: list[str]) -> bytes:
+    """A digit in a handwriting font, random size, weight, slant and place, on white or transparent."""
+    font = ImageFont.truetype(fonts[int(rng.integers(0, len(fonts)))], int(rng.integers(90, 260)))
+    glyph = Image.new("L", (420, 420), 0)
+    ImageDraw.Draw(glyph).text(
+        (210, 210), str(label), font=font, fill=255, anchor="mm", stroke_width=int(rng.integers(0, 6)), stroke_fill=255
+    )
+    glyph = glyph.rotate(float(rng.uniform(-10, 10)), resample=Image.Resampling.BILINEAR)
+    coverage = np.asarray(glyph, dtype=np.float32) / 255.0
+    rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
+    coverage = place(coverage[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1], (400, 400), rng)
+    if rng.random() < 0.5:
+        rgba = np.zeros((400, 400, 4), dtype=np.uint8)
+        rgba[..., 3] = np.rint(coverage * 255).astype(np.uint8)
+        return encode(Image.fromarray(rgba, "RGBA"))
+    return encode(Image.fromarray(paint(coverage, (0, 0, 0), (255, 255, 255))))
+
+
+DRAWN_KINDS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
+    "canvas_transparent": canvas_transparent,
+    "canvas_white": canvas_white,
+    "kiosk_corner": kiosk_corner,
+    "chalkboard": chalkboard,
+    "photo": photo,
+    "inverted_scan": inverted_scan,
+}
+KINDS = (*DRAWN_KINDS, "font")
+
+
+def available_fonts() -> list[str]:
+    return [path for path in FONT_FILES if Path(path).exists()]
+
+
+def samples(mnist: Mnist, per_kind: int = 200, seed: int = 0) -> Iterator[Sample]:
+    """``per_kind`` images of every kind, from MNIST test digits and handwriting fonts."""
+    for offset, (kind, draw) in enumerate(DRAWN_KINDS.items()):
+        rng = np.random.default_rng([seed, offset])
+        for index in rng.choice(len(mnist.y_test), size=per_kind, replace=False):
+            yield Sample(kind, int(mnist.y_test[index]), draw(mnist.x_test[index], rng))
+    fonts = available_fonts()
+    if not fonts:
+        raise FileNotFoundError("No handwriting fonts found: install fonts-dkg-handwriting fonts-humor-sans.")
+    rng = np.random.default_rng([seed, len(DRAWN_KINDS)])
+    for number in range(per_kind):
+        label = number % 10
+        yield Sample("font", label, font_digit(label, rng, fonts))

@@ -1,0 +1,151 @@
+"""The recognizer: image bytes in, a digit (or a number) with everything the UI shows out.
+
+``Recognizer.load().recognize(data)`` is the single-digit path used for every canvas
+frame; ``recognize_number`` reads a row of digits; ``classify`` is the batch entry
+point that the server uses to answer many clients with one model call.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from PIL import Image
+
+from model import card as model_card
+from model.decode import DEFAULT_LIMITS, Limits, decode_image
+from model.litert import Classifier
+from model.preprocess import Prepared, prepare
+from model.segment import segment_digits
+
+LOW_CONFIDENCE = 0.6  # below this the caller should say "not sure"
+
+T = TypeVar("T")
+
+
+def timed(function: Callable[[], T]) -> tuple[T, float]:
+    """The result of ``function()`` and the milliseconds it took."""
+    started = time.perf_counter()
+    result = function()
+    return result, (time.perf_counter() - started) * 1000.0
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A small PNG of a 28x28 input, for the UI's "what the model sees" view."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """One digit's answer. ``digit`` is None when there was nothing to read (see ``reason``)."""
+
+    digit: int | None
+    confidence: float
+    probabilities: list[float]
+    image: np.ndarray | None  # the 28x28 uint8 input the model saw
+    reason: str | None = None  # "blank", "too_faint", "too_small" when digit is None
+    box: tuple[int, int, int, int] | None = None  # where the digit is, in source pixels
+    timings: dict[str, float] = field(default_factory=dict)  # decode_ms, preprocess_ms, inference_ms
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.digit is not None and self.confidence < LOW_CONFIDENCE
+
+    @property
+    def preview_png(self) -> bytes | None:
+        return None if self.image is None else png_bytes(self.image)
+
+
+@dataclass(frozen=True)
+class NumberRecognition:
+    """A row of digits read left to right; ``number`` is their concatenation ("" when blank)."""
+
+    number: str
+    digits: list[Recognition]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def answer(prepared: Prepared, probabilities: np.ndarray | None, timings: dict[str, float]) -> Recognition:
+    """Package one prepared image and its probabilities as a Recognition."""
+    if prepared.image is None or probabilities is None:
+        return Recognition(None, 0.0, [0.0] * 10, None, prepared.reason, None, timings)
+    digit = int(np.argmax(probabilities))
+    return Recognition(
+        digit=digit,
+        confidence=float(probabilities[digit]),
+        probabilities=[float(p) for p in probabilities],
+        image=prepared.image,
+        box=prepared.box,
+        timings=timings,
+    )
+
+
+class Recognizer:
+    """The shipped model behind the MNIST-style preprocessing; thread-safe."""
+
+    def __init__(self, classifier: Classifier, version: str, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.classifier = classifier
+        self.version = version
+        self.limits = limits
+
+    @classmethod
+    def load(
+        cls,
+        path: Path = model_card.TFLITE_PATH,
+        card_path: Path = model_card.CARD_PATH,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> Recognizer:
+        return cls(Classifier.load(path), model_card.read_card(card_path)["version"], limits)
+
+    def classify(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities (n, 10) for n prepared 28x28 uint8 images, in one model call."""
+        images = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
+        if len(images) == 0:
+            return np.zeros((0, 10), dtype=np.float32)
+        return self.classifier.predict((images.astype(np.float32) / 255.0)[..., None])
+
+    def prepare(self, data: bytes | str) -> tuple[Prepared, dict[str, float]]:
+        """Decode and preprocess (the CPU work before the model), with timings."""
+        image, decode_ms = timed(lambda: decode_image(data, self.limits))
+        prepared, preprocess_ms = timed(lambda: prepare(image))
+        return prepared, {"decode_ms": decode_ms, "preprocess_ms": preprocess_ms}
+
+    def recognize(self, data: bytes | str) -> Recognition:
+        """The digit in one image: raw bytes, a data URL or base64. Raises ``ImageError`` for bad input."""
+        prepared, timings = self.prepare(data)
+        if prepared.image is None:
+            return answer(prepared, None, {**timings, "inference_ms": 0.0})
+        probabilities, inference_ms = timed(lambda: self.classify(prepared.image)[0])
+        return answer(prepared, probabilities, {**timings, "inference_ms": inference_ms})
+
+    def recognize_many(self, items: Sequence[bytes | str]) -> list[Recognition]:
+        """Several single-digit images with one model call for all of them (bad ones raise)."""
+        prepared = [self.prepare(item) for item in items]
+        readable = [index for index, (ready, _) in enumerate(prepared) if ready.image is not None]
+        probabilities, inference_ms = timed(
+            lambda: self.classify(np.stack([prepared[i][0].image for i in readable])) if readable else np.zeros((0, 10))
+        )
+        by_index = dict(zip(readable, probabilities, strict=True))
+        share = inference_ms / max(1, len(readable))
+        return [
+            answer(ready, by_index.get(index), {**timings, "inference_ms": share if index in by_index else 0.0})
+            for index, (ready, timings) in enumerate(prepared)
+        ]
+
+    def recognize_number(self, data: bytes | str) -> NumberRecognition:
+        """Every digit in a row, left to right, and the number they spell."""
+        image, decode_ms = timed(lambda: decode_image(data, self.limits))
+        segments, preprocess_ms = timed(lambda: segment_digits(image))
+        if not segments:
+            return NumberRecognition("", [], {"decode_ms": decode_ms, "preprocess_ms": preprocess_ms})
+        probabilities, inference_ms = timed(lambda: self.classify(np.stack([s.image for s in segments])))
+        timings = {"decode_ms": decode_ms, "preprocess_ms": preprocess_ms, "inference_ms": inference_ms}
+        digits = [answer(segment, row, timings) for segment, row in zip(segments, probabilities, strict=True)]
+        return NumberRecognition("".join(str(d.digit) for d in digits), digits, timings)
