@@ -17,7 +17,8 @@ from scipy import ndimage
 from model.preprocess import INK_THRESHOLD, NoInk, Prepared, bounding_box, ink_map, source_box, to_mnist
 
 NUMBER_WORK_SIZE = 480  # a row of digits needs more working pixels than one digit
-MAX_DIGIT_ASPECT = 1.15  # a digit is rarely wider than this times its height
+MAX_DIGIT_ASPECT = 1.3  # a single digit is rarely wider than this times its height
+DIGIT_ASPECT = 0.7  # the typical width of a digit, as a share of its height
 MIN_PART_SHARE = 0.01  # components lighter than this share of all ink are specks
 
 
@@ -72,7 +73,7 @@ def split_wide(ink: np.ndarray, row_height: int) -> list[np.ndarray]:
         return []
     left, top, right, bottom = box
     width, height = right - left, max(bottom - top, int(0.6 * row_height))
-    pieces = round(width / (0.75 * height))
+    pieces = round(width / (DIGIT_ASPECT * height))
     if width <= MAX_DIGIT_ASPECT * height or pieces < 2:
         return [ink]
     profile = ink[:, left:right].sum(axis=0)

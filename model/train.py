@@ -67,7 +67,10 @@ def train(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    stop_early = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=8, restore_best_weights=True, verbose=1)
+    # The cosine schedule does its best work late, so early stopping only watches the second half.
+    stop_early = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", patience=8, restore_best_weights=True, start_from_epoch=epochs // 2, verbose=1
+    )
     history = model.fit(
         training_dataset(x_train, y_train, seed),
         steps_per_epoch=steps_per_epoch,

@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from model.decode import decode_image
+from model.preprocess import ink_map, prepare
+from tests.images import big_digit, dark_png, encode, on_canvas, transparent_png, white_png
+
+
+@pytest.fixture(scope="module")
+def seven(mnist):
+    return mnist.x_test[0]  # a clear 7
+
+
+def prepared(raw: bytes):
+    return prepare(decode_image(raw))
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        (Image.new("RGBA", (400, 400), (0, 0, 0, 0)), "blank"),
+        (Image.new("RGB", (400, 400), (255, 255, 255)), "blank"),
+        (Image.new("L", (300, 200), 128), "blank"),
+        (Image.new("L", (50, 50), 0), "blank"),
+    ],
+)
+def test_blank_images_have_no_digit_and_say_why(image, reason):
+    result = prepare(image)
+    assert result.image is None
+    assert result.reason == reason
+
+
+def test_paper_noise_alone_is_not_a_digit():
+    noise = np.random.default_rng(1).normal(200, 4, (300, 300)).clip(0, 255).astype(np.uint8)
+    result = prepare(Image.fromarray(noise))
+    assert result.image is None
+    assert result.reason in {"blank", "too_faint", "too_small"}
+
+
+def test_a_single_tap_is_too_small_to_be_a_digit():
+    coverage = np.zeros((400, 400), np.float32)
+    coverage[200:204, 200:204] = 1
+    result = prepared(transparent_png(coverage))
+    assert result.image is None
+    assert result.reason == "too_small"
+
+
+def test_output_looks_like_mnist(seven):
+    result = prepared(transparent_png(on_canvas(big_digit(seven, 250), at=(30, 20))))
+    image = result.image
+    assert image.shape == (28, 28)
+    assert image.dtype == np.uint8
+    assert image.max() == 255
+    rows, columns = np.nonzero(image > 0)
+    assert max(rows.max() - rows.min(), columns.max() - columns.min()) + 1 <= 21
+    centre = ndimage.center_of_mass(image.astype(float))
+    assert centre == pytest.approx((14, 14), abs=1.0)
+    # Close to the original MNIST digit it was drawn from.
+    correlation = np.corrcoef(image.ravel().astype(float), seven.ravel().astype(float))[0, 1]
+    assert correlation > 0.75
+
+
+def test_alpha_only_strokes_are_found_whatever_their_colour(seven):
+    coverage = on_canvas(big_digit(seven))
+    black = prepared(transparent_png(coverage, (0, 0, 0))).image
+    white = prepared(transparent_png(coverage, (255, 255, 255))).image
+    assert black is not None
+    assert np.array_equal(black, white)
+
+
+def test_white_canvas_and_inverted_canvas_give_the_same_input(seven):
+    coverage = on_canvas(big_digit(seven))
+    on_white = prepared(white_png(coverage)).image
+    on_black = prepared(dark_png(coverage)).image
+    assert np.abs(on_white.astype(int) - on_black.astype(int)).max() <= 2
+
+
+def test_specks_far_from_the_digit_are_ignored(seven):
+    coverage = on_canvas(big_digit(seven), at=(150, 150))
+    clean = prepared(transparent_png(coverage))
+    coverage[10:16, 10:16] = 1.0
+    coverage[380:386, 20:25] = 1.0
+    specked = prepared(transparent_png(coverage))
+    assert np.array_equal(clean.image, specked.image)
+    assert specked.box == clean.box
+
+
+def test_a_detached_stroke_near_the_digit_is_kept(mnist):
+    five = mnist.x_test[15]  # a 5
+    shape = big_digit(five, 200)
+    split_row = int(np.flatnonzero(shape.sum(axis=1) > 0)[0]) + 25  # just under the top bar
+    shape[split_row : split_row + 6] = 0
+    result = prepared(transparent_png(on_canvas(shape)))
+    rows = np.flatnonzero(result.image.any(axis=1))
+    assert rows.max() - rows.min() >= 18, "both parts are in the 20x20 box"
+
+
+def test_small_digit_in_a_big_canvas_keeps_its_detail(seven):
+    coverage = np.zeros((1000, 1200), np.float32)
+    shape = big_digit(seven, 60)
+    coverage[900 : 900 + shape.shape[0], 40 : 40 + shape.shape[1]] = shape
+    result = prepared(transparent_png(coverage))
+    assert result.image is not None
+    rows, columns = np.nonzero(coverage > 0.25)
+    expected = (columns.min(), rows.min(), columns.max() + 1, rows.max() + 1)
+    assert np.allclose(result.box, expected, atol=6)
+    correlation = np.corrcoef(result.image.ravel().astype(float), seven.ravel().astype(float))[0, 1]
+    assert correlation > 0.7
+
+
+def test_uneven_light_on_gray_paper_is_removed(seven):
+    coverage = on_canvas(big_digit(seven), size=400)
+    ramp = np.linspace(110, 230, 400, dtype=np.float32)[None, :].repeat(400, axis=0)
+    photo = ramp * (1 - 0.45 * coverage)
+    result = prepared(encode(Image.fromarray(photo.astype(np.uint8)), "JPEG", quality=70))
+    reference = prepared(white_png(coverage))
+    assert np.corrcoef(result.image.ravel(), reference.image.ravel())[0, 1] > 0.9
+
+
+def test_working_size_bounds_the_cost_of_big_images():
+    ink, scale = ink_map(_stripe(1600, 900))
+    assert max(ink.shape) <= 160
+    assert scale == 10
+
+
+def _stripe(width: int, height: int) -> Image.Image:
+    pixels = np.full((height, width), 255, np.uint8)
+    pixels[height // 3 : height // 2, width // 3 : width // 2] = 0
+    return Image.fromarray(pixels)

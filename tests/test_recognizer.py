@@ -1,0 +1,86 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model.decode import CorruptImage, UnsupportedFormat
+from model.preprocess import Prepared
+from model.recognizer import LOW_CONFIDENCE, Recognizer, answer
+from tests.images import big_digit, data_url, on_canvas, transparent_png
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer.load()
+
+
+def drawn(mnist, index: int) -> bytes:
+    return transparent_png(on_canvas(big_digit(mnist.x_test[index], 200), at=(80, 60)))
+
+
+def test_recognize_returns_everything_the_ui_shows(recognizer, mnist):
+    result = recognizer.recognize(data_url(drawn(mnist, 0)))
+    assert result.digit == 7
+    assert result.confidence == max(result.probabilities)
+    assert sum(result.probabilities) == pytest.approx(1.0, abs=1e-4)
+    assert len(result.probabilities) == 10
+    assert not result.low_confidence
+    preview = Image.open(io.BytesIO(result.preview_png))
+    assert preview.size == (28, 28)
+    assert np.array_equal(np.asarray(preview), result.image)
+    assert set(result.timings) == {"decode_ms", "preprocess_ms", "inference_ms"}
+    assert all(value >= 0 for value in result.timings.values())
+
+
+def test_blank_canvas_is_no_digit_never_a_guess(recognizer):
+    raw = transparent_png(np.zeros((300, 300), np.float32))
+    result = recognizer.recognize(raw)
+    assert result.digit is None
+    assert result.reason == "blank"
+    assert result.confidence == 0.0
+    assert result.preview_png is None
+
+
+def test_low_confidence_is_reported():
+    probabilities = np.full(10, 0.5 / 9)
+    probabilities[3] = 0.5
+    result = answer(Prepared(np.zeros((28, 28), np.uint8)), probabilities, {})
+    assert result.digit == 3
+    assert result.confidence < LOW_CONFIDENCE
+    assert result.low_confidence
+
+
+def test_bad_input_raises_typed_errors(recognizer):
+    with pytest.raises(UnsupportedFormat):
+        recognizer.recognize(b"GIF8 not really")
+    with pytest.raises(CorruptImage):
+        recognizer.recognize(b"\x89PNG\r\n\x1a\nbroken")
+
+
+def test_classify_is_one_model_call_for_a_batch(recognizer, mnist, monkeypatch):
+    calls = []
+    predict = recognizer.classifier.predict
+    monkeypatch.setattr(recognizer.classifier, "predict", lambda images: calls.append(len(images)) or predict(images))
+    probabilities = recognizer.classify(mnist.x_test[:32])
+    assert calls == [32]
+    assert probabilities.shape == (32, 10)
+    assert (probabilities.argmax(axis=1) == mnist.y_test[:32]).mean() > 0.95
+
+
+def test_recognize_many_matches_one_by_one_with_one_model_call(recognizer, mnist, monkeypatch):
+    items = [drawn(mnist, index) for index in range(6)] + [transparent_png(np.zeros((50, 50), np.float32))]
+    singles = [recognizer.recognize(item) for item in items]
+    calls = []
+    predict = recognizer.classifier.predict
+    monkeypatch.setattr(recognizer.classifier, "predict", lambda images: calls.append(len(images)) or predict(images))
+    many = recognizer.recognize_many(items)
+    assert calls == [6]
+    assert [r.digit for r in many] == [r.digit for r in singles]
+    assert many[-1].reason == "blank"
+    for one, batched in zip(singles[:6], many[:6], strict=True):
+        np.testing.assert_allclose(one.probabilities, batched.probabilities, atol=1e-5)
+
+
+def test_recognizer_carries_the_model_version(recognizer):
+    assert recognizer.version
