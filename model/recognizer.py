@@ -102,7 +102,7 @@ class Recognizer:
         card_path: Path = model_card.CARD_PATH,
         limits: Limits = DEFAULT_LIMITS,
     ) -> Recognizer:
-        return cls(Classifier.load(path), model_card.read_card(card_path)["version"], limits)
+        return cls(Classifier.load(Path(path)), model_card.read_card(Path(card_path))["version"], limits)
 
     def classify(self, images: np.ndarray) -> np.ndarray:
         """Probabilities (n, 10) for n prepared 28x28 uint8 images, in one model call."""

@@ -1,0 +1,77 @@
+"""The live digit server: a Flask application factory with Flask-SocketIO.
+
+``create_app()`` wires configuration, the recognizer, the inference queue, the attempt
+log and its store, the REST API, the Socket.IO handlers and the front end.
+"""
+
+from __future__ import annotations
+
+import atexit
+from typing import Any
+
+import click
+from flask import Flask, request
+
+from server.config import ROOT, load_config
+from server.extensions import socketio
+from server.logs import configure_logging
+from server.service import Digits
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def content_security_policy(host: str) -> str:
+    """Only what the page needs: its own scripts and styles, data: images, its own websocket."""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        f"connect-src 'self' ws://{host} wss://{host}; font-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    config = load_config(test_config)
+    configure_logging()
+    app = Flask(__name__, static_folder=str(ROOT / "frontend"), static_url_path="/static")
+    app.config.update(config)
+    app.config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"] * 4 // 3 + 64 * 1024
+
+    digits = Digits(config)
+    app.extensions["digits"] = digits
+    if not config["TESTING"]:
+        atexit.register(digits.close)
+
+    from server import live  # noqa: F401  (registers the Socket.IO handlers)
+    from server.api import api
+    from server.pages import pages
+
+    app.register_blueprint(pages)
+    app.register_blueprint(api)
+
+    origins = [origin.strip() for origin in config["CORS_ORIGINS"].split(",") if origin.strip()]
+    socketio.init_app(
+        app,
+        async_mode=config["ASYNC_MODE"],
+        cors_allowed_origins=("*" if origins == ["*"] else origins) or None,
+        max_http_buffer_size=config["MAX_FRAME_BYTES"] * 4 // 3 + 4096,
+        ping_interval=10,
+        ping_timeout=20,
+    )
+
+    @app.after_request
+    def secure(response):
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Content-Security-Policy"] = content_security_policy(request.host)
+        return response
+
+    @app.cli.command("init-db")
+    def init_db() -> None:
+        """Create the keyspace and tables (or the SQLite file) if missing; safe to run again."""
+        digits.store.create_schema()
+        click.echo(f"Schema ready in {config['STORE_URL'].split('?')[0]}")
+
+    return app

@@ -1,0 +1,182 @@
+"""The attempt log: writes never slow a prediction, and nothing answered is lost.
+
+Predictions hand their records to ``AttemptLog``, which returns at once. A writer
+thread flushes them to the store every ``flush_seconds``, keeping only the latest
+version of each attempt (an attempt is upserted by id as its frames arrive).
+
+When the store fails, the batch goes to a durable local spool (an SQLite file that
+survives restarts) and the log reports itself degraded. From then on new writes join
+the spool behind the old ones, and the writer keeps retrying on its own schedule; once
+the store answers again, the spool drains oldest first and direct writes resume.
+Replays are safe because every write is an idempotent upsert by attempt id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from server.attempts import Attempt
+from server.stores import Store, StoreUnavailable
+
+log = logging.getLogger("digits.attempt_log")
+DRAIN_BATCH = 200
+
+
+class Spool:
+    """A durable FIFO of pending writes, one JSON operation per row."""
+
+    def __init__(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL)")
+
+    def push(self, operations: list[dict[str, Any]]) -> None:
+        with self._lock, self._db:
+            self._db.executemany("INSERT INTO spool (op) VALUES (?)", [(json.dumps(op),) for op in operations])
+
+    def peek(self, count: int) -> list[tuple[int, dict[str, Any]]]:
+        with self._lock:
+            rows = self._db.execute("SELECT seq, op FROM spool ORDER BY seq LIMIT ?", (count,)).fetchall()
+        return [(seq, json.loads(op)) for seq, op in rows]
+
+    def remove_through(self, seq: int) -> None:
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM spool WHERE seq <= ?", (seq,))
+
+    def depth(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM spool").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def upsert_op(attempt: Attempt) -> dict[str, Any]:
+    return {"op": "upsert", "attempt": attempt.to_json()}
+
+
+def label_op(attempt_id: str, label: int | None, created_at: float) -> dict[str, Any]:
+    return {"op": "label", "id": attempt_id, "label": label, "created_at": created_at}
+
+
+def apply(store: Store, operations: list[dict[str, Any]]) -> None:
+    """Write operations in order: consecutive upserts go as one batch."""
+    upserts: list[Attempt] = []
+    for operation in operations:
+        if operation["op"] == "upsert":
+            upserts.append(Attempt.from_json(operation["attempt"]))
+            continue
+        if upserts:
+            store.upsert(upserts)
+            upserts = []
+        store.set_label(operation["id"], operation["label"], operation["created_at"])
+    if upserts:
+        store.upsert(upserts)
+
+
+class AttemptLog:
+    def __init__(self, store: Store, spool: Spool, flush_seconds: float = 0.25, retry_seconds: float = 1.0) -> None:
+        self.store, self.spool = store, spool
+        self.flush_seconds, self.retry_seconds = flush_seconds, retry_seconds
+        self._lock = threading.Lock()
+        self._latest: dict[str, Attempt] = {}  # attempts not yet handed to the store or spool
+        self._labels: list[dict[str, Any]] = []
+        self._wake = threading.Event()
+        self._stopping = False
+        self.last_error: str | None = None
+        self.degraded = self.spool.depth() > 0
+        self._thread = threading.Thread(target=self._run, name="attempt-log", daemon=True)
+        self._thread.start()
+
+    def record(self, attempt: Attempt) -> None:
+        """Remember the latest version of an attempt; it reaches the store within ``flush_seconds``."""
+        with self._lock:
+            self._latest[attempt.id] = attempt
+            if attempt.final:
+                self._wake.set()
+
+    def label(self, attempt_id: str, label: int | None, created_at: float) -> None:
+        with self._lock:
+            self._labels.append(label_op(attempt_id, label, created_at))
+        self._wake.set()
+
+    def pending(self, attempt_id: str) -> Attempt | None:
+        """An attempt that is recorded but not yet written, so reads see their own writes."""
+        with self._lock:
+            return self._latest.get(attempt_id)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "store": "degraded" if self.degraded else "ok",
+            "spool_depth": self.spool.depth(),
+            "last_error": self.last_error,
+        }
+
+    def flush(self) -> None:
+        """Hand everything recorded so far to the store, or to the spool if the store fails."""
+        with self._lock:
+            operations = [upsert_op(attempt) for attempt in self._latest.values()] + self._labels
+            self._latest, self._labels = {}, []
+        if not operations:
+            return
+        if self.degraded or self.spool.depth() > 0:
+            self.spool.push(operations)
+            return
+        try:
+            apply(self.store, operations)
+        except StoreUnavailable as error:
+            self.fail(error)
+            self.spool.push(operations)
+
+    def drain(self) -> bool:
+        """Replay the spool in order; True when it is empty."""
+        while True:
+            batch = self.spool.peek(DRAIN_BATCH)
+            if not batch:
+                if self.degraded:
+                    log.info("store is back; spool drained")
+                self.degraded, self.last_error = False, None
+                return True
+            try:
+                apply(self.store, [operation for _, operation in batch])
+            except StoreUnavailable as error:
+                self.fail(error)
+                return False
+            self.spool.remove_through(batch[-1][0])
+
+    def fail(self, error: Exception) -> None:
+        if not self.degraded:
+            log.warning("store unavailable, spooling attempts: %s", error)
+        self.degraded, self.last_error = True, str(error)
+
+    def _run(self) -> None:
+        next_retry = 0.0
+        while not self._stopping:
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            try:
+                self.flush()
+                if self.degraded and time.monotonic() >= next_retry and not self.drain():
+                    next_retry = time.monotonic() + self.retry_seconds
+            except Exception:  # the writer must outlive any single failure
+                log.exception("attempt log writer failed; retrying")
+                time.sleep(self.retry_seconds)
+
+    def close(self) -> None:
+        """Stop the writer and put everything still in memory somewhere durable."""
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=10)
+        self.flush()
+        if self.degraded:
+            self.drain()

@@ -1,0 +1,66 @@
+"""All configuration in one place: defaults, then environment variables, then a test dict.
+
+Every setting can be given as an environment variable of the same name; values are
+parsed to the type of the default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    # Where attempts are logged: sqlite:///path.db (embedded default) or cassandra://h1,h2:9042/keyspace
+    "STORE_URL": f"sqlite:///{ROOT / 'data' / 'attempts.db'}",
+    # The durable local spool that keeps attempts while the store is unreachable.
+    "SPOOL_PATH": str(ROOT / "data" / "spool.db"),
+    "HOST": "127.0.0.1",
+    "PORT": 8000,
+    # threading (default, measured faster and safer) or eventlet; see the README.
+    "ASYNC_MODE": "threading",
+    "MODEL_PATH": str(ROOT / "model" / "digits.tflite"),
+    "MODEL_CARD_PATH": str(ROOT / "model" / "digits.json"),
+    # Inference workers are real OS threads; frames wait in a bounded queue.
+    "INFERENCE_WORKERS": 2,
+    "MAX_BATCH": 32,
+    "MAX_PENDING": 256,
+    # Untrusted input limits. A 1000 px kiosk canvas PNG is far below these.
+    "MAX_FRAME_BYTES": 2 * 1024 * 1024,
+    "MAX_UPLOAD_BYTES": 5 * 1024 * 1024,
+    "MAX_IMAGE_PIXELS": 4096 * 4096,
+    "MAX_STORED_IMAGE_BYTES": 512 * 1024,
+    # Per connection: sustained frames per second and burst.
+    "RATE_LIMIT_PER_SECOND": 30.0,
+    "RATE_LIMIT_BURST": 60,
+    # Same-origin only unless origins are listed (comma-separated, or * for any).
+    "CORS_ORIGINS": "",
+    # How often the attempt log writes to the store, and retries it while it is down.
+    "LOG_FLUSH_SECONDS": 0.25,
+    "STORE_RETRY_SECONDS": 1.0,
+    "TESTING": False,
+}
+
+
+def parse(value: str, like: Any) -> Any:
+    """An environment string as the type of its default."""
+    if isinstance(like, bool):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(like, int):
+        return int(value)
+    if isinstance(like, float):
+        return float(value)
+    return value
+
+
+def load_config(test_config: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, overridden by the environment, overridden by ``test_config``."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for key, default in DEFAULTS.items():
+        if key in environ:
+            config[key] = parse(environ[key], default)
+    config.update(test_config or {})
+    return config

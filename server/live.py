@@ -1,0 +1,102 @@
+"""Socket.IO handlers: parse the event, call the service, emit. Nothing else lives here.
+
+Protocol (README, "Socket.IO protocol"): ``frame`` in, ``prediction`` out; ``label`` in,
+acknowledged; ``watch`` joins the classroom dashboard's live feed; every rejected event
+gets an ``error`` event with a stable code, and the connection stays usable.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app, request
+from flask_socketio import emit, join_room
+
+from model.decode import ImageError
+from server.extensions import socketio
+from server.inference import Busy, Frame
+from server.protocol import ProtocolError, parse_frame, parse_label_event
+from server.service import Digits
+
+log = logging.getLogger("digits.live")
+DASHBOARD = "dashboard"
+
+
+def service() -> Digits:
+    return current_app.extensions["digits"]
+
+
+def reject(code: str, message: str, payload: Any = None) -> dict[str, Any]:
+    """Emit an ``error`` event echoing the attempt and seq the client sent, when it sent them."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if isinstance(payload, dict):
+        for key in ("attempt_id", "seq"):
+            if isinstance(payload.get(key), str | int) and not isinstance(payload.get(key), bool):
+                error[key] = payload[key]
+    emit("error", error)
+    return {"ok": False, "code": code, "message": message}
+
+
+@socketio.on("connect")
+def connect(auth: Any = None) -> None:
+    service().connect(request.sid)
+
+
+@socketio.on("disconnect")
+def disconnect(reason: Any = None) -> None:
+    service().disconnect(request.sid)
+
+
+@socketio.on("frame")
+def frame(payload: Any) -> None:
+    digits = service()
+    try:
+        event = parse_frame(payload, max_image_chars=digits.config["MAX_FRAME_BYTES"] * 4 // 3 + 256)
+    except ProtocolError as error:
+        reject(error.code, error.message, payload)
+        return
+    if not digits.allow(request.sid):
+        reject("rate_limited", "Too many frames: slow down and send the latest drawing.", payload)
+        return
+    try:
+        answer = digits.classify(Frame(event.attempt_id, event.seq, event.image, event.final), request.sid, "canvas")
+    except Busy:
+        reject("busy", "The server is busy; this frame was not classified. Send it again shortly.", payload)
+        return
+    except ImageError as error:
+        reject(error.code, str(error), payload)
+        return
+    if answer is None:  # a newer frame of this drawing is being answered instead
+        return
+    emit("prediction", answer.prediction(event.seq))
+    if event.final:
+        socketio.emit("attempt", answer.attempt.summary(), to=DASHBOARD)
+
+
+@socketio.on("label")
+def label(payload: Any) -> dict[str, Any]:
+    digits = service()
+    try:
+        event = parse_label_event(payload)
+    except ProtocolError as error:
+        return reject(error.code, error.message, payload)
+    if not digits.allow(request.sid):
+        return reject("rate_limited", "Too many events: slow down.", payload)
+    if not digits.label(event.attempt_id, event.label):
+        return reject("unknown_attempt", "There is no attempt with this id.", payload)
+    socketio.emit("label", {"attempt_id": event.attempt_id, "label": event.label}, to=DASHBOARD)
+    return {"ok": True, "attempt_id": event.attempt_id, "label": event.label}
+
+
+@socketio.on("watch")
+def watch(payload: Any = None) -> dict[str, Any]:
+    """Join the dashboard's live feed of finished attempts and labels."""
+    join_room(DASHBOARD)
+    return {"ok": True}
+
+
+@socketio.on_error_default
+def internal_error(error: Exception) -> dict[str, Any]:
+    log.exception("socket event failed", exc_info=error)
+    return reject("internal_error", "Something went wrong on the server; the connection is still usable.")

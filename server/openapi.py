@@ -1,0 +1,228 @@
+"""The OpenAPI 3.0 description of the REST API, served at ``/api/openapi.json``.
+
+``tests/test_openapi.py`` keeps it true: the spec validates, every route is described,
+every described route exists, and real responses match their documented status codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def error_responses(*statuses: int) -> dict[str, Any]:
+    reasons = {
+        400: "Malformed request or image",
+        404: "No such attempt",
+        413: "Image or request too large",
+        415: "Not an allowed image type (PNG, JPEG, GIF, BMP, WebP)",
+        503: "Busy, or the store is unreachable",
+    }
+    return {
+        str(status): {"description": reasons[status], "content": {"application/json": {"schema": ERROR}}}
+        for status in statuses
+    }
+
+
+def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ATTEMPT_ID = {"name": "attempt_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+PROBABILITIES = {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 10}
+DIGIT = {"type": "integer", "minimum": 0, "maximum": 9, "nullable": True}
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "Digits: live handwritten-digit recognizer",
+        "version": "1.0.0",
+        "description": "Classify drawings of digits and browse the attempt log. The live protocol is Socket.IO; "
+        "see the README.",
+    },
+    "paths": {
+        "/api/predict": {
+            "post": {
+                "summary": "Classify one image; the call is logged as an attempt",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                                "required": ["file"],
+                            }
+                        },
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"image": {"type": "string", "description": "data URL or base64"}},
+                                "required": ["image"],
+                            }
+                        },
+                    },
+                },
+                "responses": {
+                    "200": json_response("The prediction", {"$ref": "#/components/schemas/Prediction"}),
+                    **error_responses(400, 413, 415, 503),
+                },
+            }
+        },
+        "/api/attempts": {
+            "get": {
+                "summary": "Attempts, newest first, paged by creation time",
+                "parameters": [
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    {"name": "before", "in": "query", "schema": {"type": "number"}},
+                ],
+                "responses": {
+                    "200": json_response(
+                        "A page of attempts",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "attempts": {"type": "array", "items": {"$ref": "#/components/schemas/Attempt"}},
+                                "next_before": {"type": "number", "nullable": True},
+                            },
+                        },
+                    ),
+                    **error_responses(400, 503),
+                },
+            }
+        },
+        "/api/attempts/{attempt_id}": {
+            "get": {
+                "summary": "One attempt",
+                "parameters": [ATTEMPT_ID],
+                "responses": {
+                    "200": json_response("The attempt", {"$ref": "#/components/schemas/Attempt"}),
+                    **error_responses(400, 404, 503),
+                },
+            }
+        },
+        "/api/attempts/{attempt_id}/image": {
+            "get": {
+                "summary": "The stored drawing of an attempt",
+                "parameters": [ATTEMPT_ID],
+                "responses": {
+                    "200": {
+                        "description": "The image as sent",
+                        "content": {"image/png": {}, "image/jpeg": {}, "image/gif": {}, "image/webp": {}},
+                    },
+                    **error_responses(400, 404, 503),
+                },
+            }
+        },
+        "/api/attempts/{attempt_id}/label": {
+            "put": {
+                "summary": "Set (or clear with null) the digit a person says the drawing is",
+                "parameters": [ATTEMPT_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {"label": DIGIT}, "required": ["label"]}
+                        }
+                    },
+                },
+                "responses": {
+                    "200": json_response(
+                        "The label was recorded",
+                        {"type": "object", "properties": {"attempt_id": {"type": "string"}, "label": DIGIT}},
+                    ),
+                    **error_responses(400, 404, 503),
+                },
+            }
+        },
+        "/api/stats": {
+            "get": {
+                "summary": "Counts per digit, accuracy over labelled attempts and the confusion matrix",
+                "parameters": [{"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+                "responses": {
+                    "200": json_response("Statistics over finished attempts", {"$ref": "#/components/schemas/Stats"}),
+                    **error_responses(400, 503),
+                },
+            }
+        },
+        "/api/openapi.json": {
+            "get": {"summary": "This document", "responses": {"200": json_response("OpenAPI 3", {"type": "object"})}}
+        },
+        "/healthz": {
+            "get": {
+                "summary": "Model loaded; store ok or degraded (attempts spooled locally)",
+                "responses": {"200": json_response("Health", {"$ref": "#/components/schemas/Health"})},
+            }
+        },
+    },
+    "components": {
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                    }
+                },
+            },
+            "Prediction": {
+                "type": "object",
+                "required": ["attempt_id", "digit", "confidence", "probabilities"],
+                "properties": {
+                    "attempt_id": {"type": "string"},
+                    "digit": DIGIT,
+                    "confidence": {"type": "number"},
+                    "probabilities": PROBABILITIES,
+                    "low_confidence": {"type": "boolean"},
+                    "reason": {"type": "string", "nullable": True},
+                    "preview": {"type": "string", "nullable": True, "description": "data URL of the 28x28 input"},
+                },
+            },
+            "Attempt": {
+                "type": "object",
+                "properties": {
+                    "attempt_id": {"type": "string"},
+                    "created_at": {"type": "number"},
+                    "updated_at": {"type": "number"},
+                    "source": {"type": "string", "enum": ["canvas", "upload", "api"]},
+                    "session": {"type": "string"},
+                    "digit": DIGIT,
+                    "confidence": {"type": "number"},
+                    "probabilities": PROBABILITIES,
+                    "label": DIGIT,
+                    "model_version": {"type": "string"},
+                    "frames": {"type": "integer"},
+                    "latency_ms": {"type": "number"},
+                    "final": {"type": "boolean"},
+                    "preview": {"type": "string", "nullable": True},
+                },
+            },
+            "Stats": {
+                "type": "object",
+                "properties": {
+                    "days": {"type": "integer"},
+                    "attempts": {"type": "integer"},
+                    "counts": {"type": "array", "items": {"type": "integer"}},
+                    "labelled": {"type": "integer"},
+                    "correct": {"type": "integer"},
+                    "accuracy": {"type": "number", "nullable": True},
+                    "per_digit_accuracy": {"type": "array", "items": {"type": "number", "nullable": True}},
+                    "confusion": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+                },
+            },
+            "Health": {
+                "type": "object",
+                "properties": {
+                    "status": {"type": "string", "enum": ["ok", "degraded"]},
+                    "model": {"type": "object"},
+                    "store": {"type": "object"},
+                    "queue_depth": {"type": "integer"},
+                },
+            },
+        }
+    },
+}

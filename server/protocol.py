@@ -1,0 +1,79 @@
+"""The Socket.IO protocol's payloads, parsed and checked. Pure functions, no I/O.
+
+Every rejection is a ``ProtocolError`` with a stable machine ``code`` and a message for
+people; the handler turns it into an ``error`` event and the connection stays usable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+MAX_SEQ = 2**53  # JavaScript's largest exact integer
+
+
+class ProtocolError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FrameEvent:
+    attempt_id: str
+    seq: int
+    image: str
+    final: bool
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    attempt_id: str
+    label: int
+
+
+def require_object(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise ProtocolError("bad_payload", "The event payload must be a JSON object.")
+    return payload
+
+
+def parse_attempt_id(value: Any) -> str:
+    """A UUID in canonical lowercase form; anything else is refused."""
+    if not isinstance(value, str) or len(value) > 64:
+        raise ProtocolError("bad_attempt_id", "attempt_id must be a UUID string.")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ProtocolError("bad_attempt_id", "attempt_id must be a UUID string.") from None
+
+
+def parse_label(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
+        raise ProtocolError("bad_label", "label must be a whole number from 0 to 9.")
+    return value
+
+
+def parse_frame(payload: Any, max_image_chars: int) -> FrameEvent:
+    """``{"attempt_id", "seq", "image", "final"}`` -> FrameEvent; the image is checked later, by the decoder."""
+    payload = require_object(payload)
+    attempt_id = parse_attempt_id(payload.get("attempt_id"))
+    seq = payload.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+        raise ProtocolError("bad_seq", "seq must be a non-negative whole number.")
+    image = payload.get("image")
+    if not isinstance(image, str) or not image:
+        raise ProtocolError("bad_image", "image must be a data URL string (canvas.toDataURL()).")
+    if len(image) > max_image_chars:
+        raise ProtocolError("image_too_large", f"The frame is over the limit of {max_image_chars:,} characters.")
+    final = payload.get("final", False)
+    if not isinstance(final, bool):
+        raise ProtocolError("bad_payload", "final must be true or false.")
+    return FrameEvent(attempt_id, seq, image, final)
+
+
+def parse_label_event(payload: Any) -> LabelEvent:
+    payload = require_object(payload)
+    return LabelEvent(parse_attempt_id(payload.get("attempt_id")), parse_label(payload.get("label")))

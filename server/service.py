@@ -1,0 +1,180 @@
+"""The application's core, shared by the Socket.IO handlers and the REST API.
+
+It ties the recognizer, the inference queue and the attempt log together: a frame
+goes in, an answer comes out, and the attempt record is logged on the way.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from model.decode import Limits
+from model.recognizer import Recognition, Recognizer
+from server.attempt_log import AttemptLog, Spool
+from server.attempts import Attempt, data_url
+from server.concurrency import wait_for
+from server.inference import Frame, InferenceQueue
+from server.ratelimit import TokenBucket
+from server.stores import Store, StoreUnavailable, open_store
+
+TRACKED_ATTEMPTS = 10_000
+INFERENCE_TIMEOUT = 30.0
+
+
+@dataclass
+class Answer:
+    """A classified frame, ready to send, and the record that was logged for it."""
+
+    attempt: Attempt
+    recognition: Recognition
+
+    def prediction(self, seq: int) -> dict[str, Any]:
+        """The ``prediction`` event payload of the Socket.IO protocol."""
+        return {
+            "attempt_id": self.attempt.id,
+            "seq": seq,
+            "digit": self.recognition.digit,
+            "confidence": self.recognition.confidence,
+            "probabilities": self.recognition.probabilities,
+            "low_confidence": self.recognition.low_confidence,
+            "reason": self.recognition.reason,
+            "preview": data_url(self.recognition.preview_png),
+            "final": self.attempt.final,
+        }
+
+
+class AttemptTracker:
+    """When each live attempt started and how many frames it had: the parts of a record a frame lacks."""
+
+    def __init__(self, capacity: int = TRACKED_ATTEMPTS) -> None:
+        self._attempts: collections.OrderedDict[str, tuple[float, int, str]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.capacity = capacity
+
+    def observe(self, attempt_id: str, session: str) -> tuple[float, int]:
+        """Count one more classified frame; returns (created_at, frames so far)."""
+        with self._lock:
+            created_at, frames, _ = self._attempts.pop(attempt_id, (time.time(), 0, session))
+            self._attempts[attempt_id] = (created_at, frames + 1, session)
+            while len(self._attempts) > self.capacity:
+                self._attempts.popitem(last=False)
+            return created_at, frames + 1
+
+    def get(self, attempt_id: str) -> tuple[float, int, str] | None:
+        with self._lock:
+            return self._attempts.get(attempt_id)
+
+
+def bounded_image(raw: bytes, max_bytes: int) -> bytes:
+    """The drawing as sent, or a smaller PNG of it when it is over the storage bound."""
+    if len(raw) <= max_bytes:
+        return raw
+    image = Image.open(io.BytesIO(raw))
+    image.thumbnail((512, 512))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+class Digits:
+    def __init__(self, config: dict[str, Any], store: Store | None = None) -> None:
+        self.config = config
+        limits = Limits(max_bytes=config["MAX_UPLOAD_BYTES"], max_pixels=config["MAX_IMAGE_PIXELS"])
+        self.recognizer = Recognizer.load(config["MODEL_PATH"], config["MODEL_CARD_PATH"], limits)
+        self.queue = InferenceQueue(
+            self.recognizer, config["INFERENCE_WORKERS"], config["MAX_BATCH"], config["MAX_PENDING"]
+        )
+        self.store = store or open_store(config["STORE_URL"])
+        self.log = AttemptLog(
+            self.store, Spool(config["SPOOL_PATH"]), config["LOG_FLUSH_SECONDS"], config["STORE_RETRY_SECONDS"]
+        )
+        try:  # idempotent; a store that is down now gets its schema when it comes back
+            self.store.create_schema()
+        except StoreUnavailable as error:
+            self.log.fail(error)
+        self.tracker = AttemptTracker()
+        self.buckets: dict[str, TokenBucket] = {}
+
+    def connect(self, session: str) -> None:
+        self.buckets[session] = TokenBucket(self.config["RATE_LIMIT_PER_SECOND"], self.config["RATE_LIMIT_BURST"])
+
+    def disconnect(self, session: str) -> None:
+        self.buckets.pop(session, None)
+
+    def allow(self, session: str) -> bool:
+        """The connection's rate limit: False when it sends faster than it may."""
+        bucket = self.buckets.get(session)
+        if bucket is None:
+            self.connect(session)
+            bucket = self.buckets[session]
+        return bucket.allow()
+
+    def classify(self, frame: Frame, session: str, source: str) -> Answer | None:
+        """Classify one frame and log its attempt; None when a newer frame made it stale.
+
+        Raises ``Busy`` when the queue is full and ``ImageError`` for an image we refuse.
+        """
+        job = self.queue.submit(frame)
+        outcome = wait_for(job.wait, INFERENCE_TIMEOUT)
+        if outcome.skipped:
+            return None
+        if outcome.error is not None:
+            raise outcome.error
+        recognition = outcome.recognition
+        created_at, frames = self.tracker.observe(frame.attempt_id, session)
+        attempt = Attempt(
+            id=frame.attempt_id,
+            created_at=created_at,
+            source=source,
+            session=session,
+            digit=recognition.digit,
+            confidence=recognition.confidence,
+            probabilities=recognition.probabilities,
+            image=bounded_image(outcome.raw, self.config["MAX_STORED_IMAGE_BYTES"]),
+            input=recognition.preview_png,
+            model_version=self.recognizer.version,
+            frames=frames,
+            latency_ms=round(outcome.latency_ms, 3),
+            final=frame.final,
+        )
+        self.log.record(attempt)
+        return Answer(attempt, recognition)
+
+    def find(self, attempt_id: str) -> Attempt | None:
+        """An attempt from memory (not yet written) or from the store."""
+        return self.log.pending(attempt_id) or self.store.get(attempt_id)
+
+    def label(self, attempt_id: str, label: int | None) -> bool:
+        """Record a person's label; False when the attempt is unknown."""
+        tracked = self.tracker.get(attempt_id)
+        if tracked is not None:
+            created_at = tracked[0]
+        else:
+            attempt = self.find(attempt_id)
+            if attempt is None:
+                return False
+            created_at = attempt.created_at
+        self.log.label(attempt_id, label, created_at)
+        return True
+
+    def health(self) -> dict[str, Any]:
+        log_health = self.log.health()
+        status = "ok" if log_health["store"] == "ok" else "degraded"
+        return {
+            "status": status,
+            "model": {"loaded": True, "version": self.recognizer.version},
+            "store": log_health,
+            "queue_depth": self.queue.depth(),
+        }
+
+    def close(self) -> None:
+        self.queue.close()
+        self.log.close()
+        self.store.close()

@@ -1,0 +1,242 @@
+"""Apache Cassandra store: the production log, for many servers and many classrooms.
+
+Designed for the reads the API makes, with CQL that Cassandra 2.1 through 5 understand:
+
+* ``attempts``: one row per attempt by id (lookup, image, label).
+* ``attempts_by_day``: the same attempts clustered newest first inside a day
+  partition, so history pages and stats never scan the table.
+* ``attempt_days``: the days that have attempts, newest first, so paging knows
+  which partitions to visit.
+
+One Cluster and Session per process, statements prepared once, DDL idempotent, and no
+CQL is ever built from user data (the keyspace name is checked as an identifier).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from datetime import UTC, datetime
+
+from cassandra import ConsistencyLevel, DriverException
+from cassandra.cluster import Cluster, NoHostAvailable, Session
+from cassandra.policies import ConstantReconnectionPolicy, DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.query import BatchStatement, BatchType, PreparedStatement
+
+from server.attempts import Attempt, day_of
+from server.stores import StoreUnavailable
+
+KEYSPACE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+DAYS_BUCKET = 0  # attempt_days is one small partition: one row per day
+MAX_DAYS_VISITED = 400
+
+TABLES = (
+    """CREATE TABLE IF NOT EXISTS attempts (
+        id uuid PRIMARY KEY, created_at timestamp, updated_at timestamp, source text, session text,
+        digit int, confidence double, probabilities list<double>, image blob, input blob,
+        model_version text, frames int, latency_ms double, final boolean, label int)""",
+    """CREATE TABLE IF NOT EXISTS attempts_by_day (
+        day text, created_at timestamp, id uuid, digit int, label int, final boolean,
+        PRIMARY KEY ((day), created_at, id)) WITH CLUSTERING ORDER BY (created_at DESC, id ASC)""",
+    """CREATE TABLE IF NOT EXISTS attempt_days (
+        bucket int, day text, PRIMARY KEY ((bucket), day)) WITH CLUSTERING ORDER BY (day DESC)""",
+)
+
+STATEMENTS = {
+    "insert": "INSERT INTO attempts (id, created_at, updated_at, source, session, digit, confidence, probabilities, "
+    "image, input, model_version, frames, latency_ms, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "insert_by_day": "INSERT INTO attempts_by_day (day, created_at, id, digit, final) VALUES (?, ?, ?, ?, ?)",
+    "insert_day": "INSERT INTO attempt_days (bucket, day) VALUES (?, ?)",
+    "label": "UPDATE attempts SET label = ? WHERE id = ?",
+    "label_by_day": "UPDATE attempts_by_day SET label = ? WHERE day = ? AND created_at = ? AND id = ?",
+    "get": "SELECT id, created_at, updated_at, source, session, digit, confidence, probabilities, image, input, "
+    "model_version, frames, latency_ms, final, label FROM attempts WHERE id = ?",
+    "days": "SELECT day FROM attempt_days WHERE bucket = ? AND day <= ? LIMIT ?",
+    "page": "SELECT id FROM attempts_by_day WHERE day = ? AND created_at < ? LIMIT ?",
+    "outcomes": "SELECT digit, label, final FROM attempts_by_day WHERE day = ? AND created_at >= ?",
+    "ping": "SELECT release_version FROM system.local",
+}
+
+
+def to_datetime(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def to_timestamp(moment: datetime) -> float:
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
+class CassandraStore:
+    def __init__(
+        self,
+        hosts: list[str],
+        port: int = 9042,
+        keyspace: str = "digits",
+        replication_factor: int = 1,
+        consistency: str = "LOCAL_QUORUM",
+    ) -> None:
+        if not KEYSPACE_NAME.match(keyspace):
+            raise ValueError(f"Invalid Cassandra keyspace name {keyspace!r}: use lowercase letters, digits and _.")
+        if consistency.upper() not in ConsistencyLevel.name_to_value:
+            raise ValueError(f"Unknown Cassandra consistency level {consistency!r}.")
+        self.hosts, self.port, self.keyspace = hosts, port, keyspace
+        self.replication_factor = replication_factor
+        self.consistency = ConsistencyLevel.name_to_value[consistency.upper()]
+        self._lock = threading.Lock()
+        self._cluster: Cluster | None = None
+        self._session: Session | None = None
+        self._prepared: dict[str, PreparedStatement] = {}
+
+    def _connect(self) -> tuple[Session, dict[str, PreparedStatement]]:
+        """The one Session of this process, (re)connected on demand; our own retries replace the driver's.
+
+        The driver's default reconnection gives up after 64 attempts, so it is told to
+        retry forever, and a cluster that failed outright is rebuilt on the next call.
+        """
+        with self._lock:
+            if self._session is not None and not self._session.is_shutdown:
+                return self._session, self._prepared
+            cluster = Cluster(
+                contact_points=self.hosts,
+                port=self.port,
+                protocol_version=3,
+                connect_timeout=3,
+                control_connection_timeout=3,
+                reconnection_policy=ConstantReconnectionPolicy(delay=1.0, max_attempts=None),
+                load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+            )
+            try:
+                session = cluster.connect()
+                session.default_timeout = 5
+                session.default_consistency_level = self.consistency
+                self._create_schema(session)
+                session.set_keyspace(self.keyspace)
+                prepared = {name: session.prepare(cql) for name, cql in STATEMENTS.items()}
+            except (NoHostAvailable, DriverException, OSError) as error:
+                cluster.shutdown()
+                raise StoreUnavailable(f"Cassandra at {self.hosts}:{self.port} is unreachable: {error}") from error
+            self._cluster, self._session, self._prepared = cluster, session, prepared
+            return session, prepared
+
+    def _create_schema(self, session: Session) -> None:
+        session.execute(
+            f"CREATE KEYSPACE IF NOT EXISTS {self.keyspace} WITH replication = "
+            f"{{'class': 'SimpleStrategy', 'replication_factor': {int(self.replication_factor)}}}"
+        )
+        session.set_keyspace(self.keyspace)
+        for ddl in TABLES:
+            session.execute(ddl, timeout=30)
+
+    def _execute(self, name: str, parameters: tuple) -> list:
+        session, prepared = self._connect()
+        try:
+            return list(session.execute(prepared[name], parameters))
+        except (NoHostAvailable, DriverException, OSError) as error:
+            raise StoreUnavailable(f"Cassandra {name} failed: {error}") from error
+
+    def create_schema(self) -> None:
+        self._connect()
+
+    def upsert(self, attempts: list[Attempt]) -> None:
+        session, prepared = self._connect()
+        futures = []
+        for attempt in attempts:
+            attempt_id, created = uuid.UUID(attempt.id), to_datetime(attempt.created_at)
+            day = day_of(attempt.created_at)
+            batch = BatchStatement(batch_type=BatchType.LOGGED, consistency_level=self.consistency)
+            batch.add(
+                prepared["insert"],
+                (
+                    attempt_id,
+                    created,
+                    to_datetime(attempt.updated_at),
+                    attempt.source,
+                    attempt.session,
+                    attempt.digit,
+                    attempt.confidence,
+                    attempt.probabilities,
+                    attempt.image,
+                    attempt.input,
+                    attempt.model_version,
+                    attempt.frames,
+                    attempt.latency_ms,
+                    attempt.final,
+                ),
+            )
+            batch.add(prepared["insert_by_day"], (day, created, attempt_id, attempt.digit, attempt.final))
+            batch.add(prepared["insert_day"], (DAYS_BUCKET, day))
+            futures.append(session.execute_async(batch))
+        try:
+            for future in futures:
+                future.result()
+        except (NoHostAvailable, DriverException, OSError) as error:
+            raise StoreUnavailable(f"Cassandra write failed: {error}") from error
+
+    def set_label(self, attempt_id: str, label: int | None, created_at: float) -> None:
+        session, prepared = self._connect()
+        key = uuid.UUID(attempt_id)
+        batch = BatchStatement(batch_type=BatchType.LOGGED, consistency_level=self.consistency)
+        batch.add(prepared["label"], (label, key))
+        batch.add(prepared["label_by_day"], (label, day_of(created_at), to_datetime(created_at), key))
+        try:
+            session.execute(batch)
+        except (NoHostAvailable, DriverException, OSError) as error:
+            raise StoreUnavailable(f"Cassandra label write failed: {error}") from error
+
+    def get(self, attempt_id: str) -> Attempt | None:
+        rows = self._execute("get", (uuid.UUID(attempt_id),))
+        if not rows or rows[0].created_at is None or rows[0].frames is None:
+            return None
+        row = rows[0]
+        return Attempt(
+            id=str(row.id),
+            created_at=to_timestamp(row.created_at),
+            updated_at=to_timestamp(row.updated_at),
+            source=row.source,
+            session=row.session,
+            digit=row.digit,
+            confidence=row.confidence,
+            probabilities=list(row.probabilities or []),
+            image=row.image,
+            input=row.input,
+            model_version=row.model_version,
+            frames=row.frames,
+            latency_ms=row.latency_ms,
+            final=bool(row.final),
+            label=row.label,
+        )
+
+    def _days(self, newest: float, oldest: float | None = None) -> list[str]:
+        rows = self._execute("days", (DAYS_BUCKET, day_of(newest), MAX_DAYS_VISITED))
+        days = [row.day for row in rows]
+        return [day for day in days if oldest is None or day >= day_of(oldest)]
+
+    def recent(self, limit: int, before: float | None) -> list[Attempt]:
+        before = before if before is not None else datetime.now(UTC).timestamp() + 86400
+        ids: list[uuid.UUID] = []
+        for day in self._days(before):
+            rows = self._execute("page", (day, to_datetime(before), limit - len(ids)))
+            ids.extend(row.id for row in rows)
+            if len(ids) >= limit:
+                break
+        attempts = [self.get(str(attempt_id)) for attempt_id in ids]
+        return [attempt for attempt in attempts if attempt is not None]
+
+    def outcomes(self, since: float) -> list[tuple[int | None, int | None]]:
+        now = datetime.now(UTC).timestamp() + 86400
+        return [
+            (row.digit, row.label)
+            for day in self._days(now, since)
+            for row in self._execute("outcomes", (day, to_datetime(since)))
+            if row.final
+        ]
+
+    def ping(self) -> None:
+        self._execute("ping", ())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._cluster is not None:
+                self._cluster.shutdown()
+            self._cluster = self._session = None

@@ -1,0 +1,127 @@
+"""The embedded default store: one SQLite file, no service to run.
+
+One connection shared behind a lock: writes come from the attempt log's single writer
+thread, reads from request threads; WAL mode lets them overlap.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+from server.attempts import Attempt
+from server.stores import StoreUnavailable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS attempts (
+    id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    source TEXT NOT NULL,
+    session TEXT NOT NULL,
+    digit INTEGER,
+    confidence REAL NOT NULL,
+    probabilities TEXT NOT NULL,
+    image BLOB,
+    input BLOB,
+    model_version TEXT NOT NULL,
+    frames INTEGER NOT NULL,
+    latency_ms REAL NOT NULL,
+    final INTEGER NOT NULL,
+    label INTEGER
+);
+CREATE INDEX IF NOT EXISTS attempts_by_time ON attempts (created_at DESC);
+"""
+
+UPSERT = """
+INSERT INTO attempts (id, created_at, updated_at, source, session, digit, confidence, probabilities, image, input,
+                      model_version, frames, latency_ms, final)
+VALUES (:id, :created_at, :updated_at, :source, :session, :digit, :confidence, :probabilities, :image, :input,
+        :model_version, :frames, :latency_ms, :final)
+ON CONFLICT (id) DO UPDATE SET
+    updated_at = excluded.updated_at, source = excluded.source, session = excluded.session,
+    digit = excluded.digit, confidence = excluded.confidence, probabilities = excluded.probabilities,
+    image = excluded.image, input = excluded.input, model_version = excluded.model_version,
+    frames = excluded.frames, latency_ms = excluded.latency_ms, final = excluded.final,
+    created_at = MIN(attempts.created_at, excluded.created_at)
+"""
+
+# A label may arrive before the attempt's first write lands; keep it on a placeholder row.
+LABEL = """
+INSERT INTO attempts (id, created_at, updated_at, source, session, confidence, probabilities, model_version,
+                      frames, latency_ms, final, label)
+VALUES (:id, :created_at, :created_at, 'canvas', '', 0, '[]', '', 0, 0, 0, :label)
+ON CONFLICT (id) DO UPDATE SET label = excluded.label
+"""
+
+COLUMNS = (
+    "id, created_at, source, session, digit, confidence, probabilities, image, input, model_version, frames, "
+    "latency_ms, final, label, updated_at"
+)
+
+
+def row_to_attempt(row: sqlite3.Row) -> Attempt:
+    record = dict(row)
+    record["probabilities"] = json.loads(record["probabilities"])
+    record["final"] = bool(record["final"])
+    return Attempt(**record)
+
+
+class SqliteStore:
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._connection.row_factory = sqlite3.Row
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA busy_timeout=5000")
+
+    def _run(self, sql: str, parameters=(), many: bool = False) -> list[sqlite3.Row]:
+        try:
+            with self._lock:
+                if many:
+                    with self._connection:
+                        self._connection.executemany(sql, parameters)
+                    return []
+                return self._connection.execute(sql, parameters).fetchall()
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(f"SQLite: {error}") from error
+
+    def create_schema(self) -> None:
+        with self._lock:
+            self._connection.executescript(SCHEMA)
+
+    def upsert(self, attempts: list[Attempt]) -> None:
+        rows = [
+            {**attempt.__dict__, "probabilities": json.dumps(attempt.probabilities), "final": int(attempt.final)}
+            for attempt in attempts
+        ]
+        self._run(UPSERT, rows, many=True)
+
+    def set_label(self, attempt_id: str, label: int | None, created_at: float) -> None:
+        self._run(LABEL, {"id": attempt_id, "label": label, "created_at": created_at})
+
+    def get(self, attempt_id: str) -> Attempt | None:
+        rows = self._run(f"SELECT {COLUMNS} FROM attempts WHERE id = ? AND frames > 0", (attempt_id,))
+        return row_to_attempt(rows[0]) if rows else None
+
+    def recent(self, limit: int, before: float | None) -> list[Attempt]:
+        rows = self._run(
+            f"SELECT {COLUMNS} FROM attempts WHERE frames > 0 AND created_at < ? ORDER BY created_at DESC LIMIT ?",
+            (before if before is not None else float("inf"), limit),
+        )
+        return [row_to_attempt(row) for row in rows]
+
+    def outcomes(self, since: float) -> list[tuple[int | None, int | None]]:
+        rows = self._run("SELECT digit, label FROM attempts WHERE final = 1 AND created_at >= ?", (since,))
+        return [(row["digit"], row["label"]) for row in rows]
+
+    def ping(self) -> None:
+        self._run("SELECT 1")
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()

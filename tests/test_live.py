@@ -1,0 +1,197 @@
+"""The Socket.IO protocol, driven in-process with Flask-SocketIO's test client."""
+
+import time
+import uuid
+
+import pytest
+
+from server.extensions import socketio
+from tests.images import big_digit, data_url, on_canvas, transparent_png
+
+
+@pytest.fixture(scope="module")
+def seven_frame(mnist) -> str:
+    return data_url(transparent_png(on_canvas(big_digit(mnist.x_test[0], 200))))
+
+
+@pytest.fixture(scope="module")
+def blank_frame() -> str:
+    import numpy as np
+
+    return data_url(transparent_png(np.zeros((300, 300), np.float32)))
+
+
+def events(connection, name: str) -> list[dict]:
+    return [event["args"][0] for event in connection.get_received() if event["name"] == name]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def test_frame_gets_a_prediction(socket_client, seven_frame):
+    attempt_id = new_id()
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 3, "image": seven_frame, "final": False})
+    [prediction] = events(socket_client, "prediction")
+    assert prediction["attempt_id"] == attempt_id
+    assert prediction["seq"] == 3
+    assert prediction["digit"] == 7
+    assert len(prediction["probabilities"]) == 10
+    assert prediction["confidence"] == max(prediction["probabilities"])
+    assert prediction["preview"].startswith("data:image/png;base64,")
+
+
+def test_blank_canvas_answers_no_digit(socket_client, blank_frame):
+    socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": blank_frame, "final": True})
+    [prediction] = events(socket_client, "prediction")
+    assert prediction["digit"] is None
+    assert prediction["reason"] == "blank"
+    assert prediction["preview"] is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ("just a string", "bad_payload"),
+        (["a", "list"], "bad_payload"),
+        ({"attempt_id": "not-a-uuid", "seq": 0, "image": "x"}, "bad_attempt_id"),
+        ({"attempt_id": 42, "seq": 0, "image": "x"}, "bad_attempt_id"),
+        ({"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": -1, "image": "x"}, "bad_seq"),
+        ({"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": True, "image": "x"}, "bad_seq"),
+        ({"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": "1", "image": "x"}, "bad_seq"),
+        ({"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": 1}, "bad_image"),
+        ({"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": 1, "image": "x", "final": "yes"}, "bad_payload"),
+        (
+            {"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": 1, "image": "data:image/png;base64,@@"},
+            "bad_encoding",
+        ),
+        (
+            {
+                "attempt_id": "00000000-0000-4000-8000-000000000000",
+                "seq": 1,
+                "image": "data:text/plain;base64,aGVsbG8=",
+            },
+            "unsupported_format",
+        ),
+        (
+            {"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": 1, "image": "iVBORw0KGgoAAAAN"},
+            "corrupt_image",
+        ),
+    ],
+)
+def test_malformed_frames_get_specific_errors_and_the_connection_survives(socket_client, seven_frame, payload, code):
+    socket_client.emit("frame", payload)
+    [error] = events(socket_client, "error")
+    assert error["code"] == code
+    assert error["message"]
+    socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame})
+    assert events(socket_client, "prediction")[0]["digit"] == 7
+
+
+def test_error_echoes_attempt_and_seq(socket_client):
+    attempt_id = new_id()
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 9, "image": "data:image/png;base64,AAAA"})
+    [error] = events(socket_client, "error")
+    assert (error["attempt_id"], error["seq"]) == (attempt_id, 9)
+
+
+def test_oversized_frame_is_refused(app_config, seven_frame):
+    from server import create_app
+
+    app = create_app({**app_config, "MAX_FRAME_BYTES": 1000})
+    connection = socketio.test_client(app)
+    connection.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame})
+    assert events(connection, "error")[0]["code"] == "image_too_large"
+    connection.disconnect()
+    app.extensions["digits"].close()
+
+
+def test_rate_limit_per_connection(app_config, blank_frame):
+    from server import create_app
+
+    app = create_app({**app_config, "RATE_LIMIT_PER_SECOND": 0.001, "RATE_LIMIT_BURST": 3})
+    connection = socketio.test_client(app)
+    for seq in range(5):
+        connection.emit("frame", {"attempt_id": new_id(), "seq": seq, "image": blank_frame})
+    received = connection.get_received()
+    assert [event["name"] for event in received].count("prediction") == 3
+    assert [event["args"][0]["code"] for event in received if event["name"] == "error"] == ["rate_limited"] * 2
+    connection.disconnect()
+    app.extensions["digits"].close()
+
+
+def test_full_queue_answers_busy(app_config, blank_frame):
+    from server import create_app
+
+    app = create_app({**app_config, "MAX_PENDING": 0})
+    connection = socketio.test_client(app)
+    connection.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": blank_frame})
+    assert events(connection, "error")[0]["code"] == "busy"
+    connection.disconnect()
+    app.extensions["digits"].close()
+
+
+def test_label_is_acknowledged_and_stored(socket_client, client, seven_frame):
+    attempt_id = new_id()
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame, "final": True})
+    ack = socket_client.emit("label", {"attempt_id": attempt_id, "label": 1}, callback=True)
+    assert ack == {"ok": True, "attempt_id": attempt_id, "label": 1}
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        stored = client.get(f"/api/attempts/{attempt_id}").json
+        if stored.get("label") == 1:
+            break
+        time.sleep(0.05)
+    assert stored["label"] == 1
+    assert stored["digit"] == 7
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"attempt_id": "00000000-0000-4000-8000-000000000000", "label": 3}, "unknown_attempt"),
+        ({"attempt_id": "00000000-0000-4000-8000-000000000000", "label": 10}, "bad_label"),
+        ({"attempt_id": "00000000-0000-4000-8000-000000000000", "label": "3"}, "bad_label"),
+        ({"label": 3}, "bad_attempt_id"),
+        (None, "bad_payload"),
+    ],
+)
+def test_bad_labels_are_refused(socket_client, payload, code):
+    ack = socket_client.emit("label", payload, callback=True)
+    assert ack["ok"] is False
+    assert ack["code"] == code
+    assert events(socket_client, "error")[0]["code"] == code
+
+
+def test_dashboard_sees_finished_attempts_and_labels_of_other_clients(app, socket_client, seven_frame):
+    dashboard = socketio.test_client(app)
+    assert dashboard.emit("watch", callback=True) == {"ok": True}
+    attempt_id = new_id()
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame, "final": False})
+    assert events(dashboard, "attempt") == [], "drafts are not broadcast"
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 1, "image": seven_frame, "final": True})
+    socket_client.emit("label", {"attempt_id": attempt_id, "label": 7}, callback=True)
+    received = dashboard.get_received()
+    [attempt] = [event["args"][0] for event in received if event["name"] == "attempt"]
+    assert attempt["attempt_id"] == attempt_id
+    assert attempt["digit"] == 7
+    assert attempt["frames"] == 2
+    assert [event["args"][0] for event in received if event["name"] == "label"] == [
+        {"attempt_id": attempt_id, "label": 7}
+    ]
+    dashboard.disconnect()
+
+
+def test_every_frame_of_an_attempt_updates_one_record(socket_client, client, seven_frame, blank_frame):
+    attempt_id = new_id()
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": blank_frame})
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 1, "image": seven_frame})
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 2, "image": seven_frame, "final": True})
+    time.sleep(0.3)
+    stored = client.get(f"/api/attempts/{attempt_id}").json
+    assert stored["frames"] == 3
+    assert stored["final"] is True
+    assert stored["digit"] == 7
+    assert stored["source"] == "canvas"
+    page = client.get("/api/attempts?limit=100").json["attempts"]
+    assert [a["attempt_id"] for a in page].count(attempt_id) == 1
