@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from flask import Flask, request
+from werkzeug.exceptions import HTTPException
 
 from server.config import ROOT, load_config
 from server.extensions import socketio
@@ -46,11 +47,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         atexit.register(digits.close)
 
     from server import live  # noqa: F401  (registers the Socket.IO handlers)
-    from server.api import api
+    from server.api import api, http_error, internal_error
     from server.pages import pages
 
     app.register_blueprint(pages)
     app.register_blueprint(api)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, internal_error)
 
     origins = [origin.strip() for origin in config["CORS_ORIGINS"].split(",") if origin.strip()]
     socketio.init_app(

@@ -167,7 +167,15 @@ def store_unavailable(error: StoreUnavailable):
     return error_response(503, "store_unavailable", "The attempt store is unreachable; try again shortly.")
 
 
-@api.errorhandler(HTTPException)
 def http_error(error: HTTPException):
+    """Routing and protocol errors as JSON under /api; the pages keep Flask's own."""
+    if not request.path.startswith("/api/"):
+        return error
     code = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(error.code, "bad_request")
     return error_response(error.code or 400, code, error.description or error.name)
+
+
+def internal_error(error: Exception):
+    """Never a stack trace to a client; the log has it."""
+    current_app.logger.exception("request failed", exc_info=error)
+    return error_response(500, "internal_error", "Something went wrong on the server.")

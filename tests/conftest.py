@@ -57,3 +57,22 @@ def socket_client(app):
     yield connection
     if connection.is_connected():
         connection.disconnect()
+
+
+@pytest.fixture(scope="session")
+def cassandra_node():
+    """A real Cassandra node for the whole session, on its own ports and data folder."""
+    from scripts.cassandra_node import CACHE, Node
+
+    node = Node(CACHE / "test-cassandra", port=19042, storage_port=17000)
+    node.start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def cassandra_url(cassandra_node) -> str:
+    """A fresh keyspace on the session's node, so tests never see each other's rows."""
+    import uuid
+
+    return f"cassandra://127.0.0.1:{cassandra_node.port}/test_{uuid.uuid4().hex[:12]}"

@@ -20,7 +20,7 @@ import uuid
 from datetime import UTC, datetime
 
 from cassandra import ConsistencyLevel, DriverException
-from cassandra.cluster import Cluster, NoHostAvailable, Session
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
 from cassandra.policies import ConstantReconnectionPolicy, DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
@@ -97,6 +97,11 @@ class CassandraStore:
         with self._lock:
             if self._session is not None and not self._session.is_shutdown:
                 return self._session, self._prepared
+            profile = ExecutionProfile(
+                load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+                consistency_level=self.consistency,
+                request_timeout=5,
+            )
             cluster = Cluster(
                 contact_points=self.hosts,
                 port=self.port,
@@ -104,12 +109,10 @@ class CassandraStore:
                 connect_timeout=3,
                 control_connection_timeout=3,
                 reconnection_policy=ConstantReconnectionPolicy(delay=1.0, max_attempts=None),
-                load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+                execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             )
             try:
                 session = cluster.connect()
-                session.default_timeout = 5
-                session.default_consistency_level = self.consistency
                 self._create_schema(session)
                 session.set_keyspace(self.keyspace)
                 prepared = {name: session.prepare(cql) for name, cql in STATEMENTS.items()}

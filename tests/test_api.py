@@ -1,0 +1,187 @@
+"""The REST API through Flask's test client, on a real SQLite file."""
+
+import io
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.images import big_digit, data_url, encode, on_canvas, transparent_png, white_png
+
+
+@pytest.fixture(scope="module")
+def seven_png(mnist) -> bytes:
+    return transparent_png(on_canvas(big_digit(mnist.x_test[0], 200)))
+
+
+def wait_stored(client, attempt_id: str) -> dict:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        response = client.get(f"/api/attempts/{attempt_id}")
+        if response.status_code == 200:
+            return response.json
+        time.sleep(0.05)
+    raise AssertionError(f"attempt {attempt_id} was never stored")
+
+
+def test_predict_with_a_multipart_upload(client, mnist):
+    upload = white_png(on_canvas(big_digit(mnist.x_test[1], 220)))  # a 2
+    response = client.post("/api/predict", data={"file": (io.BytesIO(upload), "two.png")})
+    assert response.status_code == 200
+    body = response.json
+    assert body["digit"] == 2
+    assert len(body["probabilities"]) == 10
+    stored = wait_stored(client, body["attempt_id"])
+    assert stored["source"] == "upload"
+    assert stored["final"] is True
+
+
+def test_predict_with_json_data_url(client, seven_png):
+    response = client.post("/api/predict", json={"image": data_url(seven_png)})
+    assert response.status_code == 200
+    assert response.json["digit"] == 7
+    assert wait_stored(client, response.json["attempt_id"])["source"] == "api"
+
+
+def test_predict_with_bare_base64(client, seven_png):
+    import base64
+
+    response = client.post("/api/predict", json={"image": base64.b64encode(seven_png).decode()})
+    assert response.json["digit"] == 7
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "code"),
+    [
+        ({"data": "plain text body", "content_type": "text/plain"}, 400, "bad_request"),
+        ({"json": {"picture": "x"}}, 400, "bad_request"),
+        ({"json": ["not", "an", "object"]}, 400, "bad_request"),
+        ({"data": "{broken json", "content_type": "application/json"}, 400, "bad_request"),
+        ({"json": {"image": "%%%"}}, 400, "bad_encoding"),
+        ({"json": {"image": ""}}, 400, "empty_image"),
+        ({"data": {"file": (io.BytesIO(b"%PDF-1.4"), "digit.png")}}, 415, "unsupported_format"),
+        ({"data": {"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n\x00\x00"), "d.png")}}, 400, "corrupt_image"),
+    ],
+)
+def test_predict_rejects_bad_input_with_json_errors(client, request_kwargs, status, code):
+    response = client.post("/api/predict", **request_kwargs)
+    assert response.status_code == status
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"]
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_predict_rejects_oversized_uploads(app_config):
+    from server import create_app
+
+    app = create_app({**app_config, "MAX_UPLOAD_BYTES": 2000})
+    noise = encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (100, 100), np.uint8)))
+    response = app.test_client().post("/api/predict", data={"file": (io.BytesIO(noise), "n.png")})
+    assert response.status_code == 413
+    assert response.json["error"]["code"] in {"too_large", "image_too_large"}
+    app.extensions["digits"].close()
+
+
+def test_pixel_bombs_are_413(client):
+    bomb = encode(Image.new("L", (5000, 5000), 255))
+    response = client.post("/api/predict", data={"file": (io.BytesIO(bomb), "bomb.png")})
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "too_many_pixels"
+
+
+def test_attempts_are_paged_newest_first(client, seven_png):
+    ids = [client.post("/api/predict", json={"image": data_url(seven_png)}).json["attempt_id"] for _ in range(5)]
+    wait_stored(client, ids[-1])
+    time.sleep(0.2)
+    first = client.get("/api/attempts?limit=3").json
+    assert [a["attempt_id"] for a in first["attempts"]] == ids[::-1][:3]
+    second = client.get(f"/api/attempts?limit=3&before={first['next_before']}").json
+    assert [a["attempt_id"] for a in second["attempts"]] == ids[::-1][3:]
+    assert second["next_before"] is None
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "before=yesterday"])
+def test_bad_paging_queries_are_400(client, query):
+    response = client.get(f"/api/attempts?{query}")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "bad_query"
+
+
+def test_attempt_image_returns_the_stored_drawing(client, seven_png):
+    attempt_id = client.post("/api/predict", json={"image": data_url(seven_png)}).json["attempt_id"]
+    wait_stored(client, attempt_id)
+    response = client.get(f"/api/attempts/{attempt_id}/image")
+    assert response.status_code == 200
+    assert response.mimetype == "image/png"
+    assert response.data == seven_png
+
+
+def test_unknown_and_malformed_attempt_ids(client):
+    assert client.get("/api/attempts/00000000-0000-4000-8000-000000000000").status_code == 404
+    assert client.get("/api/attempts/00000000-0000-4000-8000-000000000000/image").status_code == 404
+    response = client.get("/api/attempts/'; DROP TABLE attempts;--")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "bad_attempt_id"
+
+
+def test_label_round_trip_and_stats(client, seven_png):
+    attempt_id = client.post("/api/predict", json={"image": data_url(seven_png)}).json["attempt_id"]
+    wait_stored(client, attempt_id)
+    assert client.put(f"/api/attempts/{attempt_id}/label", json={"label": 1}).json == {
+        "attempt_id": attempt_id,
+        "label": 1,
+    }
+    time.sleep(0.3)
+    assert client.get(f"/api/attempts/{attempt_id}").json["label"] == 1
+    stats = client.get("/api/stats").json
+    assert stats["counts"][7] >= 1
+    assert stats["labelled"] == 1
+    assert stats["accuracy"] == 0.0
+    assert stats["confusion"][1][7] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [({"label": 11}, 400, "bad_label"), ({"label": "7"}, 400, "bad_label"), ({}, 400, "bad_request")],
+)
+def test_bad_labels_are_400(client, seven_png, body, status, code):
+    attempt_id = client.post("/api/predict", json={"image": data_url(seven_png)}).json["attempt_id"]
+    response = client.put(f"/api/attempts/{attempt_id}/label", json=body)
+    assert response.status_code == status
+    assert response.json["error"]["code"] == code
+
+
+def test_label_for_unknown_attempt_is_404(client):
+    response = client.put("/api/attempts/00000000-0000-4000-8000-000000000000/label", json={"label": 1})
+    assert response.status_code == 404
+
+
+def test_unknown_routes_and_methods_are_json(client):
+    assert client.get("/api/nothing-here").json["error"]["code"] == "not_found"
+    response = client.delete("/api/predict")
+    assert response.status_code == 405
+    assert response.json["error"]["code"] == "method_not_allowed"
+
+
+def test_health_reports_model_and_store(client):
+    health = client.get("/healthz").json
+    assert health["status"] == "ok"
+    assert health["model"]["loaded"] is True
+    assert health["store"]["spool_depth"] == 0
+
+
+def test_security_headers(client):
+    response = client.get("/healthz")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_init_db_command_is_idempotent(app):
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["init-db"])
+        assert result.exit_code == 0
+        assert "Schema ready" in result.output

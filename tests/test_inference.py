@@ -1,0 +1,83 @@
+"""The inference queue: bounded, skips stale frames, batches, survives bad images."""
+
+import numpy as np
+import pytest
+
+from model.recognizer import Recognizer
+from server.inference import Busy, Frame, InferenceQueue
+from tests.images import big_digit, on_canvas, transparent_png
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer.load()
+
+
+@pytest.fixture(scope="module")
+def seven(mnist) -> bytes:
+    return transparent_png(on_canvas(big_digit(mnist.x_test[0], 200)))
+
+
+def idle_queue(recognizer, **options) -> InferenceQueue:
+    """A queue with no workers yet, so tests can fill it deterministically."""
+    return InferenceQueue(recognizer, workers=0, **options)
+
+
+def test_a_newer_frame_replaces_a_waiting_one(recognizer, seven):
+    queue = idle_queue(recognizer)
+    first = queue.submit(Frame("a", 1, seven, final=False))
+    second = queue.submit(Frame("a", 2, seven, final=False))
+    assert first.wait(1).skipped
+    assert queue.depth() == 1
+    queue._classify(queue._take())
+    assert second.wait(1).recognition.digit == 7
+
+
+def test_an_older_frame_than_the_waiting_one_is_skipped(recognizer, seven):
+    queue = idle_queue(recognizer)
+    newer = queue.submit(Frame("a", 5, seven, final=False))
+    older = queue.submit(Frame("a", 4, seven, final=False))
+    assert older.wait(1).skipped
+    assert newer.outcome is None
+
+
+def test_final_frames_are_never_replaced(recognizer, seven):
+    queue = idle_queue(recognizer)
+    final = queue.submit(Frame("a", 1, seven, final=True))
+    draft = queue.submit(Frame("a", 2, seven, final=False))
+    assert queue.depth() == 2
+    queue._classify(queue._take())
+    assert final.wait(1).recognition.digit == 7
+    assert draft.wait(1).recognition.digit == 7
+
+
+def test_queue_is_bounded(recognizer, seven):
+    queue = idle_queue(recognizer, max_pending=2)
+    queue.submit(Frame("a", 1, seven, final=False))
+    queue.submit(Frame("b", 1, seven, final=False))
+    with pytest.raises(Busy):
+        queue.submit(Frame("c", 1, seven, final=False))
+    queue.submit(Frame("a", 2, seven, final=False))  # replacing a waiting frame needs no room
+
+
+def test_a_batch_is_one_model_call_and_bad_images_fail_alone(recognizer, seven, monkeypatch):
+    queue = idle_queue(recognizer, max_batch=8)
+    calls = []
+    classify = recognizer.classify
+    monkeypatch.setattr(recognizer, "classify", lambda images: calls.append(len(images)) or classify(images))
+    good = [queue.submit(Frame(f"good{i}", 0, seven, final=True)) for i in range(5)]
+    bad = queue.submit(Frame("bad", 0, b"definitely not an image", final=True))
+    blank = queue.submit(Frame("blank", 0, transparent_png(np.zeros((50, 50), np.float32)), final=True))
+    queue._classify(queue._take())
+    assert calls == [5]
+    assert all(job.wait(1).recognition.digit == 7 for job in good)
+    assert bad.wait(1).error.code == "unsupported_format"
+    assert blank.wait(1).recognition.reason == "blank"
+
+
+def test_workers_answer_concurrently_submitted_frames(recognizer, seven):
+    queue = InferenceQueue(recognizer, workers=2, max_batch=4)
+    jobs = [queue.submit(Frame(f"attempt{i}", 0, seven, final=True)) for i in range(20)]
+    assert [job.wait(10).recognition.digit for job in jobs] == [7] * 20
+    assert all(job.outcome.latency_ms > 0 for job in jobs)
+    queue.close()

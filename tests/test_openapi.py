@@ -1,0 +1,48 @@
+"""The served OpenAPI description stays true to the app."""
+
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+from server.openapi import SPEC
+
+
+def test_spec_is_valid_openapi(client):
+    served = client.get("/api/openapi.json").json
+    assert served == SPEC
+    validate(served)
+
+
+def flask_paths(app) -> set[tuple[str, str]]:
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api") or rule.rule == "/healthz":
+            path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+            routes |= {(path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return routes
+
+
+def test_every_route_is_documented_and_every_documented_route_exists(app):
+    documented = {(path, method) for path, item in SPEC["paths"].items() for method in item}
+    assert documented == flask_paths(app)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("post", "/api/predict", {"json": {"image": "@@"}}),
+        ("get", "/api/attempts", {}),
+        ("get", "/api/attempts", {"query_string": {"limit": 0}}),
+        ("get", "/api/attempts/{attempt_id}", {}),
+        ("get", "/api/attempts/{attempt_id}/image", {}),
+        ("put", "/api/attempts/{attempt_id}/label", {"json": {"label": 3}}),
+        ("get", "/api/stats", {}),
+        ("get", "/api/openapi.json", {}),
+        ("get", "/healthz", {}),
+    ],
+)
+def test_real_responses_use_documented_status_codes(client, method, path, kwargs):
+    url = path.replace("{attempt_id}", "00000000-0000-4000-8000-000000000000")
+    response = getattr(client, method)(url, **kwargs)
+    assert str(response.status_code) in SPEC["paths"][path][method]["responses"]
