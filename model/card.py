@@ -34,7 +34,11 @@ def code_version() -> str:
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=MODEL_DIR
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "."], capture_output=True, text=True, check=True, cwd=MODEL_DIR
+            ["git", "status", "--porcelain", "--", ".", ":!digits.*", ":!reports"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=MODEL_DIR,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

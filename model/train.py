@@ -89,6 +89,7 @@ def main() -> None:
     args = parser.parse_args()
 
     mnist = load_mnist()
+    code_version = model_card.code_version()  # before training: the code the model was trained from
     started = time.perf_counter()
     model, history = train(mnist, epochs=args.epochs, seed=args.seed)
     training_seconds = time.perf_counter() - started
@@ -100,7 +101,7 @@ def main() -> None:
 
     card = {
         "name": "digits_cnn",
-        "version": f"{time.strftime('%Y%m%d')}-{model_card.code_version()}",
+        "version": f"{time.strftime('%Y%m%d')}-{code_version}",
         "test_accuracy": served_accuracy,
         "keras_test_accuracy": float(keras_accuracy),
         "test_images": len(mnist.y_test),
@@ -112,7 +113,7 @@ def main() -> None:
         "seed": args.seed,
         "batch_size": BATCH_SIZE,
         "data_sha256": mnist.checksum(),
-        "code_version": model_card.code_version(),
+        "code_version": code_version,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "preprocessing": model_card.PREPROCESSING_CONTRACT,
