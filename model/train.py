@@ -48,17 +48,10 @@ def training_dataset(images: np.ndarray, labels: np.ndarray, seed: int) -> tf.da
     )
 
 
-def train(
-    mnist: Mnist, epochs: int, seed: int, limit: int | None = None
-) -> tuple[keras.Model, keras.callbacks.History]:
-    """Fit the CNN with a cosine learning-rate decay and early stopping on validation accuracy.
-
-    ``limit`` trains on the first ``limit`` training images only (the notebook's fast mode).
-    """
+def train(mnist: Mnist, epochs: int, seed: int) -> tuple[keras.Model, keras.callbacks.History]:
+    """Fit the CNN with a cosine learning-rate decay and early stopping on validation accuracy."""
     keras.utils.set_random_seed(seed)
     (x_train, y_train), (x_val, y_val) = split_validation(mnist, seed)
-    if limit is not None:
-        x_train, y_train = x_train[:limit], y_train[:limit]
     steps_per_epoch = math.ceil(len(y_train) / BATCH_SIZE)
     schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=epochs * steps_per_epoch, alpha=0.01)
     model = build_model()
