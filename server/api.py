@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from model.decode import ImageError, UnsupportedFormat, sniff_format
-from server.attempts import new_attempt_id
+from server.attempts import data_url, new_attempt_id
 from server.inference import Busy, Frame
 from server.openapi import SPEC
 from server.protocol import ProtocolError, parse_label
@@ -77,6 +77,22 @@ def predict():
     answer = service().classify(Frame(attempt_id, 0, image, final=True), request.remote_addr or "", source)
     prediction = answer.prediction(0)
     return jsonify({key: prediction[key] for key in prediction if key not in ("seq", "final")})
+
+
+@api.post("/number")
+def number():
+    """A whole number written in one row: every digit with its box. Not logged as an attempt."""
+    image, _ = uploaded_image()
+    reading = service().recognizer.recognize_number(image)
+    return jsonify(
+        {
+            "number": reading.number,
+            "digits": [
+                {"digit": d.digit, "confidence": d.confidence, "box": list(d.box), "preview": data_url(d.preview_png)}
+                for d in reading.digits
+            ],
+        }
+    )
 
 
 @api.get("/attempts")

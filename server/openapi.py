@@ -70,6 +70,50 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/api/number": {
+            "post": {
+                "summary": "Read a whole number written in one row (not logged)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"image": {"type": "string"}},
+                                "required": ["image"],
+                            }
+                        },
+                        "multipart/form-data": {
+                            "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                        },
+                    },
+                },
+                "responses": {
+                    "200": json_response(
+                        "The number and its digits, left to right",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "number": {"type": "string"},
+                                "digits": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "digit": DIGIT,
+                                            "confidence": {"type": "number"},
+                                            "box": {"type": "array", "items": {"type": "integer"}},
+                                            "preview": {"type": "string", "nullable": True},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    ),
+                    **error_responses(400, 413, 415),
+                },
+            }
+        },
         "/api/attempts": {
             "get": {
                 "summary": "Attempts, newest first, paged by creation time",

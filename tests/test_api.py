@@ -185,3 +185,19 @@ def test_init_db_command_is_idempotent(app):
         result = runner.invoke(args=["init-db"])
         assert result.exit_code == 0
         assert "Schema ready" in result.output
+
+
+def test_number_reads_a_row_of_digits(client, mnist):
+    from tests.test_segment import row
+
+    response = client.post("/api/number", json={"image": data_url(transparent_png(row(mnist, "2047", gap=30)))})
+    assert response.status_code == 200
+    assert response.json["number"] == "2047"
+    assert [d["digit"] for d in response.json["digits"]] == [2, 0, 4, 7]
+    assert client.get("/api/attempts").json["attempts"] == [], "reading a number is not an attempt"
+
+
+def test_number_rejects_bad_images(client):
+    response = client.post("/api/number", json={"image": "data:image/png;base64,iVBORw0KGgoAAAAN"})
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "corrupt_image"

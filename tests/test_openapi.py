@@ -32,6 +32,7 @@ def test_every_route_is_documented_and_every_documented_route_exists(app):
     ("method", "path", "kwargs"),
     [
         ("post", "/api/predict", {"json": {"image": "@@"}}),
+        ("post", "/api/number", {"json": {"image": "@@"}}),
         ("get", "/api/attempts", {}),
         ("get", "/api/attempts", {"query_string": {"limit": 0}}),
         ("get", "/api/attempts/{attempt_id}", {}),

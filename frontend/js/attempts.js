@@ -1,0 +1,28 @@
+// One attempt as a card: thumbnail of what the model saw, the digit read, and the label.
+
+import { element, thumbnail, timeOf } from "./view.js";
+
+export function attemptCard(attempt) {
+  const item = element("li", { attributes: { "data-attempt": attempt.attempt_id } });
+  fillCard(item, attempt);
+  return item;
+}
+
+export function fillCard(item, attempt) {
+  item.replaceChildren(
+    thumbnail(attempt),
+    element("span", { text: attempt.digit ?? "–", className: "read", attributes: { "data-testid": "read" } }),
+    labelLine(attempt),
+    element("small", { text: timeOf(attempt.created_at) }),
+  );
+}
+
+function labelLine(attempt) {
+  if (attempt.label === null || attempt.label === undefined) return element("small", { text: "not labelled" });
+  const right = attempt.label === attempt.digit;
+  return element("small", {
+    text: right ? `✓ ${attempt.label}` : `✗ was ${attempt.label}`,
+    className: right ? "labelled" : "wrong",
+    attributes: { "data-testid": "label" },
+  });
+}

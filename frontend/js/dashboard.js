@@ -1,0 +1,83 @@
+// The classroom dashboard: a live feed of every connected device's finished drawings and
+// labels, with accuracy per digit and the confusion matrix, for a teacher's projector.
+
+import { io } from "../vendor/socket.io.esm.min.js";
+import { attemptCard, fillCard } from "./attempts.js";
+import { $, element, percent } from "./view.js";
+
+const FEED_SIZE = 48;
+const attempts = new Map();
+let statsTimer = null;
+
+const socket = io({ transports: ["websocket", "polling"] });
+socket.on("connect", () => {
+  setConnection("connected", "Live");
+  socket.emit("watch");
+});
+socket.on("disconnect", () => setConnection("offline", "Offline"));
+socket.on("attempt", (attempt) => {
+  upsert(attempt);
+  refreshStatsSoon();
+});
+socket.on("label", ({ attempt_id, label }) => {
+  const attempt = attempts.get(attempt_id);
+  if (attempt) upsert({ ...attempt, label });
+  refreshStatsSoon();
+});
+
+function setConnection(state, text) {
+  $("connection").dataset.state = state;
+  $("connection").textContent = text;
+}
+
+function upsert(attempt) {
+  attempts.set(attempt.attempt_id, attempt);
+  const feed = $("feed");
+  const existing = feed.querySelector(`[data-attempt="${CSS.escape(attempt.attempt_id)}"]`);
+  if (existing) fillCard(existing, attempt);
+  else feed.prepend(attemptCard(attempt));
+  while (feed.children.length > FEED_SIZE) feed.lastElementChild.remove();
+}
+
+function refreshStatsSoon() {
+  clearTimeout(statsTimer);
+  statsTimer = setTimeout(refreshStats, 300);
+}
+
+async function refreshStats() {
+  const stats = await (await fetch("/api/stats?days=1")).json();
+  $("attempts").textContent = stats.attempts;
+  $("labelled").textContent = stats.labelled;
+  $("accuracy").textContent = stats.accuracy === null ? "–" : percent(stats.accuracy);
+  $("per-digit").replaceChildren(
+    ...stats.per_digit_accuracy.map((value, digit) => {
+      const shown = value === null ? "–" : percent(value);
+      const fill = element("span", { className: "fill" });
+      fill.style.width = value === null ? "0" : percent(value);
+      const item = element("li", { attributes: { "aria-label": `${digit}: ${value === null ? "no labels" : shown}` } });
+      item.append(element("span", { text: digit }), fill, element("span", { text: shown }));
+      return item;
+    }),
+  );
+  renderConfusion(stats.confusion);
+}
+
+function renderConfusion(matrix) {
+  const head = element("tr");
+  head.append(element("th", { text: "drawn \\ read" }), ...matrix.map((_, digit) => element("th", { text: digit })));
+  const rows = matrix.map((row, drawn) => {
+    const line = element("tr");
+    line.append(element("th", { text: drawn }));
+    row.forEach((count, read) => {
+      const className = count === 0 ? "" : drawn === read ? "hit" : "miss";
+      line.append(element("td", { text: count || "", className }));
+    });
+    return line;
+  });
+  $("confusion").replaceChildren(head, ...rows);
+}
+
+fetch("/api/attempts?limit=24")
+  .then((response) => response.json())
+  .then((page) => page.attempts.filter((a) => a.final).reverse().forEach(upsert));
+refreshStats();

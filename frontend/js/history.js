@@ -1,0 +1,19 @@
+// The history page: recent attempts from the store, newest first, paged.
+
+import { attemptCard } from "./attempts.js";
+import { $ } from "./view.js";
+
+let before = null;
+
+async function loadPage() {
+  const query = new URLSearchParams({ limit: "24" });
+  if (before !== null) query.set("before", before);
+  const response = await fetch(`/api/attempts?${query}`);
+  const page = await response.json();
+  $("history").append(...page.attempts.map(attemptCard));
+  before = page.next_before;
+  $("more").hidden = before === null;
+}
+
+$("more").addEventListener("click", loadPage);
+loadPage();

@@ -1,0 +1,90 @@
+// The live connection: streams frames of the current attempt over Socket.IO (protocol
+// in the README) and reports predictions, labels, errors and the connection state.
+
+import { io } from "../vendor/socket.io.esm.min.js";
+import { newAttemptId } from "./ids.js";
+
+export class LiveClassifier extends EventTarget {
+  constructor({ throttleMs = 120 } = {}) {
+    super();
+    this.throttleMs = throttleMs;
+    this.attemptId = null;
+    this.seq = 0;
+    this.lastSentAt = 0;
+    this.timer = null;
+    this.unsent = null; // { getFrame, final } waiting for the throttle or the connection
+    this.newestAnswered = -1;
+    this.socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 3000 });
+    this.socket.on("connect", () => {
+      this.emitState("connected");
+      if (this.unsent) this.flush(); // what was drawn while offline is classified now
+    });
+    this.socket.on("disconnect", () => this.emitState("offline"));
+    this.socket.io.on("reconnect_attempt", () => this.emitState("reconnecting"));
+    this.socket.on("prediction", (prediction) => this.onPrediction(prediction));
+    this.socket.on("error", (error) => this.dispatchEvent(new CustomEvent("error", { detail: error })));
+  }
+
+  emitState(state) {
+    this.dispatchEvent(new CustomEvent("connection", { detail: state }));
+  }
+
+  startAttempt() {
+    this.endAttempt();
+    this.attemptId = newAttemptId();
+    return this.attemptId;
+  }
+
+  // The pad was cleared: nothing more is sent or shown for the old attempt.
+  endAttempt() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.attemptId = null;
+    this.seq = 0;
+    this.newestAnswered = -1;
+    this.unsent = null;
+  }
+
+  // The drawing changed: send it now, or when the throttle allows (the latest wins).
+  changed(getFrame) {
+    this.unsent = { getFrame, final: false };
+    const wait = this.throttleMs - (performance.now() - this.lastSentAt);
+    if (wait <= 0) this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), wait);
+  }
+
+  // The drawing is finished (pen lifted and idle, or submit): always answered.
+  finish(getFrame) {
+    this.unsent = { getFrame, final: true };
+    this.flush();
+  }
+
+  flush() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.unsent || !this.attemptId) return;
+    if (!this.socket.connected) return; // kept in `unsent` until the connection is back
+    const image = this.unsent.getFrame();
+    const final = this.unsent.final;
+    this.unsent = null;
+    if (!image) return;
+    this.seq += 1;
+    this.lastSentAt = performance.now();
+    this.socket.emit("frame", { attempt_id: this.attemptId, seq: this.seq, image, final });
+  }
+
+  onPrediction(prediction) {
+    if (prediction.attempt_id !== this.attemptId || prediction.seq < this.newestAnswered) return;
+    this.newestAnswered = prediction.seq;
+    this.dispatchEvent(new CustomEvent("prediction", { detail: prediction }));
+  }
+
+  label(digit) {
+    const attemptId = this.attemptId;
+    return new Promise((resolve) => {
+      this.socket.timeout(5000).emit("label", { attempt_id: attemptId, label: digit }, (error, ack) => {
+        resolve(error ? { ok: false, code: "timeout", message: "The server did not answer." } : ack);
+      });
+    });
+  }
+}
