@@ -1,0 +1,276 @@
+"""The page in real headless Chromium against a real server started for the test.
+
+Digits are drawn from MNIST test images turned into strokes: every run of ink in every
+row of the digit becomes one stroke, with mouse drags and with touch events.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``python -m server`` (what ``make run`` starts) on a free port and its own SQLite file."""
+    data = tmp_path_factory.mktemp("browser-server")
+    port = free_port()
+    environment = {
+        **os.environ,
+        "PORT": str(port),
+        "STORE_URL": f"sqlite:///{data / 'attempts.db'}",
+        "SPOOL_PATH": str(data / "spool.db"),
+        "LOG_FLUSH_SECONDS": "0.05",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server"], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not start: {process.stderr.read().decode()[-2000:]}")
+        time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def touch_page(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def strokes(digit: np.ndarray, box: dict, margin: float = 0.15) -> list[list[tuple[float, float]]]:
+    """Horizontal strokes over every run of ink in each row of an MNIST digit, in page coordinates."""
+    ink = digit > 100
+    rows, columns = np.nonzero(ink)
+    top, left = rows.min(), columns.min()
+    span = max(rows.max() - top, columns.max() - left) + 1
+    size = min(box["width"], box["height"]) * (1 - 2 * margin)
+    cell = size / span
+    origin_x = box["x"] + box["width"] * margin
+    origin_y = box["y"] + box["height"] * margin
+    paths = []
+    for row in range(top, rows.max() + 1):
+        line = ink[row]
+        column = 0
+        while column < 28:
+            if not line[column]:
+                column += 1
+                continue
+            start = column
+            while column < 28 and line[column]:
+                column += 1
+            y = origin_y + (row - top + 0.5) * cell
+            paths.append([(origin_x + (start - left + 0.3) * cell, y), (origin_x + (column - left - 0.3) * cell, y)])
+    return paths
+
+
+def draw_with_mouse(page, paths) -> None:
+    for path in paths:
+        page.mouse.move(*path[0])
+        page.mouse.down()
+        for x, y in path[1:]:
+            page.mouse.move(x, y, steps=4)
+        page.mouse.up()
+
+
+def draw_with_touch(page, paths) -> None:
+    session = page.context.new_cdp_session(page)
+    for path in paths:
+        session.send(
+            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": path[0][0], "y": path[0][1]}]}
+        )
+        (x0, y0), (x1, y1) = path[0], path[-1]
+        for step in range(1, 5):
+            point = {"x": x0 + (x1 - x0) * step / 4, "y": y0 + (y1 - y0) * step / 4}
+            session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+        session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def pad_box(page) -> dict:
+    return page.get_by_test_id("pad").bounding_box()
+
+
+def wait_for_digit(page, digit: int) -> None:
+    page.wait_for_function(
+        "d => document.querySelector('[data-testid=prediction]').textContent === d", arg=str(digit), timeout=15000
+    )
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+# Clear MNIST test digits by index: 0 is a 7, 1 a 2, 2 a 1, 3 a 0, 4 a 4.
+@pytest.mark.parametrize(("index", "label"), [(0, 7), (1, 2), (3, 0), (4, 4)])
+def test_mouse_drawing_is_read_live(server, page, mnist, index, label):
+    page.goto(server)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    assert page.get_by_test_id("prediction").text_content() == ""
+    draw_with_mouse(page, strokes(mnist.x_test[index], pad_box(page)))
+    wait_for_digit(page, label)
+    assert page.get_by_test_id("preview").get_attribute("src").startswith("data:image/png;base64,")
+    bars = page.locator("[data-testid=probabilities] li.best")
+    assert bars.get_attribute("data-digit") == str(label)
+    page.wait_for_selector("[data-testid=feedback]:not([hidden])")
+    assert f"{label}" in page.get_by_test_id("announce").text_content()
+    if index == 0:
+        screenshot(page, "main")
+
+
+def test_touch_drawing_on_a_phone(server, touch_page, mnist):
+    touch_page.goto(server)
+    touch_page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    scroll_before = touch_page.evaluate("window.scrollY")
+    draw_with_touch(touch_page, strokes(mnist.x_test[2], pad_box(touch_page)))  # a 1: vertical strokes
+    wait_for_digit(touch_page, 1)
+    assert touch_page.evaluate("window.scrollY") == scroll_before, "drawing never scrolls the page"
+    screenshot(touch_page, "phone")
+
+
+def test_feedback_round_trip_is_stored(server, page, mnist):
+    page.goto(server)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    draw_with_mouse(page, strokes(mnist.x_test[0], pad_box(page)))
+    wait_for_digit(page, 7)
+    page.wait_for_selector("[data-testid=feedback]:not([hidden])")
+    page.locator("[data-testid=choices] button[data-label='1']").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=thanks]').textContent.includes('Saved as 1')")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        latest = requests.get(f"{server}/api/attempts?limit=1", timeout=5).json()["attempts"][0]
+        if latest["label"] == 1:
+            break
+        time.sleep(0.1)
+    assert latest["label"] == 1
+    assert latest["digit"] == 7
+    assert latest["final"] is True
+    assert latest["source"] == "canvas"
+    assert requests.get(f"{server}/api/attempts/{latest['attempt_id']}/image", timeout=5).headers["Content-Type"] == (
+        "image/png"
+    )
+
+
+def test_clear_and_keyboard_shortcuts(server, page, mnist):
+    page.goto(server)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    draw_with_mouse(page, strokes(mnist.x_test[0], pad_box(page)))
+    wait_for_digit(page, 7)
+    page.get_by_test_id("clear").click()
+    assert page.get_by_test_id("prediction").text_content() == ""
+    draw_with_mouse(page, strokes(mnist.x_test[0], pad_box(page)))
+    wait_for_digit(page, 7)
+    page.keyboard.press("c")
+    assert page.get_by_test_id("prediction").text_content() == ""
+
+
+def test_kiosk_resets_after_idle(server, page, mnist):
+    page.goto(f"{server}/?kiosk=1&idle=2")
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    assert page.evaluate("document.body.classList.contains('kiosk')")
+    draw_with_mouse(page, strokes(mnist.x_test[1], pad_box(page)))
+    wait_for_digit(page, 2)
+    screenshot(page, "kiosk")
+    page.wait_for_selector("[data-testid=attract]:not([hidden])", timeout=10000)
+    assert page.get_by_test_id("prediction").text_content() == ""
+    page.get_by_test_id("attract").click()
+    assert page.get_by_test_id("attract").is_hidden()
+
+
+def test_dashboard_receives_another_clients_attempt_live(server, browser, page, mnist):
+    dashboard = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    dashboard.goto(f"{server}/dashboard")
+    dashboard.wait_for_selector("[data-testid=connection][data-state=connected]")
+    page.goto(server)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    draw_with_mouse(page, strokes(mnist.x_test[3], pad_box(page)))
+    wait_for_digit(page, 0)
+    page.wait_for_selector("[data-testid=feedback]:not([hidden])")
+    read_digits = "[...document.querySelectorAll('[data-testid=feed] [data-testid=read]')].map(e => e.textContent)"
+    dashboard.wait_for_function(f"() => {read_digits}.includes('0')", timeout=10000)
+    page.get_by_test_id("confirm").click()
+    labels = "[...document.querySelectorAll('[data-testid=feed] [data-testid=label]')].map(e => e.textContent)"
+    dashboard.wait_for_function(f"() => {labels}.includes('✓ 0')", timeout=10000)
+    dashboard.wait_for_selector("[data-testid=confusion] td.hit", timeout=10000)
+    screenshot(dashboard, "dashboard")
+    dashboard.context.close()
+
+
+def test_history_lists_stored_attempts(server, page):
+    page.goto(f"{server}/history")
+    page.wait_for_selector("[data-testid=history] li")
+    assert page.locator("[data-testid=history] li img").count() >= 1
+
+
+def test_page_has_no_console_errors_and_a_strict_csp(server, page):
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    response = page.goto(server)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert errors == []
+
+
+def test_narrow_screen_fits_without_horizontal_scroll(server, browser):
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    narrow = context.new_page()
+    narrow.goto(server)
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 320
+    context.close()
