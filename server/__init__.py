@@ -6,6 +6,13 @@ log and its store, the REST API, the Socket.IO handlers and the front end.
 
 from __future__ import annotations
 
+import os
+
+if os.environ.get("ASYNC_MODE") == "eventlet":  # before anything imports socket, threading or ssl
+    import eventlet
+
+    eventlet.monkey_patch()
+
 import atexit
 from typing import Any
 

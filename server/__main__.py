@@ -1,20 +1,17 @@
 """``python -m server`` (what ``make run`` calls): serve the app on HOST:PORT.
 
-With ``ASYNC_MODE=eventlet`` the process is monkey-patched before anything else is
-imported, as eventlet requires. Production runs under gunicorn (see ``Procfile``).
+With ``ASYNC_MODE=eventlet`` the package monkey-patches the process as its very first
+import (see ``server/__init__.py``), as eventlet requires. Production runs under
+gunicorn (see ``Procfile``).
 """
 
+from server import create_app
 from server.config import load_config
+from server.extensions import socketio
 
 
 def main() -> None:
     config = load_config()
-    if config["ASYNC_MODE"] == "eventlet":
-        import eventlet
-
-        eventlet.monkey_patch()
-    from server import create_app
-    from server.extensions import socketio
 
     app = create_app()
     print(f"Serving on http://{config['HOST']}:{config['PORT']} (store: {config['STORE_URL'].split('?')[0]})")

@@ -6,16 +6,14 @@ row of the digit becomes one stroke, with mouse drags and with touch events.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
+
+from tests.server_process import running_server
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,41 +31,11 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``python -m server`` (what ``make run`` starts) on a free port and its own SQLite file."""
-    data = tmp_path_factory.mktemp("browser-server")
-    port = free_port()
-    environment = {
-        **os.environ,
-        "PORT": str(port),
-        "STORE_URL": f"sqlite:///{data / 'attempts.db'}",
-        "SPOOL_PATH": str(data / "spool.db"),
-        "LOG_FLUSH_SECONDS": "0.05",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server"], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the server did not start: {process.stderr.read().decode()[-2000:]}")
-        time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    with running_server(tmp_path_factory.mktemp("browser-server")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

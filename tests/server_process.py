@@ -1,0 +1,67 @@
+"""Start ``python -m server`` (what ``make run`` runs) as a real process for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the server did not start: {process.stderr.read().decode()[-3000:]}")
+        time.sleep(0.2)
+
+
+@contextmanager
+def running_server(data: Path, command: list[str] | None = None, **settings: str) -> Iterator[str]:
+    """A server on a free port with its own SQLite file and spool; yields its base URL."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "PORT": str(port),
+        "STORE_URL": f"sqlite:///{data / 'attempts.db'}",
+        "SPOOL_PATH": str(data / "spool.db"),
+        "LOG_FLUSH_SECONDS": "0.05",
+        **settings,
+    }
+    process = subprocess.Popen(
+        command or [sys.executable, "-m", "server"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
