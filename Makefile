@@ -8,12 +8,14 @@ RUNTIME := $(VENV)/runtime.stamp
 DEV := $(VENV)/dev.stamp
 MNIST := .cache/mnist.npz
 
-.PHONY: run test lint data train evaluate compare notebook browser clean
+CASSANDRA_URL ?= cassandra://127.0.0.1:9042/digits
+
+.PHONY: run test lint data train evaluate compare browser system-deps cassandra cassandra-stop run-cassandra bench clean
 
 run: $(RUNTIME)
 	$(PY) -m server
 
-test: $(DEV) $(MNIST) browser
+test: $(DEV) $(MNIST) browser system-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
@@ -35,6 +37,25 @@ $(MNIST): | $(RUNTIME)
 
 browser:
 	scripts/install-chromium.sh
+
+# Java for Cassandra, handwriting fonts for the realistic test images.
+system-deps:
+	scripts/install-system-deps.sh
+
+# A real local Cassandra node for development (the tests start their own).
+cassandra: $(RUNTIME) system-deps
+	$(PY) scripts/cassandra_node.py start
+
+cassandra-stop:
+	$(PY) scripts/cassandra_node.py stop
+
+run-cassandra: cassandra
+	STORE_URL=$(CASSANDRA_URL) $(PY) -m server
+
+bench: $(DEV) $(MNIST) system-deps
+	$(PY) -m bench.inference
+	$(PY) -m bench.recognition
+	$(PY) -m bench.live
 
 lint: $(DEV)
 	$(PY) -m ruff check .
