@@ -7,6 +7,7 @@ point that the server uses to answer many clients with one model call.
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 from collections.abc import Callable, Sequence
@@ -58,8 +59,9 @@ class Recognition:
     def low_confidence(self) -> bool:
         return self.digit is not None and self.confidence < LOW_CONFIDENCE
 
-    @property
+    @functools.cached_property
     def preview_png(self) -> bytes | None:
+        """Encoded once: the server both sends and stores it."""
         return None if self.image is None else png_bytes(self.image)
 
 

@@ -38,7 +38,10 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> N
 
 @contextmanager
 def running_server(data: Path, command: list[str] | None = None, **settings: str) -> Iterator[str]:
-    """A server on a free port with its own SQLite file and spool; yields its base URL."""
+    """A server on a free port with its own SQLite file and spool; yields its base URL.
+
+    ``command`` defaults to ``python -m server``; ``{port}`` in its arguments is filled in.
+    """
     port = free_port()
     environment = {
         **os.environ,
@@ -49,7 +52,7 @@ def running_server(data: Path, command: list[str] | None = None, **settings: str
         **settings,
     }
     process = subprocess.Popen(
-        command or [sys.executable, "-m", "server"],
+        [part.replace("{port}", str(port)) for part in command] if command else [sys.executable, "-m", "server"],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,

@@ -1,0 +1,201 @@
+"""Live load: N Socket.IO drawers streaming real canvas frames, against our server and the seed-style baseline.
+
+Each drawer (websocket transport) sends a 400x400 PNG data URL, waits for its answer,
+and sends the next, back to back for T seconds; every eighth frame is final and starts a
+new attempt. Both servers run side by side in the same run and the project's figures are
+reported as ratios against the baseline's, because absolute times drift on shared machines.
+
+    python -m bench.live                      # 1, 20 and 50 drawers, 10 s each
+    python -m bench.live --drawers 20 --seconds 30
+    python -m bench.live --soak 600           # memory under a 10-minute soak (RSS start/end)
+    python -m bench.live --url http://host:8000 --drawers 20   # an already running server
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import multiprocessing
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import socketio
+
+from bench.timing import machine, percentiles
+from tests.server_process import free_port, running_server, wait_healthy
+
+FRAMES = Path(__file__).resolve().parent / "frames"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def frames() -> list[str]:
+    """Real Chromium canvas frames (400x400 PNG data URLs) of drawn digits."""
+    paths = sorted(FRAMES.glob("canvas-400-*.png"))
+    return [f"data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}" for path in paths]
+
+
+@dataclass
+class Result:
+    answers: int
+    errors: int
+    latencies_ms: list[float]
+
+
+def drawer(url: str, images: list[str], seconds: float, results: list[Result]) -> None:
+    client = socketio.SimpleClient()
+    client.connect(url, transports=["websocket"])
+    latencies, errors, answers = [], 0, 0
+    deadline = time.monotonic() + seconds
+    seq, attempt_id = 0, str(uuid.uuid4())
+    while time.monotonic() < deadline:
+        final = seq % 8 == 7
+        started = time.perf_counter()
+        client.emit("frame", {"attempt_id": attempt_id, "seq": seq, "image": images[seq % len(images)], "final": final})
+        try:
+            name, _ = client.receive(timeout=10)
+        except socketio.exceptions.TimeoutError:
+            errors += 1
+            continue
+        if name == "prediction":
+            answers += 1
+            latencies.append((time.perf_counter() - started) * 1000.0)
+        else:
+            errors += 1
+        seq += 1
+        if final:
+            attempt_id = str(uuid.uuid4())
+    client.disconnect()
+    results.append(Result(answers, errors, latencies))
+
+
+def drawer_process(url: str, count: int, seconds: float, queue: multiprocessing.Queue) -> None:
+    """Several drawers as threads in one process; clients are spread over processes so they are not the bottleneck."""
+    images = frames()
+    results: list[Result] = []
+    threads = [threading.Thread(target=drawer, args=(url, images, seconds, results)) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put(results)
+
+
+def load(url: str, drawers: int, seconds: float, server_pid: int | None) -> dict:
+    server = psutil.Process(server_pid) if server_pid else None
+    rss_start = server.memory_info().rss if server else 0
+    if server:
+        server.cpu_percent()
+    processes = min(drawers, 4)
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(
+            target=drawer_process, args=(url, drawers // processes + (i < drawers % processes), seconds, queue)
+        )
+        for i in range(processes)
+    ]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    results = [result for _ in workers for result in queue.get()]
+    for worker in workers:
+        worker.join()
+    elapsed = time.monotonic() - started
+    latencies = [latency for result in results for latency in result.latencies_ms]
+    return {
+        "answers_per_s": sum(result.answers for result in results) / seconds,
+        "errors": sum(result.errors for result in results),
+        **percentiles(latencies),
+        "cpu_percent": server.cpu_percent() if server else float("nan"),
+        "rss_mb_start": rss_start / 2**20,
+        "rss_mb_end": server.memory_info().rss / 2**20 if server else float("nan"),
+        "elapsed_s": elapsed,
+    }
+
+
+def server_pid(port: int) -> int | None:
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.laddr.port == port and connection.status == psutil.CONN_LISTEN:
+            return connection.pid
+    return None
+
+
+def start_baseline(stack: ExitStack) -> str:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.baseline_server", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stack.callback(process.terminate)
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, process)
+    return url
+
+
+def gunicorn_command() -> list[str]:
+    """The Procfile's web process."""
+    return [
+        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", "64",
+        "--bind", "127.0.0.1:{port}", "server:create_app()",
+    ]  # fmt: skip
+
+
+def row(name: str, drawers: int, figures: dict) -> str:
+    return (
+        f"| {name} | {drawers} | {figures['answers_per_s']:.0f} | {figures['p50']:.1f} | {figures['p95']:.1f} | "
+        f"{figures['p99']:.1f} | {figures['errors']} | {figures['cpu_percent']:.0f}% | "
+        f"{figures['rss_mb_start']:.0f} → {figures['rss_mb_end']:.0f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--drawers", default="1,20,50", help="comma-separated counts")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--url", help="measure a running server instead of starting both")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--soak", type=float, help="run 20 drawers this many seconds and report memory")
+    args = parser.parse_args()
+    counts = [20] if args.soak else [int(count) for count in args.drawers.split(",")]
+    seconds = args.soak or args.seconds
+    print(f"# Live load, {seconds:.0f} s per run ({machine()})\n")
+    print("| server | drawers | answers/s | p50 ms | p95 ms | p99 ms | errors | server CPU | RSS MB start → end |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    with ExitStack() as stack:
+        if args.url:
+            ours = args.url
+        else:
+            data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            # Drawers here send back to back, far faster than a person: lift the per-connection limit.
+            ours = stack.enter_context(
+                running_server(
+                    data, command=gunicorn_command(), RATE_LIMIT_PER_SECOND="100000", RATE_LIMIT_BURST="100000"
+                )
+            )
+        baseline = None if args.no_baseline or args.url or args.soak else start_baseline(stack)
+        for drawers in counts:
+            figures = load(ours, drawers, seconds, server_pid(int(ours.rsplit(":", 1)[1])))
+            print(row("ours", drawers, figures), flush=True)
+            if baseline:
+                base = load(baseline, drawers, seconds, server_pid(int(baseline.rsplit(":", 1)[1])))
+                print(row("seed-style baseline", drawers, base), flush=True)
+                ratio = figures["answers_per_s"] / max(base["answers_per_s"], 1e-9)
+                print(
+                    f"| **ratio** | {drawers} | **{ratio:.1f}x** throughput | "
+                    f"{base['p50'] / figures['p50']:.1f}x faster p50 | | "
+                    f"{base['p99'] / figures['p99']:.1f}x faster p99 | | | |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The Procfile's processes work as a Heroku-style platform runs them: `bash -c` with PORT set."""
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import socketio
+
+from tests.images import big_digit, data_url, on_canvas, transparent_png
+from tests.server_process import ROOT, running_server
+
+pytestmark = pytest.mark.slow
+
+
+def processes() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def test_procfile_declares_web_and_release():
+    assert set(processes()) == {"web", "release"}
+    assert "$PORT" in processes()["web"] or "${PORT" in processes()["web"]
+
+
+def test_release_creates_the_schema(tmp_path):
+    environment = {**os.environ, "STORE_URL": f"sqlite:///{tmp_path / 'a.db'}", "SPOOL_PATH": str(tmp_path / "s.db")}
+    environment["PATH"] = f"{Path(sys.executable).parent}:{environment['PATH']}"
+    result = subprocess.run(
+        ["bash", "-c", processes()["release"]], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Schema ready" in result.stdout
+    assert (tmp_path / "a.db").exists()
+
+
+def test_web_process_serves_the_app_and_the_protocol(tmp_path, mnist):
+    command = ["bash", "-c", f"PORT={{port}} PATH={Path(sys.executable).parent}:$PATH {processes()['web']}"]
+    with running_server(tmp_path, command=command) as base:
+        client = socketio.SimpleClient()
+        client.connect(base, transports=["websocket"])
+        frame = data_url(transparent_png(on_canvas(big_digit(mnist.x_test[0], 200))))
+        client.emit("frame", {"attempt_id": str(uuid.uuid4()), "seq": 0, "image": frame, "final": True})
+        name, prediction = client.receive(timeout=20)
+        client.disconnect()
+    assert name == "prediction"
+    assert prediction["digit"] == 7
