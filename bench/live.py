@@ -7,6 +7,7 @@ reported as ratios against the baseline's, because absolute times drift on share
 
     python -m bench.live                      # 1, 20 and 50 drawers, 10 s each
     python -m bench.live --drawers 20 --seconds 30
+    python -m bench.live --drawers 20,30 --rate 8   # a classroom: each canvas streams 8 frames a second
     python -m bench.live --soak 600           # memory under a 10-minute soak (RSS start/end)
     python -m bench.live --url http://host:8000 --drawers 20   # an already running server
 """
@@ -49,7 +50,8 @@ class Result:
     latencies_ms: list[float]
 
 
-def drawer(url: str, images: list[str], seconds: float, results: list[Result]) -> None:
+def drawer(url: str, images: list[str], seconds: float, rate: float, results: list[Result]) -> None:
+    """One drawer: frames back to back (rate 0), or paced at ``rate`` frames a second like a person."""
     client = socketio.SimpleClient()
     client.connect(url, transports=["websocket"])
     latencies, errors, answers = [], 0, 0
@@ -72,15 +74,17 @@ def drawer(url: str, images: list[str], seconds: float, results: list[Result]) -
         seq += 1
         if final:
             attempt_id = str(uuid.uuid4())
+        if rate:
+            time.sleep(max(0.0, 1.0 / rate - (time.perf_counter() - started)))
     client.disconnect()
     results.append(Result(answers, errors, latencies))
 
 
-def drawer_process(url: str, count: int, seconds: float, queue: multiprocessing.Queue) -> None:
+def drawer_process(url: str, count: int, seconds: float, rate: float, queue: multiprocessing.Queue) -> None:
     """Several drawers as threads in one process; clients are spread over processes so they are not the bottleneck."""
     images = frames()
     results: list[Result] = []
-    threads = [threading.Thread(target=drawer, args=(url, images, seconds, results)) for _ in range(count)]
+    threads = [threading.Thread(target=drawer, args=(url, images, seconds, rate, results)) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -88,7 +92,7 @@ def drawer_process(url: str, count: int, seconds: float, queue: multiprocessing.
     queue.put(results)
 
 
-def load(url: str, drawers: int, seconds: float, server_pid: int | None) -> dict:
+def load(url: str, drawers: int, seconds: float, rate: float, server_pid: int | None) -> dict:
     server = psutil.Process(server_pid) if server_pid else None
     rss_start = server.memory_info().rss if server else 0
     if server:
@@ -97,7 +101,7 @@ def load(url: str, drawers: int, seconds: float, server_pid: int | None) -> dict
     queue: multiprocessing.Queue = multiprocessing.Queue()
     workers = [
         multiprocessing.Process(
-            target=drawer_process, args=(url, drawers // processes + (i < drawers % processes), seconds, queue)
+            target=drawer_process, args=(url, drawers // processes + (i < drawers % processes), seconds, rate, queue)
         )
         for i in range(processes)
     ]
@@ -164,10 +168,12 @@ def main() -> None:
     parser.add_argument("--url", help="measure a running server instead of starting both")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--soak", type=float, help="run 20 drawers this many seconds and report memory")
+    parser.add_argument("--rate", type=float, default=0, help="frames per second per drawer (0: back to back)")
     args = parser.parse_args()
     counts = [20] if args.soak else [int(count) for count in args.drawers.split(",")]
     seconds = args.soak or args.seconds
-    print(f"# Live load, {seconds:.0f} s per run ({machine()})\n")
+    pace = f"{args.rate:g} frames/s per drawer" if args.rate else "frames back to back"
+    print(f"# Live load, {seconds:.0f} s per run, {pace} ({machine()})\n")
     print("| server | drawers | answers/s | p50 ms | p95 ms | p99 ms | errors | server CPU | RSS MB start → end |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     with ExitStack() as stack:
@@ -183,10 +189,10 @@ def main() -> None:
             )
         baseline = None if args.no_baseline or args.url or args.soak else start_baseline(stack)
         for drawers in counts:
-            figures = load(ours, drawers, seconds, server_pid(int(ours.rsplit(":", 1)[1])))
+            figures = load(ours, drawers, seconds, args.rate, server_pid(int(ours.rsplit(":", 1)[1])))
             print(row("ours", drawers, figures), flush=True)
             if baseline:
-                base = load(baseline, drawers, seconds, server_pid(int(baseline.rsplit(":", 1)[1])))
+                base = load(baseline, drawers, seconds, args.rate, server_pid(int(baseline.rsplit(":", 1)[1])))
                 print(row("seed-style baseline", drawers, base), flush=True)
                 ratio = figures["answers_per_s"] / max(base["answers_per_s"], 1e-9)
                 print(
