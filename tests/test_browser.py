@@ -7,6 +7,7 @@ row of the digit becomes one stroke, with mouse drags and with touch events.
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +172,7 @@ def test_feedback_round_trip_is_stored(server, page, mnist):
     assert latest["digit"] == 7
     assert latest["final"] is True
     assert latest["source"] == "canvas"
+    assert uuid.UUID(latest["attempt_id"]).version == 7, "the page makes time-based attempt ids"
     assert requests.get(f"{server}/api/attempts/{latest['attempt_id']}/image", timeout=5).headers["Content-Type"] == (
         "image/png"
     )
@@ -189,7 +191,8 @@ def test_clear_and_keyboard_shortcuts(server, page, mnist):
     assert page.get_by_test_id("prediction").text_content() == ""
 
 
-def test_kiosk_resets_after_idle(server, page, mnist):
+def test_kiosk_resets_after_idle(server, browser, mnist):
+    page = browser.new_context(viewport={"width": 1920, "height": 1080}, has_touch=True).new_page()
     page.goto(f"{server}/?kiosk=1&idle=2")
     page.wait_for_selector("[data-testid=connection][data-state=connected]")
     assert page.evaluate("document.body.classList.contains('kiosk')")
@@ -200,6 +203,7 @@ def test_kiosk_resets_after_idle(server, page, mnist):
     assert page.get_by_test_id("prediction").text_content() == ""
     page.get_by_test_id("attract").click()
     assert page.get_by_test_id("attract").is_hidden()
+    page.context.close()
 
 
 def test_dashboard_receives_another_clients_attempt_live(server, browser, page, mnist):

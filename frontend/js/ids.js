@@ -1,11 +1,16 @@
-// Attempt ids: UUIDs made in the browser. crypto.randomUUID exists only on secure
-// origins, and a kiosk may be served over plain http on a LAN, so fall back to
-// getRandomValues, which exists everywhere.
+// Attempt ids: time-based UUIDs (version 7: 48 bits of Unix milliseconds, then random
+// bits), so ids made on many devices still sort by when the drawing started. Built
+// from getRandomValues, which exists everywhere (crypto.randomUUID needs a secure
+// origin, and a kiosk may be served over plain http on a LAN).
 
-export function newAttemptId() {
-  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+export function newAttemptId(now = Date.now()) {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  let time = now;
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = time % 256;
+    time = Math.floor(time / 256);
+  }
+  bytes[6] = (bytes[6] & 0x0f) | 0x70;
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
