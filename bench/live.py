@@ -9,6 +9,7 @@ reported as ratios against the baseline's, because absolute times drift on share
     python -m bench.live --drawers 20 --seconds 30
     python -m bench.live --drawers 20,30 --rate 8   # a classroom: each canvas streams 8 frames a second
     python -m bench.live --soak 600           # memory under a 10-minute soak (RSS start/end)
+    python -m bench.live --mode eventlet --no-baseline   # the eventlet server, to compare with threading
     python -m bench.live --url http://host:8000 --drawers 20   # an already running server
 """
 
@@ -169,6 +170,12 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--soak", type=float, help="run 20 drawers this many seconds and report memory")
     parser.add_argument("--rate", type=float, default=0, help="frames per second per drawer (0: back to back)")
+    parser.add_argument(
+        "--mode",
+        choices=["threading", "eventlet"],
+        default="threading",
+        help="threading: the Procfile's gunicorn gthread server; eventlet: python -m server with ASYNC_MODE=eventlet",
+    )
     args = parser.parse_args()
     counts = [20] if args.soak else [int(count) for count in args.drawers.split(",")]
     seconds = args.soak or args.seconds
@@ -190,7 +197,7 @@ def main() -> None:
         baseline = None if args.no_baseline or args.url or args.soak else start_baseline(stack)
         for drawers in counts:
             figures = load(ours, drawers, seconds, args.rate, server_pid(int(ours.rsplit(":", 1)[1])))
-            print(row("ours", drawers, figures), flush=True)
+            print(row(f"ours ({args.mode})", drawers, figures), flush=True)
             if baseline:
                 base = load(baseline, drawers, seconds, args.rate, server_pid(int(baseline.rsplit(":", 1)[1])))
                 print(row("seed-style baseline", drawers, base), flush=True)
