@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the tests need beyond Python: a Java runtime for Cassandra and
-# handwriting fonts for the realistic test images. Does nothing when they are present.
+# Installs what the tests need beyond Python: a Java runtime for Cassandra, Redis for
+# the multi-process tests and handwriting fonts for the realistic test images.
+# Does nothing when they are present.
 set -euo pipefail
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -f /usr/share/fonts/truetype/fifthhorseman/dkg.ttf ] || missing+=(fonts-dkg-handwriting)
 [ -f /usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf ] || missing+=(fonts-humor-sans)
 [ -f /usr/share/fonts/opentype/comic-neue/ComicNeue-Regular.otf ] || missing+=(fonts-comic-neue)

@@ -67,6 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app,
         async_mode=config["ASYNC_MODE"],
         cors_allowed_origins=("*" if origins == ["*"] else origins) or None,
+        message_queue=config["MESSAGE_QUEUE_URL"] or None,
         max_http_buffer_size=config["MAX_FRAME_BYTES"] * 4 // 3 + 4096,
         ping_interval=10,
         ping_timeout=20,

@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "PORT": 8000,
     # threading (default, measured faster and safer) or eventlet; see the README.
     "ASYNC_MODE": "threading",
+    # redis://host:6379/0 lets several server processes share Socket.IO broadcasts (the dashboard feed).
+    "MESSAGE_QUEUE_URL": "",
     "MODEL_PATH": str(ROOT / "model" / "digits.tflite"),
     "MODEL_CARD_PATH": str(ROOT / "model" / "digits.json"),
     # Inference workers are real OS threads; frames wait in a bounded queue.

@@ -36,12 +36,24 @@ def app_config(tmp_path) -> dict:
 
 
 @pytest.fixture
-def app(app_config):
+def make_app(app_config):
+    """Build test apps with settings overridden; each is closed after the test."""
     from server import create_app
 
-    application = create_app(app_config)
-    yield application
-    application.extensions["digits"].close()
+    made = []
+
+    def make(**overrides):
+        made.append(create_app({**app_config, **overrides}))
+        return made[-1]
+
+    yield make
+    for application in made:
+        application.extensions["digits"].close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture
@@ -76,3 +88,32 @@ def cassandra_url(cassandra_node) -> str:
     import uuid
 
     return f"cassandra://127.0.0.1:{cassandra_node.port}/test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A real Redis server on a free port, for Socket.IO's message queue."""
+    import subprocess
+    import time
+
+    import redis
+
+    from tests.server_process import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)

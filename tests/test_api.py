@@ -72,15 +72,13 @@ def test_predict_rejects_bad_input_with_json_errors(client, request_kwargs, stat
     assert "Traceback" not in response.get_data(as_text=True)
 
 
-def test_predict_rejects_oversized_uploads(app_config):
-    from server import create_app
-
-    app = create_app({**app_config, "MAX_UPLOAD_BYTES": 2000})
+def test_predict_rejects_oversized_uploads(make_app):
     noise = encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (100, 100), np.uint8)))
-    response = app.test_client().post("/api/predict", data={"file": (io.BytesIO(noise), "n.png")})
+    response = (
+        make_app(MAX_UPLOAD_BYTES=2000).test_client().post("/api/predict", data={"file": (io.BytesIO(noise), "n.png")})
+    )
     assert response.status_code == 413
     assert response.json["error"]["code"] in {"too_large", "image_too_large"}
-    app.extensions["digits"].close()
 
 
 def test_pixel_bombs_are_413(client):

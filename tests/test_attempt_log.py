@@ -8,23 +8,8 @@ from server.attempt_log import AttemptLog, Spool
 from server.attempts import Attempt, new_attempt_id
 from server.stores import StoreUnavailable
 from server.stores.sqlite import SqliteStore
-
-
-def attempt(attempt_id: str | None = None, frames: int = 1, final: bool = False, digit: int = 4) -> Attempt:
-    return Attempt(
-        id=attempt_id or new_attempt_id(),
-        created_at=time.time(),
-        source="canvas",
-        session="s",
-        digit=digit,
-        confidence=0.9,
-        probabilities=[0.01] * 9 + [0.91],
-        image=b"png",
-        input=b"input",
-        model_version="test",
-        frames=frames,
-        final=final,
-    )
+from tests.records import make_attempt
+from tests.waiting import wait_until
 
 
 class FlakyStore(SqliteStore):
@@ -54,18 +39,11 @@ def store(tmp_path):
     return flaky
 
 
-def wait_until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_only_the_latest_version_of_an_attempt_is_written(store, tmp_path):
     log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=10)
     attempt_id = new_attempt_id()
     for frames in range(1, 6):
-        log.record(attempt(attempt_id, frames=frames))
+        log.record(make_attempt(attempt_id=attempt_id, final=False, frames=frames))
     log.flush()
     assert store.writes == [[attempt_id]]
     assert store.get(attempt_id).frames == 5
@@ -74,7 +52,7 @@ def test_only_the_latest_version_of_an_attempt_is_written(store, tmp_path):
 
 def test_final_attempts_are_written_promptly(store, tmp_path):
     log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=5)
-    final = attempt(final=True)
+    final = make_attempt(final=True)
     log.record(final)
     wait_until(lambda: store.get(final.id) is not None, timeout=1)
     log.close()
@@ -83,7 +61,7 @@ def test_final_attempts_are_written_promptly(store, tmp_path):
 def test_outage_spools_then_drains_in_order(store, tmp_path):
     log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=0.02, retry_seconds=0.05)
     store.down = True
-    written = [attempt(final=True) for _ in range(30)]
+    written = [make_attempt(final=True) for _ in range(30)]
     for record in written:
         log.record(record)
         time.sleep(0.005)
@@ -102,7 +80,7 @@ def test_outage_spools_then_drains_in_order(store, tmp_path):
 def test_spool_survives_a_restart(store, tmp_path):
     store.down = True
     log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=0.02, retry_seconds=10)
-    kept = attempt(final=True)
+    kept = make_attempt(final=True)
     log.record(kept)
     log.close()  # the process stops while the store is down
     assert Spool(tmp_path / "spool.db").depth() == 1
@@ -115,7 +93,7 @@ def test_spool_survives_a_restart(store, tmp_path):
 
 def test_replaying_the_same_spool_twice_stores_each_attempt_once(store, tmp_path):
     spool = Spool(tmp_path / "spool.db")
-    record = attempt(final=True)
+    record = make_attempt(final=True)
     from server.attempt_log import upsert_op
 
     spool.push([upsert_op(record), upsert_op(record)])
@@ -126,5 +104,5 @@ def test_replaying_the_same_spool_twice_stores_each_attempt_once(store, tmp_path
 
 
 def test_attempt_json_round_trip():
-    record = attempt(final=True).with_label(3)
+    record = make_attempt(final=True).with_label(3)
     assert Attempt.from_json(record.to_json()) == record

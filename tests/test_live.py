@@ -95,40 +95,29 @@ def test_error_echoes_attempt_and_seq(socket_client):
     assert (error["attempt_id"], error["seq"]) == (attempt_id, 9)
 
 
-def test_oversized_frame_is_refused(app_config, seven_frame):
-    from server import create_app
+def socket_to(app):
+    return socketio.test_client(app)
 
-    app = create_app({**app_config, "MAX_FRAME_BYTES": 1000})
-    connection = socketio.test_client(app)
+
+def test_oversized_frame_is_refused(make_app, seven_frame):
+    connection = socket_to(make_app(MAX_FRAME_BYTES=1000))
     connection.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame})
     assert events(connection, "error")[0]["code"] == "image_too_large"
-    connection.disconnect()
-    app.extensions["digits"].close()
 
 
-def test_rate_limit_per_connection(app_config, blank_frame):
-    from server import create_app
-
-    app = create_app({**app_config, "RATE_LIMIT_PER_SECOND": 0.001, "RATE_LIMIT_BURST": 3})
-    connection = socketio.test_client(app)
+def test_rate_limit_per_connection(make_app, blank_frame):
+    connection = socket_to(make_app(RATE_LIMIT_PER_SECOND=0.001, RATE_LIMIT_BURST=3))
     for seq in range(5):
         connection.emit("frame", {"attempt_id": new_id(), "seq": seq, "image": blank_frame})
     received = connection.get_received()
     assert [event["name"] for event in received].count("prediction") == 3
     assert [event["args"][0]["code"] for event in received if event["name"] == "error"] == ["rate_limited"] * 2
-    connection.disconnect()
-    app.extensions["digits"].close()
 
 
-def test_full_queue_answers_busy(app_config, blank_frame):
-    from server import create_app
-
-    app = create_app({**app_config, "MAX_PENDING": 0})
-    connection = socketio.test_client(app)
+def test_full_queue_answers_busy(make_app, blank_frame):
+    connection = socket_to(make_app(MAX_PENDING=0))
     connection.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": blank_frame})
     assert events(connection, "error")[0]["code"] == "busy"
-    connection.disconnect()
-    app.extensions["digits"].close()
 
 
 def test_label_is_acknowledged_and_stored(socket_client, client, seven_frame):

@@ -4,8 +4,9 @@ import time
 
 import pytest
 
-from server.attempts import Attempt, new_attempt_id
+from server.attempts import Attempt
 from server.stores import open_store
+from tests.records import make_attempt
 
 
 @pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)])
@@ -17,26 +18,8 @@ def store(request, tmp_path):
     opened.close()
 
 
-def attempt(created_at: float, digit: int | None = 3, final: bool = True, frames: int = 1) -> Attempt:
-    return Attempt(
-        id=new_attempt_id(),
-        created_at=created_at,
-        source="canvas",
-        session="session-1",
-        digit=digit,
-        confidence=0.75,
-        probabilities=[0.025] * 9 + [0.775],
-        image=b"\x89PNG drawing",
-        input=b"\x89PNG input",
-        model_version="v1",
-        frames=frames,
-        latency_ms=4.5,
-        final=final,
-    )
-
-
 def test_upsert_then_get_round_trips(store):
-    record = attempt(time.time())
+    record = make_attempt(time.time())
     store.upsert([record])
     loaded = store.get(record.id)
     assert loaded.id == record.id
@@ -59,7 +42,7 @@ def test_upsert_then_get_round_trips(store):
 
 
 def test_upsert_by_id_keeps_one_record_with_the_latest_frame(store):
-    first = attempt(time.time(), digit=1, final=False, frames=1)
+    first = make_attempt(time.time(), digit=1, final=False, frames=1)
     later = Attempt(**{**first.__dict__, "digit": 7, "frames": 4, "final": True})
     store.upsert([first])
     store.upsert([later])
@@ -69,7 +52,7 @@ def test_upsert_by_id_keeps_one_record_with_the_latest_frame(store):
 
 
 def test_label_survives_later_upserts_and_may_come_first(store):
-    record = attempt(time.time())
+    record = make_attempt(time.time())
     store.set_label(record.id, 5, record.created_at)
     assert store.get(record.id) is None, "a label alone is not an attempt"
     store.upsert([record])
@@ -81,7 +64,7 @@ def test_label_survives_later_upserts_and_may_come_first(store):
 
 def test_recent_pages_newest_first_across_days(store):
     now = time.time()
-    records = [attempt(now - hours * 3600) for hours in (0, 1, 30, 50, 75)]  # spans four days
+    records = [make_attempt(now - hours * 3600) for hours in (0, 1, 30, 50, 75)]  # spans four days
     store.upsert(records)
     first = store.recent(2, None)
     assert [a.id for a in first] == [records[0].id, records[1].id]
@@ -91,15 +74,17 @@ def test_recent_pages_newest_first_across_days(store):
 
 def test_outcomes_count_final_attempts_since_a_time(store):
     now = time.time()
-    store.upsert([attempt(now, digit=2), attempt(now, digit=3, final=False), attempt(now - 10 * 86400, digit=4)])
-    labelled = attempt(now, digit=8)
+    store.upsert(
+        [make_attempt(now, digit=2), make_attempt(now, digit=3, final=False), make_attempt(now - 10 * 86400, digit=4)]
+    )
+    labelled = make_attempt(now, digit=8)
     store.upsert([labelled])
     store.set_label(labelled.id, 3, labelled.created_at)
     assert sorted(store.outcomes(now - 86400), key=str) == sorted([(2, None), (8, 3)], key=str)
 
 
 def test_hostile_ids_and_text_are_data_not_queries(store):
-    record = Attempt(**{**attempt(time.time()).__dict__, "session": "x'); DROP TABLE attempts; --"})
+    record = Attempt(**{**make_attempt(time.time()).__dict__, "session": "x'); DROP TABLE attempts; --"})
     store.upsert([record])
     assert store.get(record.id).session == record.session
 

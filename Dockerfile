@@ -1,0 +1,28 @@
+# The web server image: slim Python, a non-root user, the committed model baked in.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PORT=8000 \
+    SPOOL_PATH=/app/data/spool.db
+
+RUN useradd --create-home --uid 10001 digits
+WORKDIR /app
+
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY model/ model/
+COPY server/ server/
+COPY frontend/ frontend/
+COPY Procfile ./
+RUN mkdir -p /app/data && chown -R digits:digits /app/data
+
+USER digits
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
+
+# The Procfile's web process.
+CMD ["sh", "-c", "exec gunicorn --worker-class gthread --workers 1 --threads 64 --bind 0.0.0.0:${PORT:-8000} --access-logfile - 'server:create_app()'"]

@@ -1,0 +1,72 @@
+"""The container files, checked statically (no Docker engine runs here): they must agree
+with the code, the Procfile and each other."""
+
+import re
+import shlex
+
+import pytest
+import yaml
+
+from server.config import DEFAULTS
+from server.stores import open_store
+from tests.server_process import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+WEB = [name for name in SERVICES if name.startswith("web")]
+
+
+def test_compose_has_replicas_cassandra_redis_and_a_proxy():
+    assert len(WEB) >= 2
+    assert SERVICES["cassandra"]["image"].startswith("cassandra:")
+    assert SERVICES["redis"]["image"].startswith("redis:")
+    assert "proxy" in SERVICES
+
+
+def test_dependencies_name_existing_services():
+    for name, service in SERVICES.items():
+        dependencies = service.get("depends_on", {})
+        for dependency in dependencies if isinstance(dependencies, list) else dependencies.keys():
+            assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
+
+
+@pytest.mark.parametrize("name", [*WEB, "release"])
+def test_web_environment_uses_real_settings_and_real_hosts(name):
+    environment = SERVICES[name]["environment"]
+    assert set(environment) <= set(DEFAULTS), "every variable is a setting the server reads"
+    store = open_store(environment["STORE_URL"])
+    assert store.hosts == ["cassandra"]
+    assert re.match(r"redis://redis:6379/\d+$", environment["MESSAGE_QUEUE_URL"])
+
+
+def test_proxy_is_sticky_and_points_at_the_replicas():
+    proxy = SERVICES["proxy"]
+    source = proxy["volumes"][0].split(":")[0]
+    config = (ROOT / source).read_text()
+    assert "ip_hash;" in config
+    upstreams = re.findall(r"server (\w+):(\d+);", config)
+    assert sorted(host for host, _ in upstreams) == sorted(WEB)
+    assert {port for _, port in upstreams} == {SERVICES[WEB[0]]["environment"]["PORT"]}
+    assert "Upgrade $http_upgrade" in config, "websockets pass through"
+
+
+def test_dockerfile_is_slim_non_root_with_a_healthcheck():
+    assert re.search(r"^FROM python:3\.\d+-slim", DOCKERFILE, re.M)
+    user = re.search(r"^USER (\S+)", DOCKERFILE, re.M).group(1)
+    assert user not in {"root", "0"}
+    assert "/healthz" in re.search(r"^HEALTHCHECK .*(?:\n .*)*", DOCKERFILE, re.M).group(0)
+
+
+def test_dockerfile_copies_what_exists_and_bakes_the_model_in():
+    sources = [source for line in re.findall(r"^COPY (.+)$", DOCKERFILE, re.M) for source in line.split()[:-1]]
+    for source in sources:
+        assert (ROOT / source).exists(), source
+    assert "model/" in sources
+
+
+def test_dockerfile_runs_the_procfile_web_process():
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+    command = re.search(r'^CMD \["sh", "-c", "exec (.+)"\]$', DOCKERFILE, re.M).group(1)
+    assert shlex.split(command) == shlex.split(procfile["web"])
+    assert SERVICES["release"]["command"] == shlex.split(procfile["release"])
