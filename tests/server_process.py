@@ -37,12 +37,14 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> N
 
 
 @contextmanager
-def running_server(data: Path, command: list[str] | None = None, **settings: str) -> Iterator[str]:
-    """A server on a free port with its own SQLite file and spool; yields its base URL.
+def running_server(
+    data: Path, command: list[str] | None = None, port: int | None = None, **settings: str
+) -> Iterator[str]:
+    """A server on a free port (or ``port``) with its own SQLite file and spool; yields its base URL.
 
     ``command`` defaults to ``python -m server``; ``{port}`` in its arguments is filled in.
     """
-    port = free_port()
+    port = port or free_port()
     environment = {
         **os.environ,
         "PORT": str(port),

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import requests
 
-from tests.server_process import running_server
+from tests.server_process import free_port, running_server
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -246,3 +246,17 @@ def test_narrow_screen_fits_without_horizontal_scroll(server, browser):
     narrow.goto(server)
     assert narrow.evaluate("document.documentElement.scrollWidth") <= 320
     context.close()
+
+
+def test_drawing_made_offline_is_classified_once_back(tmp_path, page, mnist):
+    port = free_port()
+    with running_server(tmp_path, port=port) as base:
+        page.goto(base)
+        page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    page.wait_for_selector("[data-testid=connection]:not([data-state=connected])", timeout=15000)
+    draw_with_mouse(page, strokes(mnist.x_test[0], pad_box(page)))
+    page.get_by_test_id("submit").click()
+    assert page.get_by_test_id("prediction").text_content() == "", "no answer while the server is away"
+    with running_server(tmp_path, port=port):
+        page.wait_for_selector("[data-testid=connection][data-state=connected]", timeout=20000)
+        wait_for_digit(page, 7)

@@ -1,5 +1,7 @@
 """A two-node Cassandra cluster on loopback: replication factor 2, one node stopped under load."""
 
+import uuid
+
 import pytest
 from cassandra.cluster import Cluster
 
@@ -33,7 +35,8 @@ def two_nodes():
 
 def test_one_node_down_under_load_loses_nothing(two_nodes, make_app, mnist):
     _, second = two_nodes
-    app = make_app(STORE_URL=f"cassandra://127.0.0.1,127.0.0.2:{PORT}/clustered?replication_factor=2&consistency=ONE")
+    keyspace = f"clustered_{uuid.uuid4().hex[:12]}"  # the nodes' data folders outlive the test
+    app = make_app(STORE_URL=f"cassandra://127.0.0.1,127.0.0.2:{PORT}/{keyspace}?replication_factor=2&consistency=ONE")
     image = data_url(transparent_png(on_canvas(big_digit(mnist.x_test[0], 160))))
     health = app.test_client()
     with PredictLoad(app, image) as load:
@@ -46,9 +49,9 @@ def test_one_node_down_under_load_loses_nothing(two_nodes, make_app, mnist):
     assert health.get("/healthz").json["store"]["spool_depth"] == 0
 
     cluster = Cluster(["127.0.0.1"], port=PORT, protocol_version=3)
-    session = cluster.connect("clustered")
+    session = cluster.connect(keyspace)
     replication = session.execute(
-        "SELECT strategy_options FROM system.schema_keyspaces WHERE keyspace_name = 'clustered'"
+        "SELECT strategy_options FROM system.schema_keyspaces WHERE keyspace_name = %s", (keyspace,)
     ).one()
     stored = [str(row.id) for row in session.execute("SELECT id FROM attempts")]
     cluster.shutdown()

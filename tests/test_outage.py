@@ -1,5 +1,7 @@
 """Cassandra goes down under load and comes back: every acknowledged attempt is stored exactly once."""
 
+import uuid
+
 import pytest
 from cassandra.cluster import Cluster
 
@@ -20,7 +22,8 @@ def outage_node():
 
 
 def test_outage_under_load_loses_nothing(outage_node, make_app, mnist):
-    app = make_app(STORE_URL=f"cassandra://127.0.0.1:{outage_node.port}/outage")
+    keyspace = f"outage_{uuid.uuid4().hex[:12]}"  # the node's data folder outlives the test
+    app = make_app(STORE_URL=f"cassandra://127.0.0.1:{outage_node.port}/{keyspace}")
     image = data_url(transparent_png(on_canvas(big_digit(mnist.x_test[0], 160))))
     health = app.test_client()
     with PredictLoad(app, image) as load:
@@ -37,7 +40,7 @@ def test_outage_under_load_loses_nothing(outage_node, make_app, mnist):
     assert health.get("/healthz").json["store"]["spool_depth"] == 0
 
     cluster = Cluster(["127.0.0.1"], port=outage_node.port, protocol_version=3)
-    session = cluster.connect("outage")
+    session = cluster.connect(keyspace)
     stored = [str(row.id) for row in session.execute("SELECT id FROM attempts")]
     by_day = [str(row.id) for row in session.execute("SELECT id FROM attempts_by_day")]
     cluster.shutdown()

@@ -10,6 +10,10 @@ Designed for the reads the API makes, with CQL that Cassandra 2.1 through 5 unde
 
 One Cluster and Session per process, statements prepared once, DDL idempotent, and no
 CQL is ever built from user data (the keyspace name is checked as an identifier).
+
+An attempt's rows go in one *unlogged* batch: every write is an idempotent upsert that
+the attempt log retries until it lands, so the batchlog's atomicity buys nothing, and a
+logged batch needs a second live node for its batchlog, failing when one of two is down.
 """
 
 from __future__ import annotations
@@ -147,7 +151,7 @@ class CassandraStore:
         for attempt in attempts:
             attempt_id, created = uuid.UUID(attempt.id), to_datetime(attempt.created_at)
             day = day_of(attempt.created_at)
-            batch = BatchStatement(batch_type=BatchType.LOGGED, consistency_level=self.consistency)
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED, consistency_level=self.consistency)
             batch.add(
                 prepared["insert"],
                 (
@@ -179,7 +183,7 @@ class CassandraStore:
     def set_label(self, attempt_id: str, label: int | None, created_at: float) -> None:
         session, prepared = self._connect()
         key = uuid.UUID(attempt_id)
-        batch = BatchStatement(batch_type=BatchType.LOGGED, consistency_level=self.consistency)
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED, consistency_level=self.consistency)
         batch.add(prepared["label"], (label, key))
         batch.add(prepared["label_by_day"], (label, day_of(created_at), to_datetime(created_at), key))
         try:
