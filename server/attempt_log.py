@@ -180,3 +180,4 @@ class AttemptLog:
         self.flush()
         if self.degraded:
             self.drain()
+        self.spool.close()

@@ -6,10 +6,8 @@ import base64
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
-
-SOURCES = ("canvas", "upload", "api")
 
 
 def new_attempt_id() -> str:
@@ -21,7 +19,7 @@ def new_attempt_id() -> str:
 class Attempt:
     id: str
     created_at: float
-    source: str
+    source: str  # canvas, upload or api
     session: str
     digit: int | None
     confidence: float
@@ -67,9 +65,6 @@ class Attempt:
         for key in ("image", "input"):
             record[key] = None if record[key] is None else base64.b64decode(record[key])
         return cls(**record)
-
-    def with_label(self, label: int | None) -> Attempt:
-        return replace(self, label=label)
 
 
 def data_url(png: bytes | None) -> str | None:

@@ -1,5 +1,6 @@
 """The attempt log: coalescing, the durable spool, draining in order when the store returns."""
 
+import dataclasses
 import time
 
 import pytest
@@ -104,5 +105,5 @@ def test_replaying_the_same_spool_twice_stores_each_attempt_once(store, tmp_path
 
 
 def test_attempt_json_round_trip():
-    record = make_attempt(final=True).with_label(3)
+    record = dataclasses.replace(make_attempt(final=True), label=3)
     assert Attempt.from_json(record.to_json()) == record
