@@ -1,4 +1,5 @@
-"""The Procfile's processes work as a Heroku-style platform runs them: `bash -c` with PORT set."""
+"""The Procfile's processes work as a Heroku-style platform runs them (`bash -c` with PORT set)
+and under a local Procfile runner (honcho)."""
 
 import os
 import subprocess
@@ -7,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 import socketio
 
 from tests.images import big_digit, data_url, on_canvas, transparent_png
@@ -47,3 +49,12 @@ def test_web_process_serves_the_app_and_the_protocol(tmp_path, mnist):
         client.disconnect()
     assert name == "prediction"
     assert prediction["digit"] == 7
+
+
+def test_honcho_runs_the_procfile(tmp_path):
+    honcho = str(Path(sys.executable).parent / "honcho")
+    assert subprocess.run([honcho, "check"], cwd=ROOT, capture_output=True, timeout=60).returncode == 0
+    command = [honcho, "start", "web", "--port", "{port}", "--no-colour"]
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"  # as an activated virtualenv has it
+    with running_server(tmp_path, command=command, PATH=path) as base:
+        assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
