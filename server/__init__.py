@@ -24,6 +24,7 @@ from server.config import ROOT, load_config
 from server.extensions import socketio
 from server.logs import configure_logging
 from server.service import Digits
+from server.stores import StoreUnavailable
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -82,7 +83,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.cli.command("init-db")
     def init_db() -> None:
         """Create the keyspace and tables (or the SQLite file) if missing; safe to run again."""
-        digits.store.create_schema()
+        try:
+            digits.store.create_schema()
+        except StoreUnavailable as error:
+            raise click.ClickException(f"The store is unreachable, no schema created: {error}") from error
         click.echo(f"Schema ready in {config['STORE_URL'].split('?')[0]}")
 
     return app

@@ -177,6 +177,12 @@ def test_security_headers(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_init_db_reports_an_unreachable_store(make_app):
+    result = make_app(STORE_URL="cassandra://127.0.0.1:1/nowhere").test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 1
+    assert "unreachable" in result.output
+
+
 def test_init_db_command_is_idempotent(app):
     runner = app.test_cli_runner()
     for _ in range(2):
