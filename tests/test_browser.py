@@ -65,7 +65,7 @@ def touch_page(browser):
 
 
 def strokes(digit: np.ndarray, box: dict, margin: float = 0.15) -> list[list[tuple[float, float]]]:
-    """Horizontal strokes over every run of ink in each row of an MNIST digit, in page coordinates."""
+    """Horizontal strokes over every run of ink in each row of an MNIST digit (or a row of digits), on the page."""
     ink = digit > 100
     rows, columns = np.nonzero(ink)
     top, left = rows.min(), columns.min()
@@ -75,15 +75,16 @@ def strokes(digit: np.ndarray, box: dict, margin: float = 0.15) -> list[list[tup
     origin_x = box["x"] + box["width"] * margin
     origin_y = box["y"] + box["height"] * margin
     paths = []
+    width = ink.shape[1]
     for row in range(top, rows.max() + 1):
         line = ink[row]
         column = 0
-        while column < 28:
+        while column < width:
             if not line[column]:
                 column += 1
                 continue
             start = column
-            while column < 28 and line[column]:
+            while column < width and line[column]:
                 column += 1
             y = origin_y + (row - top + 0.5) * cell
             paths.append([(origin_x + (start - left + 0.3) * cell, y), (origin_x + (column - left - 0.3) * cell, y)])
@@ -260,3 +261,16 @@ def test_drawing_made_offline_is_classified_once_back(tmp_path, page, mnist):
     with running_server(tmp_path, port=port):
         page.wait_for_selector("[data-testid=connection][data-state=connected]", timeout=20000)
         wait_for_digit(page, 7)
+
+
+def test_number_mode_reads_a_row_of_digits(server, page, mnist):
+    page.goto(server)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    page.get_by_test_id("number-mode").check()
+    gap = np.zeros((28, 8), dtype=np.uint8)
+    row = np.concatenate([mnist.x_test[1], gap, mnist.x_test[2], gap, mnist.x_test[0]], axis=1)  # 2, 1, 7
+    draw_with_mouse(page, strokes(row, pad_box(page), margin=0.05))
+    page.get_by_test_id("submit").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=prediction]').textContent === '217'", timeout=15000
+    )
