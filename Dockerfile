@@ -5,7 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PORT=8000 \
-    SPOOL_PATH=/app/data/spool.db
+    SPOOL_PATH=/app/data/spool.db \
+    MALLOC_ARENA_MAX=2
 
 RUN useradd --create-home --uid 10001 digits
 WORKDIR /app

@@ -109,7 +109,18 @@ def load(url: str, drawers: int, seconds: float, rate: float, server_pid: int | 
     started = time.monotonic()
     for worker in workers:
         worker.start()
+    rss_curve: list[float] = []
+    sampling = threading.Event()
+
+    def sample_rss() -> None:  # ten points across the run: is memory flat after warm-up?
+        while not sampling.wait(seconds / 10):
+            rss_curve.append(server.memory_info().rss / 2**20)
+
+    sampler = threading.Thread(target=sample_rss, daemon=True)
+    if server:
+        sampler.start()
     results = [result for _ in workers for result in queue.get()]
+    sampling.set()
     for worker in workers:
         worker.join()
     elapsed = time.monotonic() - started
@@ -121,14 +132,17 @@ def load(url: str, drawers: int, seconds: float, rate: float, server_pid: int | 
         "cpu_percent": server.cpu_percent() if server else float("nan"),
         "rss_mb_start": rss_start / 2**20,
         "rss_mb_end": server.memory_info().rss / 2**20 if server else float("nan"),
+        "rss_curve": rss_curve,
         "elapsed_s": elapsed,
     }
 
 
 def server_pid(port: int) -> int | None:
+    """The process that serves ``port``: gunicorn's worker rather than its master."""
     for connection in psutil.net_connections(kind="tcp"):
-        if connection.laddr.port == port and connection.status == psutil.CONN_LISTEN:
-            return connection.pid
+        if connection.laddr.port == port and connection.status == psutil.CONN_LISTEN and connection.pid:
+            children = psutil.Process(connection.pid).children()
+            return children[0].pid if children else connection.pid
     return None
 
 
@@ -146,12 +160,12 @@ def start_baseline(stack: ExitStack) -> str:
     return url
 
 
-def gunicorn_command() -> list[str]:
-    """The Procfile's web process."""
-    return [
-        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", "64",
-        "--bind", "127.0.0.1:{port}", "server:create_app()",
-    ]  # fmt: skip
+def procfile_web() -> list[str]:
+    """The Procfile's web process, exactly as a platform runs it (PORT comes from the environment)."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return ["bash", "-c", line.split(":", 1)[1].strip()]
+    raise SystemExit("The Procfile has no web process")
 
 
 def row(name: str, drawers: int, figures: dict) -> str:
@@ -174,7 +188,7 @@ def main() -> None:
         "--mode",
         choices=["threading", "eventlet"],
         default="threading",
-        help="threading: the Procfile's gunicorn gthread server; eventlet: python -m server with ASYNC_MODE=eventlet",
+        help="threading: the Procfile's web process (gunicorn gthread); eventlet: ASYNC_MODE=eventlet python -m server",
     )
     args = parser.parse_args()
     counts = [20] if args.soak else [int(count) for count in args.drawers.split(",")]
@@ -191,13 +205,19 @@ def main() -> None:
             # Drawers here send back to back, far faster than a person: lift the per-connection limit.
             ours = stack.enter_context(
                 running_server(
-                    data, command=gunicorn_command(), RATE_LIMIT_PER_SECOND="100000", RATE_LIMIT_BURST="100000"
+                    data,
+                    command=procfile_web() if args.mode == "threading" else None,
+                    ASYNC_MODE=args.mode,
+                    RATE_LIMIT_PER_SECOND="100000",
+                    RATE_LIMIT_BURST="100000",
                 )
             )
         baseline = None if args.no_baseline or args.url or args.soak else start_baseline(stack)
         for drawers in counts:
             figures = load(ours, drawers, seconds, args.rate, server_pid(int(ours.rsplit(":", 1)[1])))
             print(row(f"ours ({args.mode})", drawers, figures), flush=True)
+            if args.soak:
+                print("\nRSS MB every tenth of the soak: " + " → ".join(f"{mb:.0f}" for mb in figures["rss_curve"]))
             if baseline:
                 base = load(baseline, drawers, seconds, args.rate, server_pid(int(baseline.rsplit(":", 1)[1])))
                 print(row("seed-style baseline", drawers, base), flush=True)

@@ -42,11 +42,13 @@ def running_server(
 ) -> Iterator[str]:
     """A server on a free port (or ``port``) with its own SQLite file and spool; yields its base URL.
 
-    ``command`` defaults to ``python -m server``; ``{port}`` in its arguments is filled in.
+    ``command`` defaults to ``python -m server``; ``{port}`` in its arguments is filled in, and
+    ``PORT`` is set in its environment.
     """
     port = port or free_port()
     environment = {
         **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # as in an activated virtualenv
         "PORT": str(port),
         "STORE_URL": f"sqlite:///{data / 'attempts.db'}",
         "SPOOL_PATH": str(data / "spool.db"),

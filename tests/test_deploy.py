@@ -67,6 +67,10 @@ def test_dockerfile_copies_what_exists_and_bakes_the_model_in():
 
 def test_dockerfile_runs_the_procfile_web_process():
     procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+    words = shlex.split(procfile["web"])
+    settings = [word for word in words if re.match(r"^[A-Z_]+=", word)]
     command = re.search(r'^CMD \["sh", "-c", "exec (.+)"\]$', DOCKERFILE, re.M).group(1)
-    assert shlex.split(command) == shlex.split(procfile["web"])
+    assert shlex.split(command) == words[len(settings) :]
+    for setting in settings:  # what the Procfile sets on the command line, the image sets as ENV
+        assert re.search(rf"^\s+{re.escape(setting)}\b", DOCKERFILE, re.M), setting
     assert SERVICES["release"]["command"] == shlex.split(procfile["release"])
