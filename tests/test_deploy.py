@@ -74,3 +74,20 @@ def test_dockerfile_runs_the_procfile_web_process():
     for setting in settings:  # what the Procfile sets on the command line, the image sets as ENV
         assert re.search(rf"^\s+{re.escape(setting)}\b", DOCKERFILE, re.M), setting
     assert SERVICES["release"]["command"] == shlex.split(procfile["release"])
+
+
+def test_proxy_port_is_what_nginx_listens_on():
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    listen = re.search(r"listen (\d+);", config).group(1)
+    published = [mapping.split(":")[1] for mapping in SERVICES["proxy"]["ports"]]
+    assert published == [listen]
+
+
+def test_readme_commands_match_the_container_files():
+    readme = (ROOT / "README.md").read_text()
+    port = re.search(r"^EXPOSE (\d+)$", DOCKERFILE, re.M).group(1)
+    assert f"docker run -p {port}:{port}" in readme
+    assert re.search(rf"^\s+PORT={port}\b", DOCKERFILE, re.M)
+    assert "docker compose up --build" in readme
+    published = SERVICES["proxy"]["ports"][0].split(":")[0]
+    assert f"http://localhost:{published}" in readme
