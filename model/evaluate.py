@@ -19,7 +19,7 @@ from model.metrics import confusion_matrix, format_confusion
 
 
 def evaluate(model_path: Path = model_card.TFLITE_PATH) -> dict[str, float | int]:
-    """Accuracy of the served LiteRT model, plus the predictions for further reporting."""
+    """Accuracy of the served LiteRT model on the MNIST test set; prints the confusion matrix too."""
     mnist = load_mnist()
     predictions = Classifier.load(model_path).predict_all(to_input(mnist.x_test)).argmax(axis=1)
     accuracy = float(np.mean(predictions == mnist.y_test))
