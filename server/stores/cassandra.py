@@ -71,6 +71,29 @@ def to_timestamp(moment: datetime) -> float:
     return moment.replace(tzinfo=UTC).timestamp()
 
 
+def row_to_attempt(row) -> Attempt | None:
+    """An ``attempts`` row as an Attempt; None for a label that arrived before its attempt."""
+    if row.created_at is None or row.frames is None:
+        return None
+    return Attempt(
+        id=str(row.id),
+        created_at=to_timestamp(row.created_at),
+        updated_at=to_timestamp(row.updated_at),
+        source=row.source,
+        session=row.session,
+        digit=row.digit,
+        confidence=row.confidence,
+        probabilities=list(row.probabilities or []),
+        image=row.image,
+        input=row.input,
+        model_version=row.model_version,
+        frames=row.frames,
+        latency_ms=row.latency_ms,
+        final=bool(row.final),
+        label=row.label,
+    )
+
+
 class CassandraStore:
     def __init__(
         self,
@@ -193,26 +216,7 @@ class CassandraStore:
 
     def get(self, attempt_id: str) -> Attempt | None:
         rows = self._execute("get", (uuid.UUID(attempt_id),))
-        if not rows or rows[0].created_at is None or rows[0].frames is None:
-            return None
-        row = rows[0]
-        return Attempt(
-            id=str(row.id),
-            created_at=to_timestamp(row.created_at),
-            updated_at=to_timestamp(row.updated_at),
-            source=row.source,
-            session=row.session,
-            digit=row.digit,
-            confidence=row.confidence,
-            probabilities=list(row.probabilities or []),
-            image=row.image,
-            input=row.input,
-            model_version=row.model_version,
-            frames=row.frames,
-            latency_ms=row.latency_ms,
-            final=bool(row.final),
-            label=row.label,
-        )
+        return row_to_attempt(rows[0]) if rows else None
 
     def _days(self, newest: float, oldest: float | None = None) -> list[str]:
         rows = self._execute("days", (DAYS_BUCKET, day_of(newest), MAX_DAYS_VISITED))
@@ -227,7 +231,14 @@ class CassandraStore:
             ids.extend(row.id for row in rows)
             if len(ids) >= limit:
                 break
-        attempts = [self.get(str(attempt_id)) for attempt_id in ids]
+        # One round trip for the whole page: the lookups by id go out together.
+        session, prepared = self._connect()
+        futures = [session.execute_async(prepared["get"], (attempt_id,)) for attempt_id in ids]
+        try:
+            rows = [future.result().one() for future in futures]
+        except (NoHostAvailable, DriverException, OSError) as error:
+            raise StoreUnavailable(f"Cassandra get failed: {error}") from error
+        attempts = [row_to_attempt(row) for row in rows if row is not None]
         return [attempt for attempt in attempts if attempt is not None]
 
     def outcomes(self, since: float) -> list[tuple[int | None, int | None]]:
