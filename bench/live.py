@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import multiprocessing
 import subprocess
 import sys
@@ -93,11 +94,45 @@ def drawer_process(url: str, count: int, seconds: float, rate: float, queue: mul
     queue.put(results)
 
 
-def load(url: str, drawers: int, seconds: float, rate: float, server_pid: int | None) -> dict:
-    server = psutil.Process(server_pid) if server_pid else None
-    rss_start = server.memory_info().rss if server else 0
-    if server:
-        server.cpu_percent()
+class ServerProcesses:
+    """Every process of a server: the one listening on its port and all its descendants.
+
+    For ours that is gunicorn's master, its worker and the worker's recognizer
+    processes; CPU and memory are summed over all of them.
+    """
+
+    def __init__(self, root: psutil.Process) -> None:
+        self.root = root
+
+    @classmethod
+    def find(cls, url: str) -> ServerProcesses | None:
+        """The server behind ``url`` when it runs on this machine, else None."""
+        port = int(url.rsplit(":", 1)[1])
+        listening = {
+            connection.pid
+            for connection in psutil.net_connections(kind="tcp")
+            if connection.laddr.port == port and connection.status == psutil.CONN_LISTEN and connection.pid
+        }
+        roots = [pid for pid in listening if psutil.Process(pid).ppid() not in listening]
+        return cls(psutil.Process(roots[0])) if roots else None
+
+    def _sum(self, measure) -> float:
+        total = 0.0
+        for process in [self.root, *self.root.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += measure(process)
+        return total
+
+    def rss_mb(self) -> float:
+        return self._sum(lambda process: process.memory_info().rss) / 2**20
+
+    def cpu_seconds(self) -> float:
+        return self._sum(lambda process: sum(process.cpu_times()[:2]))
+
+
+def load(url: str, drawers: int, seconds: float, rate: float, server: ServerProcesses | None) -> dict:
+    rss_start = server.rss_mb() if server else float("nan")
+    cpu_start = server.cpu_seconds() if server else 0.0
     processes = min(drawers, 4)
     queue: multiprocessing.Queue = multiprocessing.Queue()
     workers = [
@@ -114,7 +149,7 @@ def load(url: str, drawers: int, seconds: float, rate: float, server_pid: int | 
 
     def sample_rss() -> None:  # ten points across the run: is memory flat after warm-up?
         while not sampling.wait(seconds / 10):
-            rss_curve.append(server.memory_info().rss / 2**20)
+            rss_curve.append(server.rss_mb())
 
     sampler = threading.Thread(target=sample_rss, daemon=True)
     if server:
@@ -129,21 +164,12 @@ def load(url: str, drawers: int, seconds: float, rate: float, server_pid: int | 
         "answers_per_s": sum(result.answers for result in results) / seconds,
         "errors": sum(result.errors for result in results),
         **percentiles(latencies),
-        "cpu_percent": server.cpu_percent() if server else float("nan"),
-        "rss_mb_start": rss_start / 2**20,
-        "rss_mb_end": server.memory_info().rss / 2**20 if server else float("nan"),
+        "cpu_percent": (server.cpu_seconds() - cpu_start) / elapsed * 100.0 if server else float("nan"),
+        "rss_mb_start": rss_start,
+        "rss_mb_end": server.rss_mb() if server else float("nan"),
         "rss_curve": rss_curve,
         "elapsed_s": elapsed,
     }
-
-
-def server_pid(port: int) -> int | None:
-    """The process that serves ``port``: gunicorn's worker rather than its master."""
-    for connection in psutil.net_connections(kind="tcp"):
-        if connection.laddr.port == port and connection.status == psutil.CONN_LISTEN and connection.pid:
-            children = psutil.Process(connection.pid).children()
-            return children[0].pid if children else connection.pid
-    return None
 
 
 def start_baseline(stack: ExitStack) -> str:
@@ -214,12 +240,12 @@ def main() -> None:
             )
         baseline = None if args.no_baseline or args.url or args.soak else start_baseline(stack)
         for drawers in counts:
-            figures = load(ours, drawers, seconds, args.rate, server_pid(int(ours.rsplit(":", 1)[1])))
+            figures = load(ours, drawers, seconds, args.rate, ServerProcesses.find(ours))
             print(row(f"ours ({args.mode})", drawers, figures), flush=True)
             if args.soak:
                 print("\nRSS MB every tenth of the soak: " + " → ".join(f"{mb:.0f}" for mb in figures["rss_curve"]))
             if baseline:
-                base = load(baseline, drawers, seconds, args.rate, server_pid(int(baseline.rsplit(":", 1)[1])))
+                base = load(baseline, drawers, seconds, args.rate, ServerProcesses.find(baseline))
                 print(row("seed-style baseline", drawers, base), flush=True)
                 ratio = figures["answers_per_s"] / max(base["answers_per_s"], 1e-9)
                 print(

@@ -9,7 +9,6 @@ an ``ImageError`` subclass with a stable ``code`` for machines and a message for
 
 from __future__ import annotations
 
-import base64
 import binascii
 import io
 import re
@@ -106,7 +105,7 @@ def decode_text(text: str, limits: Limits) -> bytes:
     if len(text) * 3 // 4 > limits.max_bytes:
         raise ImageTooLarge(f"The image is over {limits.max_bytes:,} bytes once decoded; that is the limit.")
     try:
-        return base64.b64decode(text, validate=True)
+        return binascii.a2b_base64(text, strict_mode=True)  # validates in C, unlike b64decode's regex
     except (binascii.Error, ValueError) as error:
         raise BadEncoding(f"The image is not valid base64 ({error}).") from error
 
@@ -137,7 +136,9 @@ def decode_image(data: bytes | bytearray | memoryview | str, limits: Limits = DE
                     f"The image is {width}x{height} pixels; the limit is {limits.max_pixels:,} pixels in all."
                 )
             image.load()
-            return ImageOps.exif_transpose(image) if image_format in {"JPEG", "WEBP", "PNG"} else image
+            if image_format in {"JPEG", "WEBP", "PNG"}:
+                ImageOps.exif_transpose(image, in_place=True)
+            return image
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:

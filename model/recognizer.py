@@ -1,8 +1,8 @@
 """The recognizer: image bytes in, a digit (or a number) with everything the UI shows out.
 
-``Recognizer.load().recognize(data)`` is the single-digit path used for every canvas
-frame; ``recognize_number`` reads a row of digits; ``classify`` is the batch entry
-point that the server uses to answer many clients with one model call.
+``Recognizer.load().recognize(data)`` reads one digit; ``recognize_number`` reads a row
+of digits; ``recognize_batch`` is the entry point that the server uses for canvas frames,
+answering many clients with one model call.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from model import card as model_card
-from model.decode import DEFAULT_LIMITS, Limits, decode_image
+from model.decode import DEFAULT_LIMITS, ImageError, Limits, decode_image
 from model.litert import Classifier
 from model.preprocess import Prepared, prepare
 from model.segment import segment_digits
@@ -127,18 +127,31 @@ class Recognizer:
         probabilities, inference_ms = timed(lambda: self.classify(prepared.image)[0])
         return answer(prepared, probabilities, {**timings, "inference_ms": inference_ms})
 
-    def recognize_many(self, items: Sequence[bytes | str]) -> list[Recognition]:
-        """Several single-digit images with one model call for all of them (bad ones raise)."""
-        prepared = [self.prepare(item) for item in items]
-        readable = [index for index, (ready, _) in enumerate(prepared) if ready.image is not None]
+    def recognize_batch(self, items: Sequence[bytes | str]) -> list[Recognition | ImageError]:
+        """Many single-digit images, one model call for all readable ones; a bad image fails alone.
+
+        Each result is a Recognition, or the ImageError that refused that item, so one
+        stranger's broken upload never costs the other frames of a batch their answers.
+        """
+        prepared: list[tuple[Prepared, dict[str, float]] | ImageError] = []
+        for item in items:
+            try:
+                prepared.append(self.prepare(item))
+            except ImageError as error:
+                prepared.append(error)
+        readable = [
+            i for i, item in enumerate(prepared) if not isinstance(item, ImageError) and item[0].image is not None
+        ]
         probabilities, inference_ms = timed(
             lambda: self.classify(np.stack([prepared[i][0].image for i in readable])) if readable else np.zeros((0, 10))
         )
         by_index = dict(zip(readable, probabilities, strict=True))
         share = inference_ms / max(1, len(readable))
         return [
-            answer(ready, by_index.get(index), {**timings, "inference_ms": share if index in by_index else 0.0})
-            for index, (ready, timings) in enumerate(prepared)
+            item
+            if isinstance(item, ImageError)
+            else answer(item[0], by_index.get(index), {**item[1], "inference_ms": share if index in by_index else 0.0})
+            for index, item in enumerate(prepared)
         ]
 
     def recognize_number(self, data: bytes | str) -> NumberRecognition:

@@ -29,7 +29,7 @@ DRAIN_BATCH = 200
 
 
 class Spool:
-    """A durable FIFO of pending writes, one JSON operation per row."""
+    """A durable FIFO of pending writes, one JSON operation per row (attempts serialized losslessly)."""
 
     def __init__(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -41,12 +41,12 @@ class Spool:
 
     def push(self, operations: list[dict[str, Any]]) -> None:
         with self._lock, self._db:
-            self._db.executemany("INSERT INTO spool (op) VALUES (?)", [(json.dumps(op),) for op in operations])
+            self._db.executemany("INSERT INTO spool (op) VALUES (?)", [(encode(op),) for op in operations])
 
     def peek(self, count: int) -> list[tuple[int, dict[str, Any]]]:
         with self._lock:
             rows = self._db.execute("SELECT seq, op FROM spool ORDER BY seq LIMIT ?", (count,)).fetchall()
-        return [(seq, json.loads(op)) for seq, op in rows]
+        return [(seq, decode(op)) for seq, op in rows]
 
     def remove_through(self, seq: int) -> None:
         with self._lock, self._db:
@@ -62,7 +62,21 @@ class Spool:
 
 
 def upsert_op(attempt: Attempt) -> dict[str, Any]:
-    return {"op": "upsert", "attempt": attempt.to_json()}
+    return {"op": "upsert", "attempt": attempt}
+
+
+def encode(operation: dict[str, Any]) -> str:
+    """An operation as spool JSON; only spooled writes pay for serializing their attempt."""
+    if operation["op"] == "upsert":
+        operation = {**operation, "attempt": operation["attempt"].to_json()}
+    return json.dumps(operation)
+
+
+def decode(text: str) -> dict[str, Any]:
+    operation = json.loads(text)
+    if operation["op"] == "upsert":
+        operation["attempt"] = Attempt.from_json(operation["attempt"])
+    return operation
 
 
 def label_op(attempt_id: str, label: int | None, created_at: float) -> dict[str, Any]:
@@ -74,7 +88,7 @@ def apply(store: Store, operations: list[dict[str, Any]]) -> None:
     upserts: list[Attempt] = []
     for operation in operations:
         if operation["op"] == "upsert":
-            upserts.append(Attempt.from_json(operation["attempt"]))
+            upserts.append(operation["attempt"])
             continue
         if upserts:
             store.upsert(upserts)

@@ -25,8 +25,11 @@ DEFAULTS: dict[str, Any] = {
     "MESSAGE_QUEUE_URL": "",
     "MODEL_PATH": str(ROOT / "model" / "digits.tflite"),
     "MODEL_CARD_PATH": str(ROOT / "model" / "digits.json"),
-    # Inference workers are real OS threads; frames wait in a bounded queue.
+    # Inference workers are real OS threads; frames wait in a bounded queue. With
+    # INFERENCE_PROCESSES each worker hands its batches to its own child process, so the
+    # CPU work runs off the server's GIL (see server/engines.py); off, it runs in the thread.
     "INFERENCE_WORKERS": 2,
+    "INFERENCE_PROCESSES": True,
     "MAX_BATCH": 32,
     "MAX_PENDING": 256,
     # Untrusted input limits. A 1000 px kiosk canvas PNG is far below these.

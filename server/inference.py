@@ -5,8 +5,9 @@
 * Stale frames skipped: a newer frame of the same attempt replaces one that has not
   started yet (it keeps its place in the queue); the replaced one resolves as skipped.
   Final frames are never replaced, so the last answer of every drawing is given.
-* Micro-batched: a worker takes up to ``max_batch`` waiting frames, decodes and
-  prepares each, and classifies them all in one model call.
+* Micro-batched: a worker takes up to ``max_batch`` waiting frames and hands them to
+  its engine (``server/engines.py``), which prepares each and classifies them all in
+  one model call. A bad image fails alone; a failed batch fails only its own frames.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from model.decode import ImageError, image_bytes
-from model.recognizer import Recognition, Recognizer, answer, timed
+from model.decode import ImageError, Limits, image_bytes
+from model.recognizer import Recognition
 from server.concurrency import real_threading
+from server.engines import Engine
 
 log = logging.getLogger("digits.inference")
 _threading = real_threading()
@@ -68,15 +70,19 @@ class Job:
 
 
 class InferenceQueue:
-    def __init__(self, recognizer: Recognizer, workers: int = 2, max_batch: int = 32, max_pending: int = 256) -> None:
-        self.recognizer = recognizer
+    """One worker thread per engine; ``engines=[]`` makes a queue that only fills (for tests)."""
+
+    def __init__(self, engines: list[Engine], limits: Limits, max_batch: int = 32, max_pending: int = 256) -> None:
+        self.engines = engines
+        self.limits = limits
         self.max_batch = max_batch
         self.max_pending = max_pending
         self._pending: collections.OrderedDict[tuple[str, int | None], Job] = collections.OrderedDict()
         self._condition = _threading.Condition(_threading.Lock())
         self._stopping = False
         self._workers = [
-            _threading.Thread(target=self._work, name=f"inference-{index}", daemon=True) for index in range(workers)
+            _threading.Thread(target=self._work, args=(engine,), name=f"inference-{index}", daemon=True)
+            for index, engine in enumerate(engines)
         ]
         for worker in self._workers:
             worker.start()
@@ -108,6 +114,8 @@ class InferenceQueue:
             self._condition.notify_all()
         for worker in self._workers:
             worker.join(timeout=5)
+        for engine in self.engines:
+            engine.close()
 
     def _take(self) -> list[Job]:
         with self._condition:
@@ -116,39 +124,32 @@ class InferenceQueue:
             count = min(self.max_batch, len(self._pending))
             return [self._pending.popitem(last=False)[1] for _ in range(count)]
 
-    def _work(self) -> None:
+    def _work(self, engine: Engine) -> None:
         while not self._stopping:
             jobs = self._take()
             if jobs:
                 try:
-                    self._classify(jobs)
+                    self.classify(jobs, engine)
                 except Exception:  # a worker must survive anything one batch does
                     log.exception("inference batch failed")
                     for job in jobs:
                         if job.outcome is None:
                             job.resolve(Outcome(error=ImageError("The image could not be classified.")))
 
-    def _classify(self, jobs: list[Job]) -> None:
+    def classify(self, jobs: list[Job], engine: Engine) -> None:
+        """Resolve every job of a batch: base64 is undone here, the rest happens in the engine."""
         ready = []
         for job in jobs:
             try:
-                raw = image_bytes(job.frame.image, self.recognizer.limits)
-                prepared, timings = self.recognizer.prepare(raw)
+                ready.append((job, image_bytes(job.frame.image, self.limits)))
             except ImageError as error:
                 job.resolve(Outcome(error=error))
-                continue
-            if prepared.image is None:
-                self._finish(job, answer(prepared, None, {**timings, "inference_ms": 0.0}), raw)
-            else:
-                ready.append((job, prepared, timings, raw))
         if not ready:
             return
-        probabilities, inference_ms = timed(lambda: self.recognizer.classify([p.image for _, p, _, _ in ready]))
-        for (job, prepared, timings, raw), row in zip(ready, probabilities, strict=True):
-            share = {**timings, "inference_ms": inference_ms / len(ready)}
-            self._finish(job, answer(prepared, row, share), raw)
-
-    @staticmethod
-    def _finish(job: Job, recognition: Recognition, raw: bytes) -> None:
-        latency = (time.perf_counter() - job.frame.received_at) * 1000.0
-        job.resolve(Outcome(recognition=recognition, raw=raw, latency_ms=latency))
+        results = engine([raw for _, raw in ready])
+        for (job, raw), result in zip(ready, results, strict=True):
+            if isinstance(result, ImageError):
+                job.resolve(Outcome(error=result))
+            else:
+                latency = (time.perf_counter() - job.frame.received_at) * 1000.0
+                job.resolve(Outcome(recognition=result, raw=raw, latency_ms=latency))

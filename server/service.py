@@ -20,6 +20,7 @@ from model.recognizer import Recognition, Recognizer
 from server.attempt_log import AttemptLog, Spool
 from server.attempts import Attempt, data_url
 from server.concurrency import wait_for
+from server.engines import Engine, LocalEngine, RecognizerProcess
 from server.inference import Frame, InferenceQueue
 from server.ratelimit import TokenBucket
 from server.stores import Store, StoreUnavailable, open_store
@@ -89,7 +90,10 @@ class Digits:
         limits = Limits(max_bytes=config["MAX_UPLOAD_BYTES"], max_pixels=config["MAX_IMAGE_PIXELS"])
         self.recognizer = Recognizer.load(config["MODEL_PATH"], config["MODEL_CARD_PATH"], limits)
         self.queue = InferenceQueue(
-            self.recognizer, config["INFERENCE_WORKERS"], config["MAX_BATCH"], config["MAX_PENDING"]
+            [self._engine() for _ in range(config["INFERENCE_WORKERS"])],
+            limits,
+            config["MAX_BATCH"],
+            config["MAX_PENDING"],
         )
         self.store = store or open_store(config["STORE_URL"])
         self.log = AttemptLog(
@@ -101,6 +105,11 @@ class Digits:
             self.log.fail(error)
         self.tracker = AttemptTracker()
         self.buckets: dict[str, TokenBucket] = {}
+
+    def _engine(self) -> Engine:
+        if self.config["INFERENCE_PROCESSES"]:
+            return RecognizerProcess(self.config["MODEL_PATH"], self.config["MODEL_CARD_PATH"], self.recognizer.limits)
+        return LocalEngine(self.recognizer)
 
     def connect(self, session: str) -> None:
         self.buckets[session] = TokenBucket(self.config["RATE_LIMIT_PER_SECOND"], self.config["RATE_LIMIT_BURST"])

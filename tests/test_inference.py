@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from model.recognizer import Recognizer
+from server.engines import LocalEngine
 from server.inference import Busy, Frame, InferenceQueue
 from tests.images import big_digit, on_canvas, transparent_png
 
@@ -19,8 +20,12 @@ def seven(mnist) -> bytes:
 
 
 def idle_queue(recognizer, **options) -> InferenceQueue:
-    """A queue with no workers yet, so tests can fill it deterministically."""
-    return InferenceQueue(recognizer, workers=0, **options)
+    """A queue with no workers, so tests can fill it deterministically and run a batch by hand."""
+    return InferenceQueue([], recognizer.limits, **options)
+
+
+def run_batch(queue: InferenceQueue, recognizer: Recognizer) -> None:
+    queue.classify(queue._take(), LocalEngine(recognizer))
 
 
 def test_a_newer_frame_replaces_a_waiting_one(recognizer, seven):
@@ -29,7 +34,7 @@ def test_a_newer_frame_replaces_a_waiting_one(recognizer, seven):
     second = queue.submit(Frame("a", 2, seven, final=False))
     assert first.wait(1).skipped
     assert queue.depth() == 1
-    queue._classify(queue._take())
+    run_batch(queue, recognizer)
     assert second.wait(1).recognition.digit == 7
 
 
@@ -46,7 +51,7 @@ def test_final_frames_are_never_replaced(recognizer, seven):
     final = queue.submit(Frame("a", 1, seven, final=True))
     draft = queue.submit(Frame("a", 2, seven, final=False))
     assert queue.depth() == 2
-    queue._classify(queue._take())
+    run_batch(queue, recognizer)
     assert final.wait(1).recognition.digit == 7
     assert draft.wait(1).recognition.digit == 7
 
@@ -68,7 +73,7 @@ def test_a_batch_is_one_model_call_and_bad_images_fail_alone(recognizer, seven, 
     good = [queue.submit(Frame(f"good{i}", 0, seven, final=True)) for i in range(5)]
     bad = queue.submit(Frame("bad", 0, b"definitely not an image", final=True))
     blank = queue.submit(Frame("blank", 0, transparent_png(np.zeros((50, 50), np.float32)), final=True))
-    queue._classify(queue._take())
+    run_batch(queue, recognizer)
     assert calls == [5]
     assert all(job.wait(1).recognition.digit == 7 for job in good)
     assert bad.wait(1).error.code == "unsupported_format"
@@ -76,8 +81,24 @@ def test_a_batch_is_one_model_call_and_bad_images_fail_alone(recognizer, seven, 
 
 
 def test_workers_answer_concurrently_submitted_frames(recognizer, seven):
-    queue = InferenceQueue(recognizer, workers=2, max_batch=4)
+    queue = InferenceQueue([LocalEngine(recognizer), LocalEngine(recognizer)], recognizer.limits, max_batch=4)
     jobs = [queue.submit(Frame(f"attempt{i}", 0, seven, final=True)) for i in range(20)]
     assert [job.wait(10).recognition.digit for job in jobs] == [7] * 20
     assert all(job.outcome.latency_ms > 0 for job in jobs)
+    queue.close()
+
+
+def test_a_failing_batch_fails_only_its_frames_and_the_worker_lives_on(recognizer, seven):
+    class BreaksOnce(LocalEngine):
+        calls = 0
+
+        def __call__(self, raws):
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("the engine broke")
+            return super().__call__(raws)
+
+    queue = InferenceQueue([BreaksOnce(recognizer)], recognizer.limits)
+    assert queue.submit(Frame("a", 0, seven, final=True)).wait(10).error.code == "bad_image"
+    assert queue.submit(Frame("b", 0, seven, final=True)).wait(10).recognition.digit == 7
     queue.close()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.decode import CorruptImage, UnsupportedFormat
+from model.decode import CorruptImage, ImageError, UnsupportedFormat
 from model.preprocess import Prepared
 from model.recognizer import LOW_CONFIDENCE, Recognizer, answer
 from tests.images import big_digit, data_url, on_canvas, transparent_png
@@ -68,16 +68,19 @@ def test_classify_is_one_model_call_for_a_batch(recognizer, mnist, monkeypatch):
     assert (probabilities.argmax(axis=1) == mnist.y_test[:32]).mean() > 0.95
 
 
-def test_recognize_many_matches_one_by_one_with_one_model_call(recognizer, mnist, monkeypatch):
+def test_recognize_batch_matches_one_by_one_with_one_model_call(recognizer, mnist, monkeypatch):
     items = [drawn(mnist, index) for index in range(6)] + [transparent_png(np.zeros((50, 50), np.float32))]
-    singles = [recognizer.recognize(item) for item in items]
+    items.append(b"definitely not an image")
+    singles = [recognizer.recognize(item) for item in items[:7]]
     calls = []
     predict = recognizer.classifier.predict
     monkeypatch.setattr(recognizer.classifier, "predict", lambda images: calls.append(len(images)) or predict(images))
-    many = recognizer.recognize_many(items)
+    many = recognizer.recognize_batch(items)
     assert calls == [6]
-    assert [r.digit for r in many] == [r.digit for r in singles]
-    assert many[-1].reason == "blank"
+    assert [r.digit for r in many[:7]] == [r.digit for r in singles[:7]]
+    assert many[6].reason == "blank"
+    assert isinstance(many[7], ImageError)
+    assert many[7].code == "unsupported_format"
     for one, batched in zip(singles[:6], many[:6], strict=True):
         np.testing.assert_allclose(one.probabilities, batched.probabilities, atol=1e-5)
 

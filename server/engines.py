@@ -1,0 +1,110 @@
+"""Where a batch of frames is recognized: in the worker thread itself, or in a child process.
+
+Decoding and preprocessing a frame is a few hundred small NumPy, SciPy and Pillow calls:
+in threads they all wait for the one GIL, so the server uses a single core however many
+the machine has, and the Socket.IO work of every connection waits behind them. A
+``RecognizerProcess`` moves that work to a child process that owns its own recognizer;
+the server only sends raw image bytes down a pipe and gets Recognitions back (preview
+PNG included). A child that dies, from a decoder crash or the OOM killer, costs only the
+batch it was working on; the next batch starts a fresh child.
+
+``LocalEngine`` does the same work in the calling thread: for tools and tests that build
+many short-lived apps, where a child per app costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Protocol
+
+from model.decode import ImageError, Limits
+from model.recognizer import Recognition, Recognizer
+
+log = logging.getLogger("digits.engines")
+Results = list[Recognition | ImageError]
+
+
+class EngineFailed(RuntimeError):
+    """The engine could not answer a batch (its child process died); the next batch gets a new one."""
+
+
+class Engine(Protocol):
+    def __call__(self, raws: Sequence[bytes]) -> Results: ...
+
+    def close(self) -> None: ...
+
+
+class LocalEngine:
+    """Recognize in the calling thread."""
+
+    def __init__(self, recognizer: Recognizer) -> None:
+        self.recognizer = recognizer
+
+    def __call__(self, raws: Sequence[bytes]) -> Results:
+        return self.recognizer.recognize_batch(raws)
+
+    def close(self) -> None:
+        pass
+
+
+def serve(connection: Connection, model_path: str, card_path: str, limits: Limits) -> None:
+    """The child's loop: a batch of raw images in, one result per image out, until the pipe closes."""
+    recognizer = Recognizer.load(Path(model_path), Path(card_path), limits)
+    while True:
+        try:
+            raws = connection.recv()
+        except (EOFError, OSError):
+            return
+        results = recognizer.recognize_batch(raws)
+        for result in results:
+            if isinstance(result, Recognition):
+                _ = result.preview_png  # encoded here, off the server's GIL; it travels in the pickle
+        connection.send(results)
+
+
+class RecognizerProcess:
+    """A recognizer in a child process, used by one worker thread at a time."""
+
+    def __init__(self, model_path: str, card_path: str, limits: Limits) -> None:
+        self._args = (model_path, card_path, limits)
+        self._start()
+
+    def _start(self) -> None:
+        # spawn, not fork: the server has threads, and a forked copy of their locks can deadlock.
+        context = multiprocessing.get_context("spawn")
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=serve, args=(child, *self._args), name="recognizer", daemon=True)
+        self._process.start()
+        child.close()
+
+    def __call__(self, raws: Sequence[bytes]) -> Results:
+        try:
+            self._connection.send(list(raws))
+            return self._connection.recv()
+        except (EOFError, OSError) as error:
+            log.error("recognizer process %s died (exit code %s); starting a new one", self.pid, self._exit_code())
+            self._stop()
+            self._start()
+            raise EngineFailed("The recognizer process died while working on this batch.") from error
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def _exit_code(self) -> int | None:
+        self._process.join(timeout=1)
+        return self._process.exitcode
+
+    def _stop(self) -> None:
+        self._connection.close()
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+    def close(self) -> None:
+        self._stop()

@@ -1,0 +1,63 @@
+"""The engines: a recognizer in a child process answers exactly like one in the thread, and survives its child dying."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from model import card as model_card
+from model.decode import ImageError
+from model.recognizer import Recognizer
+from server.engines import EngineFailed, LocalEngine, RecognizerProcess
+from tests.images import big_digit, on_canvas, transparent_png
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer.load()
+
+
+@pytest.fixture(scope="module")
+def process(recognizer):
+    engine = RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def batch(mnist) -> list[bytes]:
+    drawings = [transparent_png(on_canvas(big_digit(mnist.x_test[i], 200))) for i in range(8)]
+    return [*drawings, b"definitely not an image", transparent_png(np.zeros((60, 60), np.float32))]
+
+
+def test_a_child_process_answers_like_the_thread(process, recognizer, batch, mnist):
+    local = LocalEngine(recognizer)(batch)
+    remote = process(batch)
+    assert [r.digit for r in remote[:8]] == [r.digit for r in local[:8]] == list(mnist.y_test[:8])
+    for here, there in zip(local[:8], remote[:8], strict=True):
+        np.testing.assert_allclose(here.probabilities, there.probabilities, atol=1e-6)
+        assert there.preview_png == here.preview_png
+        assert set(there.timings) == {"decode_ms", "preprocess_ms", "inference_ms"}
+    assert isinstance(remote[8], ImageError)
+    assert remote[8].code == "unsupported_format"
+    assert remote[9].digit is None
+    assert remote[9].reason == "blank"
+
+
+def test_a_dead_child_costs_one_batch_and_is_replaced(process, batch, mnist):
+    process(batch[:1])  # the child is up
+    dead = process.pid
+    os.kill(dead, signal.SIGKILL)
+    with pytest.raises(EngineFailed):
+        process(batch[:2])
+    assert process.pid != dead
+    assert [r.digit for r in process(batch[:3])] == list(mnist.y_test[:3])
+
+
+def test_closing_stops_the_child(recognizer, batch):
+    engine = RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
+    engine(batch[:1])
+    child = engine._process
+    engine.close()
+    assert not child.is_alive()
