@@ -72,6 +72,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         max_http_buffer_size=config["MAX_FRAME_BYTES"] * 4 // 3 + 4096,
         ping_interval=10,
         ping_timeout=20,
+        # Handlers never wait (a frame's answer is emitted by the thread that classified it),
+        # so they run on the connection's own reader: no new thread per event.
+        async_handlers=False,
     )
 
     @app.after_request

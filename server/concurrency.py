@@ -5,6 +5,10 @@ CPU-bound call freezes every connection, and a monkey-patched lock shared with a
 thread can deadlock. So inference workers are always real threads built from the
 unpatched ``threading`` module, and a green thread that must wait for one does so
 through ``eventlet.tpool``, which parks only that green thread.
+
+``when_done`` is how a Socket.IO handler gets its answer without waiting at all: under
+threading the worker thread delivers it itself; under eventlet a real thread must not
+touch eventlet's queues, so a green thread waits for the outcome and delivers it.
 """
 
 from __future__ import annotations
@@ -13,9 +17,17 @@ import sys
 import threading
 from collections.abc import Callable
 from types import ModuleType
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class Resolvable(Protocol[T]):
+    """A unit of work that a real thread resolves (``server.inference.Job``)."""
+
+    def wait(self, timeout: float | None = None) -> T: ...
+
+    def add_done_callback(self, callback: Callable[[T], None]) -> None: ...
 
 
 def eventlet_active() -> bool:
@@ -43,3 +55,13 @@ def wait_for(function: Callable[..., T], *args) -> T:
 
         return tpool.execute(function, *args)
     return function(*args)
+
+
+def when_done(job: Resolvable[T], callback: Callable[[T], None], timeout: float) -> None:
+    """Run ``callback(outcome)`` once ``job`` is resolved, in a thread that may emit Socket.IO events."""
+    if eventlet_active():
+        import eventlet
+
+        eventlet.spawn_n(lambda: callback(wait_for(job.wait, timeout)))
+    else:
+        job.add_done_callback(callback)

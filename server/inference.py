@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from model.decode import ImageError, Limits, image_bytes
@@ -57,16 +58,37 @@ class Job:
         self.frame = frame
         self.outcome: Outcome | None = None
         self._done = _threading.Event()
+        self._callbacks: list[Callable[[Outcome], None]] = []
+        self._lock = _threading.Lock()
 
     def resolve(self, outcome: Outcome) -> None:
-        self.outcome = outcome
-        self._done.set()
+        with self._lock:
+            self.outcome = outcome
+            self._done.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            run_callback(callback, outcome)
+
+    def add_done_callback(self, callback: Callable[[Outcome], None]) -> None:
+        """Call ``callback(outcome)`` on the resolving thread, or now if the job is already resolved."""
+        with self._lock:
+            if self.outcome is None:
+                self._callbacks.append(callback)
+                return
+        run_callback(callback, self.outcome)
 
     def wait(self, timeout: float | None = None) -> Outcome:
         if not self._done.wait(timeout):
             raise TimeoutError("inference took too long")
         assert self.outcome is not None
         return self.outcome
+
+
+def run_callback(callback: Callable[[Outcome], None], outcome: Outcome) -> None:
+    try:
+        callback(outcome)
+    except Exception:  # a delivery that fails must not take the worker thread with it
+        log.exception("delivering an inference outcome failed")
 
 
 class InferenceQueue:

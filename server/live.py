@@ -1,6 +1,7 @@
 """Socket.IO handlers: parse the event, call the service, emit. Nothing else lives here.
 
-Protocol (README, "Socket.IO protocol"): ``frame`` in, ``prediction`` out; ``label`` in,
+Protocol (README, "Socket.IO protocol"): ``frame`` in, ``prediction`` out (later, from
+the thread that classified it: the handler never waits); ``label`` in,
 acknowledged; ``watch`` joins the classroom dashboard's live feed; every rejected event
 gets an ``error`` event with a stable code, and the connection stays usable.
 """
@@ -8,6 +9,7 @@ gets an ``error`` event with a stable code, and the connection stays usable.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request
@@ -17,7 +19,7 @@ from model.decode import ImageError
 from server.extensions import socketio
 from server.inference import Busy, Frame
 from server.protocol import ProtocolError, parse_frame, parse_label_event
-from server.service import Digits
+from server.service import Answer, Digits
 
 log = logging.getLogger("digits.live")
 DASHBOARD = "dashboard"
@@ -27,15 +29,39 @@ def service() -> Digits:
     return current_app.extensions["digits"]
 
 
-def reject(code: str, message: str, payload: Any = None) -> dict[str, Any]:
-    """Emit an ``error`` event echoing the attempt and seq the client sent, when it sent them."""
+def rejection(code: str, message: str, payload: Any = None) -> dict[str, Any]:
+    """An ``error`` event's payload, echoing the attempt and seq the client sent, when it sent them."""
     error: dict[str, Any] = {"code": code, "message": message}
     if isinstance(payload, dict):
         for key in ("attempt_id", "seq"):
             if isinstance(payload.get(key), str | int) and not isinstance(payload.get(key), bool):
                 error[key] = payload[key]
-    emit("error", error)
+    return error
+
+
+def reject(code: str, message: str, payload: Any = None) -> dict[str, Any]:
+    """Emit an ``error`` event to the sender; the result doubles as the event's acknowledgement."""
+    emit("error", rejection(code, message, payload))
     return {"ok": False, "code": code, "message": message}
+
+
+Delivery = Callable[[Answer | ImageError | None], None]
+
+
+def deliverer(session: str, payload: dict[str, Any], seq: int, final: bool) -> Delivery:
+    """Where a frame's answer goes once it is ready: runs on whichever thread resolves it, so it names the session."""
+
+    def deliver(result: Answer | ImageError | None) -> None:
+        if result is None:  # a newer frame of this drawing is being answered instead
+            return
+        if isinstance(result, ImageError):
+            socketio.emit("error", rejection(result.code, str(result), payload), to=session)
+            return
+        socketio.emit("prediction", result.prediction(seq), to=session)
+        if final:
+            socketio.emit("attempt", result.attempt.summary(), to=DASHBOARD)
+
+    return deliver
 
 
 @socketio.on("connect")
@@ -60,18 +86,14 @@ def frame(payload: Any) -> None:
         reject("rate_limited", "Too many frames: slow down and send the latest drawing.", payload)
         return
     try:
-        answer = digits.classify(Frame(event.attempt_id, event.seq, event.image, event.final), request.sid, "canvas")
+        digits.submit(
+            Frame(event.attempt_id, event.seq, event.image, event.final),
+            request.sid,
+            "canvas",
+            deliverer(request.sid, payload, event.seq, event.final),
+        )
     except Busy:
         reject("busy", "The server is busy; this frame was not classified. Send it again shortly.", payload)
-        return
-    except ImageError as error:
-        reject(error.code, str(error), payload)
-        return
-    if answer is None:  # a newer frame of this drawing is being answered instead
-        return
-    emit("prediction", answer.prediction(event.seq))
-    if event.final:
-        socketio.emit("attempt", answer.attempt.summary(), to=DASHBOARD)
 
 
 @socketio.on("label")

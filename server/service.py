@@ -10,18 +10,19 @@ import collections
 import io
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
 
-from model.decode import Limits
+from model.decode import ImageError, Limits
 from model.recognizer import Recognition, Recognizer
 from server.attempt_log import AttemptLog, Spool
 from server.attempts import Attempt, data_url
-from server.concurrency import wait_for
+from server.concurrency import wait_for, when_done
 from server.engines import Engine, LocalEngine, RecognizerProcess
-from server.inference import Frame, InferenceQueue
+from server.inference import Frame, InferenceQueue, Outcome
 from server.ratelimit import TokenBucket
 from server.stores import Store, StoreUnavailable, open_store
 
@@ -126,16 +127,33 @@ class Digits:
         return bucket.allow()
 
     def classify(self, frame: Frame, session: str, source: str) -> Answer | None:
-        """Classify one frame and log its attempt; None when a newer frame made it stale.
+        """Classify one frame and log its attempt, waiting for the answer; None when a newer frame made it stale.
 
         Raises ``Busy`` when the queue is full and ``ImageError`` for an image we refuse.
         """
         job = self.queue.submit(frame)
-        outcome = wait_for(job.wait, INFERENCE_TIMEOUT)
+        result = self._settle(frame, session, source, wait_for(job.wait, INFERENCE_TIMEOUT))
+        if isinstance(result, ImageError):
+            raise result
+        return result
+
+    def submit(
+        self, frame: Frame, session: str, source: str, deliver: Callable[[Answer | ImageError | None], None]
+    ) -> None:
+        """Queue a frame and return at once; ``deliver`` later gets its Answer, its ImageError, or None if stale.
+
+        A live handler must not wait: while it waits, a connection's newer frames cannot
+        replace its older ones in the queue. Raises ``Busy`` at once when the queue is full.
+        """
+        job = self.queue.submit(frame)
+        when_done(job, lambda outcome: deliver(self._settle(frame, session, source, outcome)), INFERENCE_TIMEOUT)
+
+    def _settle(self, frame: Frame, session: str, source: str, outcome: Outcome) -> Answer | ImageError | None:
+        """What a frame's outcome means: nothing (stale), a refused image, or an answer whose attempt is logged."""
         if outcome.skipped:
             return None
         if outcome.error is not None:
-            raise outcome.error
+            return outcome.error
         recognition = outcome.recognition
         created_at, frames = self.tracker.observe(frame.attempt_id, session)
         attempt = Attempt(

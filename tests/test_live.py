@@ -21,8 +21,22 @@ def blank_frame() -> str:
     return data_url(transparent_png(np.zeros((300, 300), np.float32)))
 
 
-def events(connection, name: str) -> list[dict]:
-    return [event["args"][0] for event in connection.get_received() if event["name"] == name]
+def events(connection, name: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
+    """The ``name`` events received so far, once at least ``count`` have arrived.
+
+    Answers are emitted by the worker thread that classified the frame, after the
+    handler has returned, so a test waits for them; other events stay for a later call.
+    """
+    inbox = connection.__dict__.setdefault("inbox", [])
+    deadline = time.monotonic() + timeout
+    while True:
+        inbox.extend(connection.get_received())
+        matching = [event for event in inbox if event["name"] == name]
+        if len(matching) >= count or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    inbox[:] = [event for event in inbox if event["name"] != name]
+    return [event["args"][0] for event in matching]
 
 
 def new_id() -> str:
@@ -109,9 +123,9 @@ def test_rate_limit_per_connection(make_app, blank_frame):
     connection = socket_to(make_app(RATE_LIMIT_PER_SECOND=0.001, RATE_LIMIT_BURST=3))
     for seq in range(5):
         connection.emit("frame", {"attempt_id": new_id(), "seq": seq, "image": blank_frame})
-    received = connection.get_received()
-    assert [event["name"] for event in received].count("prediction") == 3
-    assert [event["args"][0]["code"] for event in received if event["name"] == "error"] == ["rate_limited"] * 2
+    assert [error["code"] for error in events(connection, "error", count=2)] == ["rate_limited"] * 2
+    assert len(events(connection, "prediction", count=3)) == 3
+    assert events(connection, "prediction", count=4, timeout=0.5) == []
 
 
 def test_full_queue_answers_busy(make_app, blank_frame):
@@ -123,6 +137,7 @@ def test_full_queue_answers_busy(make_app, blank_frame):
 def test_label_is_acknowledged_and_stored(socket_client, client, seven_frame):
     attempt_id = new_id()
     socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame, "final": True})
+    events(socket_client, "prediction")  # a person labels what they were answered
     ack = socket_client.emit("label", {"attempt_id": attempt_id, "label": 1}, callback=True)
     assert ack == {"ok": True, "attempt_id": attempt_id, "label": 1}
     deadline = time.monotonic() + 5
@@ -157,25 +172,24 @@ def test_dashboard_sees_finished_attempts_and_labels_of_other_clients(app, socke
     assert dashboard.emit("watch", callback=True) == {"ok": True}
     attempt_id = new_id()
     socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame, "final": False})
-    assert events(dashboard, "attempt") == [], "drafts are not broadcast"
+    events(socket_client, "prediction")
+    assert events(dashboard, "attempt", count=0) == [], "drafts are not broadcast"
     socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 1, "image": seven_frame, "final": True})
+    events(socket_client, "prediction")
     socket_client.emit("label", {"attempt_id": attempt_id, "label": 7}, callback=True)
-    received = dashboard.get_received()
-    [attempt] = [event["args"][0] for event in received if event["name"] == "attempt"]
+    [attempt] = events(dashboard, "attempt")
     assert attempt["attempt_id"] == attempt_id
     assert attempt["digit"] == 7
     assert attempt["frames"] == 2
-    assert [event["args"][0] for event in received if event["name"] == "label"] == [
-        {"attempt_id": attempt_id, "label": 7}
-    ]
+    assert events(dashboard, "label") == [{"attempt_id": attempt_id, "label": 7}]
     dashboard.disconnect()
 
 
 def test_every_frame_of_an_attempt_updates_one_record(socket_client, client, seven_frame, blank_frame):
     attempt_id = new_id()
-    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": blank_frame})
-    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 1, "image": seven_frame})
-    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 2, "image": seven_frame, "final": True})
+    for seq, image in enumerate([blank_frame, seven_frame, seven_frame]):  # each sent once the last is answered
+        socket_client.emit("frame", {"attempt_id": attempt_id, "seq": seq, "image": image, "final": seq == 2})
+        events(socket_client, "prediction")
     time.sleep(0.3)
     stored = client.get(f"/api/attempts/{attempt_id}").json
     assert stored["frames"] == 3
