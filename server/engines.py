@@ -5,8 +5,8 @@ in threads they all wait for the one GIL, so the server uses a single core howev
 the machine has, and the Socket.IO work of every connection waits behind them. A
 ``RecognizerProcess`` moves that work to a child process that owns its own recognizer;
 the server only sends raw image bytes down a pipe and gets Recognitions back (preview
-PNG included). A child that dies, from a decoder crash or the OOM killer, costs only the
-batch it was working on; the next batch starts a fresh child.
+PNG included). A child that dies (a decoder crash, the OOM killer) or hangs past
+``batch_timeout`` costs only the batch it was working on; a fresh child takes over.
 
 ``LocalEngine`` does the same work in the calling thread: for tools and tests that build
 many short-lived apps, where a child per app costs more than it saves.
@@ -69,8 +69,9 @@ def serve(connection: Connection, model_path: str, card_path: str, limits: Limit
 class RecognizerProcess:
     """A recognizer in a child process, used by one worker thread at a time."""
 
-    def __init__(self, model_path: str, card_path: str, limits: Limits) -> None:
+    def __init__(self, model_path: str, card_path: str, limits: Limits, batch_timeout: float = 30.0) -> None:
         self._args = (model_path, card_path, limits)
+        self.batch_timeout = batch_timeout  # generous: it also covers the child's start (imports, model load)
         self._start()
 
     def _start(self) -> None:
@@ -84,12 +85,15 @@ class RecognizerProcess:
     def __call__(self, raws: Sequence[bytes]) -> Results:
         try:
             self._connection.send(list(raws))
-            return self._connection.recv()
+            if self._connection.poll(self.batch_timeout):
+                return self._connection.recv()
         except (EOFError, OSError) as error:
             log.error("recognizer process %s died (exit code %s); starting a new one", self.pid, self._exit_code())
-            self._stop()
-            self._start()
+            self._restart()
             raise EngineFailed("The recognizer process died while working on this batch.") from error
+        log.error("recognizer process %s hung for %s s; starting a new one", self.pid, self.batch_timeout)
+        self._restart()
+        raise EngineFailed("The recognizer process took too long over this batch.")
 
     @property
     def pid(self) -> int | None:
@@ -98,6 +102,10 @@ class RecognizerProcess:
     def _exit_code(self) -> int | None:
         self._process.join(timeout=1)
         return self._process.exitcode
+
+    def _restart(self) -> None:
+        self._stop()
+        self._start()
 
     def _stop(self) -> None:
         self._connection.close()

@@ -55,6 +55,20 @@ def test_a_dead_child_costs_one_batch_and_is_replaced(process, batch, mnist):
     assert [r.digit for r in process(batch[:3])] == list(mnist.y_test[:3])
 
 
+def test_a_hung_child_is_replaced(recognizer, batch, mnist):
+    engine = RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
+    engine(batch[:1])
+    engine.batch_timeout = 0.5
+    hung = engine.pid
+    os.kill(hung, signal.SIGSTOP)
+    with pytest.raises(EngineFailed):
+        engine(batch[:1])
+    assert engine.pid != hung
+    engine.batch_timeout = 30.0
+    assert engine(batch[:1])[0].digit == mnist.y_test[0]
+    engine.close()
+
+
 def test_closing_stops_the_child(recognizer, batch):
     engine = RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
     engine(batch[:1])
