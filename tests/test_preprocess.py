@@ -4,7 +4,7 @@ from PIL import Image
 from scipy import ndimage
 
 from model.decode import decode_image
-from model.preprocess import WORK_SIZE, ink_map, prepare
+from model.preprocess import WORK_SIZE, ink_map, prepare, quantiles
 from tests.images import big_digit, dark_png, encode, on_canvas, transparent_png, white_png
 
 
@@ -129,3 +129,10 @@ def _stripe(width: int, height: int) -> Image.Image:
     pixels = np.full((height, width), 255, np.uint8)
     pixels[height // 3 : height // 2, width // 3 : width // 2] = 0
     return Image.fromarray(pixels)
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 2500, 2501])
+def test_quantiles_match_numpy(size):
+    values = np.random.default_rng(size).random(size).astype(np.float32)
+    for qs in [(0.5,), (0.01, 0.5, 0.99), (0.9,)]:
+        np.testing.assert_allclose(quantiles(values, qs), np.quantile(values, qs), atol=1e-6)
