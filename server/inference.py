@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -140,10 +141,12 @@ class InferenceQueue:
             engine.close()
 
     def _take(self) -> list[Job]:
+        """The oldest waiting frames, a fair share of them: a worker that took them all would make
+        every frame wait for the whole batch while the other workers sit idle."""
         with self._condition:
             while not self._pending and not self._stopping:
                 self._condition.wait()
-            count = min(self.max_batch, len(self._pending))
+            count = min(self.max_batch, math.ceil(len(self._pending) / max(1, len(self._workers))))
             return [self._pending.popitem(last=False)[1] for _ in range(count)]
 
     def _work(self, engine: Engine) -> None:
