@@ -36,6 +36,7 @@ from bench.timing import machine, percentiles
 from tests.server_process import free_port, running_server, wait_healthy
 
 FRAMES = Path(__file__).resolve().parent / "frames"
+WARM_UP_DRAWERS, WARM_UP_SECONDS = 4, 3.0
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -239,6 +240,9 @@ def main() -> None:
                 )
             )
         baseline = None if args.no_baseline or args.url or args.soak else start_baseline(stack)
+        for server in (ours, baseline):
+            if server:  # first frames pay for loading (our recognizer processes, Keras' first predict): not measured
+                load(server, WARM_UP_DRAWERS, WARM_UP_SECONDS, 0, None)
         for drawers in counts:
             figures = load(ours, drawers, seconds, args.rate, ServerProcesses.find(ours))
             print(row(f"ours ({args.mode})", drawers, figures), flush=True)
