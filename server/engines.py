@@ -17,12 +17,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from collections.abc import Sequence
-from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Protocol
 
 from model.decode import ImageError, Limits
 from model.recognizer import Recognition, Recognizer
+from model.worker import serve
 
 log = logging.getLogger("digits.engines")
 Results = list[Recognition | ImageError]
@@ -49,21 +48,6 @@ class LocalEngine:
 
     def close(self) -> None:
         pass
-
-
-def serve(connection: Connection, model_path: str, card_path: str, limits: Limits) -> None:
-    """The child's loop: a batch of raw images in, one result per image out, until the pipe closes."""
-    recognizer = Recognizer.load(Path(model_path), Path(card_path), limits)
-    while True:
-        try:
-            raws = connection.recv()
-        except (EOFError, OSError):
-            return
-        results = recognizer.recognize_batch(raws)
-        for result in results:
-            if isinstance(result, Recognition):
-                _ = result.preview_png  # encoded here, off the server's GIL; it travels in the pickle
-        connection.send(results)
 
 
 class RecognizerProcess:
