@@ -8,8 +8,9 @@ the server only sends raw image bytes down a pipe and gets Recognitions back (pr
 PNG included). A child that dies (a decoder crash, the OOM killer) or hangs past
 ``batch_timeout`` costs only the batch it was working on; a fresh child takes over.
 
-``LocalEngine`` does the same work in the calling thread: for tools and tests that build
-many short-lived apps, where a child per app costs more than it saves.
+``LocalEngine`` does the same work in the calling thread (``INFERENCE_PROCESSES=false``):
+for a small kiosk that cannot spare a child's memory, or a platform that cannot start
+processes; the queue's own tests use it too.
 """
 
 from __future__ import annotations

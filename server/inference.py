@@ -32,6 +32,13 @@ class Busy(Exception):
     """Too many frames are waiting; the client should retry shortly."""
 
 
+class NotClassified(ImageError):
+    """The server failed over this frame's batch (its recognizer process died or hung): not the image's fault."""
+
+    code = "internal_error"
+    status = 500
+
+
 @dataclass
 class Frame:
     attempt_id: str
@@ -157,9 +164,10 @@ class InferenceQueue:
                     self.classify(jobs, engine)
                 except Exception:  # a worker must survive anything one batch does
                     log.exception("inference batch failed")
+                    failed = NotClassified("The server failed to classify this frame; send it again.")
                     for job in jobs:
                         if job.outcome is None:
-                            job.resolve(Outcome(error=ImageError("The image could not be classified.")))
+                            job.resolve(Outcome(error=failed))
 
     def classify(self, jobs: list[Job], engine: Engine) -> None:
         """Resolve every job of a batch: base64 is undone here, the rest happens in the engine."""

@@ -9,7 +9,6 @@ gets an ``error`` event with a stable code, and the connection stays usable.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request
@@ -19,7 +18,7 @@ from model.decode import ImageError
 from server.extensions import socketio
 from server.inference import Busy, Frame
 from server.protocol import ProtocolError, parse_frame, parse_label_event
-from server.service import Answer, Digits
+from server.service import Answer, Delivery, Digits
 
 log = logging.getLogger("digits.live")
 DASHBOARD = "dashboard"
@@ -43,9 +42,6 @@ def reject(code: str, message: str, payload: Any = None) -> dict[str, Any]:
     """Emit an ``error`` event to the sender; the result doubles as the event's acknowledgement."""
     emit("error", rejection(code, message, payload))
     return {"ok": False, "code": code, "message": message}
-
-
-Delivery = Callable[[Answer | ImageError | None], None]
 
 
 def deliverer(session: str, payload: dict[str, Any], seq: int, final: bool) -> Delivery:

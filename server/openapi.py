@@ -17,6 +17,7 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         404: "No such attempt",
         413: "Image or request too large",
         415: "Not an allowed image type (PNG, JPEG, GIF, BMP, WebP)",
+        500: "The server failed to classify the image (a recognizer process died or hung); retry",
         503: "Busy, or the store is unreachable",
     }
     return {
@@ -66,7 +67,7 @@ SPEC: dict[str, Any] = {
                 },
                 "responses": {
                     "200": json_response("The prediction", {"$ref": "#/components/schemas/Prediction"}),
-                    **error_responses(400, 413, 415, 503),
+                    **error_responses(400, 413, 415, 500, 503),
                 },
             }
         },

@@ -52,6 +52,9 @@ class Answer:
         }
 
 
+Delivery = Callable[[Answer | ImageError | None], None]  # where a live frame's result goes
+
+
 class AttemptTracker:
     """When each live attempt started and how many frames it had: the parts of a record a frame lacks."""
 
@@ -137,9 +140,7 @@ class Digits:
             raise result
         return result
 
-    def submit(
-        self, frame: Frame, session: str, source: str, deliver: Callable[[Answer | ImageError | None], None]
-    ) -> None:
+    def submit(self, frame: Frame, session: str, source: str, deliver: Delivery) -> None:
         """Queue a frame and return at once; ``deliver`` later gets its Answer, its ImageError, or None if stale.
 
         A live handler must not wait: while it waits, a connection's newer frames cannot

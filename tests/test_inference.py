@@ -99,6 +99,6 @@ def test_a_failing_batch_fails_only_its_frames_and_the_worker_lives_on(recognize
             return super().__call__(raws)
 
     queue = InferenceQueue([BreaksOnce(recognizer)], recognizer.limits)
-    assert queue.submit(Frame("a", 0, seven, final=True)).wait(10).error.code == "bad_image"
+    assert queue.submit(Frame("a", 0, seven, final=True)).wait(10).error.code == "internal_error"
     assert queue.submit(Frame("b", 0, seven, final=True)).wait(10).recognition.digit == 7
     queue.close()

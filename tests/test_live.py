@@ -1,5 +1,7 @@
 """The Socket.IO protocol, driven in-process with Flask-SocketIO's test client."""
 
+import os
+import signal
 import time
 import uuid
 
@@ -198,3 +200,16 @@ def test_every_frame_of_an_attempt_updates_one_record(socket_client, client, sev
     assert stored["source"] == "canvas"
     page = client.get("/api/attempts?limit=100").json["attempts"]
     assert [a["attempt_id"] for a in page].count(attempt_id) == 1
+
+
+def test_a_crashed_recognizer_costs_one_frame_and_the_connection_keeps_working(make_app, seven_frame):
+    app = make_app(INFERENCE_WORKERS=1)
+    connection = socket_to(app)
+    connection.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame, "final": True})
+    assert events(connection, "prediction")[0]["digit"] == 7
+    os.kill(app.extensions["digits"].queue.engines[0].pid, signal.SIGKILL)
+    connection.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame, "final": True})
+    [error] = events(connection, "error")
+    assert error["code"] == "internal_error"
+    connection.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame, "final": True})
+    assert events(connection, "prediction")[0]["digit"] == 7
