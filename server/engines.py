@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
 from model.decode import ImageError, Limits
 from model.recognizer import Recognition, Recognizer
 from model.worker import serve
+from server.concurrency import real_threading
 
 log = logging.getLogger("digits.engines")
+_threading = real_threading()
 Results = list[Recognition | ImageError]
 
 
@@ -52,12 +55,21 @@ class LocalEngine:
 
 
 class RecognizerProcess:
-    """A recognizer in a child process, used by one worker thread at a time."""
+    """A recognizer in a child process, used by one worker thread at a time.
+
+    It waits only in ways that also work in a real thread of an eventlet-patched process:
+    blocking pipe reads, real locks with timeouts, ``waitpid`` with ``WNOHANG``. So a hang
+    is caught by a watchdog thread that kills the child, not by ``select`` on the pipe.
+    """
 
     def __init__(self, model_path: str, card_path: str, limits: Limits, batch_timeout: float = 30.0) -> None:
         self._args = (model_path, card_path, limits)
         self.batch_timeout = batch_timeout  # generous: it also covers the child's start (imports, model load)
+        self._deadline: float | None = None  # when the batch in flight is overdue
+        self._hung = False
+        self._closed = _threading.Event()
         self._start()
+        _threading.Thread(target=self._watch, name="recognizer-watchdog", daemon=True).start()
 
     def _start(self) -> None:
         # spawn, not fork: the server has threads, and a forked copy of their locks can deadlock.
@@ -68,36 +80,56 @@ class RecognizerProcess:
         child.close()
 
     def __call__(self, raws: Sequence[bytes]) -> Results:
+        self._hung = False
+        self._deadline = time.monotonic() + self.batch_timeout
         try:
             self._connection.send(list(raws))
-            if self._connection.poll(self.batch_timeout):
-                return self._connection.recv()
+            return self._connection.recv()
         except (EOFError, OSError) as error:
-            log.error("recognizer process %s died (exit code %s); starting a new one", self.pid, self._exit_code())
+            if self._hung:
+                log.error("recognizer process %s hung for %s s; starting a new one", self.pid, self.batch_timeout)
+            else:
+                log.error("recognizer process %s died (exit code %s); starting a new one", self.pid, self._exit_code())
             self._restart()
-            raise EngineFailed("The recognizer process died while working on this batch.") from error
-        log.error("recognizer process %s hung for %s s; starting a new one", self.pid, self.batch_timeout)
-        self._restart()
-        raise EngineFailed("The recognizer process took too long over this batch.")
+            what = "took too long over" if self._hung else "died while working on"
+            raise EngineFailed(f"The recognizer process {what} this batch.") from error
+        finally:
+            self._deadline = None
+
+    def _watch(self) -> None:
+        while not self._closed.wait(min(1.0, self.batch_timeout / 4)):
+            deadline, process = self._deadline, self._process
+            if deadline is not None and time.monotonic() > deadline and process.is_alive():
+                self._hung = True
+                process.kill()  # the worker's blocking read then fails, and it starts a new child
 
     @property
     def pid(self) -> int | None:
         return self._process.pid
 
     def _exit_code(self) -> int | None:
-        self._process.join(timeout=1)
+        self._wait_exit(1.0)
         return self._process.exitcode
+
+    def _wait_exit(self, seconds: float) -> bool:
+        """Whether the child has exited within ``seconds`` (polled: no blocking waitpid, no select)."""
+        deadline = time.monotonic() + seconds
+        while self._process.is_alive():
+            if time.monotonic() > deadline:
+                return False
+            _threading.Event().wait(0.02)
+        return True
 
     def _restart(self) -> None:
         self._stop()
         self._start()
 
     def _stop(self) -> None:
-        self._connection.close()
-        self._process.join(timeout=5)
-        if self._process.is_alive():
+        self._connection.close()  # the child's read ends and it exits
+        if not self._wait_exit(5.0):
             self._process.kill()
-            self._process.join()
+            self._wait_exit(5.0)
 
     def close(self) -> None:
+        self._closed.set()
         self._stop()

@@ -20,7 +20,7 @@ from model.decode import ImageError, Limits
 from model.recognizer import Recognition, Recognizer
 from server.attempt_log import AttemptLog, Spool
 from server.attempts import Attempt, data_url
-from server.concurrency import wait_for, when_done
+from server.concurrency import eventlet_active, wait_for, when_done
 from server.engines import Engine, LocalEngine, RecognizerProcess
 from server.inference import Frame, InferenceQueue, Outcome
 from server.ratelimit import TokenBucket
@@ -111,7 +111,9 @@ class Digits:
         self.buckets: dict[str, TokenBucket] = {}
 
     def _engine(self) -> Engine:
-        if self.config["INFERENCE_PROCESSES"]:
+        # A monkey-patched (eventlet) process cannot start its children reliably: there the
+        # workers recognize in their own real threads, as INFERENCE_PROCESSES=false does.
+        if self.config["INFERENCE_PROCESSES"] and not eventlet_active():
             return RecognizerProcess(self.config["MODEL_PATH"], self.config["MODEL_CARD_PATH"], self.recognizer.limits)
         return LocalEngine(self.recognizer)
 
