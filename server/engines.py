@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import threading
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -24,10 +25,8 @@ from typing import Protocol
 from model.decode import ImageError, Limits
 from model.recognizer import Recognition, Recognizer
 from model.worker import serve
-from server.concurrency import real_threading
 
 log = logging.getLogger("digits.engines")
-_threading = real_threading()
 Results = list[Recognition | ImageError]
 
 
@@ -57,9 +56,9 @@ class LocalEngine:
 class RecognizerProcess:
     """A recognizer in a child process, used by one worker thread at a time.
 
-    It waits only in ways that also work in a real thread of an eventlet-patched process:
-    blocking pipe reads, real locks with timeouts, ``waitpid`` with ``WNOHANG``. So a hang
-    is caught by a watchdog thread that kills the child, not by ``select`` on the pipe.
+    A batch is a plain blocking send and read; a watchdog thread kills a child that
+    overruns ``batch_timeout``, which ends that read, so the hot path needs no timeout of
+    its own. (Under eventlet the server uses ``LocalEngine`` instead: see ``Digits``.)
     """
 
     def __init__(self, model_path: str, card_path: str, limits: Limits, batch_timeout: float = 30.0) -> None:
@@ -67,9 +66,9 @@ class RecognizerProcess:
         self.batch_timeout = batch_timeout  # generous: it also covers the child's start (imports, model load)
         self._deadline: float | None = None  # when the batch in flight is overdue
         self._hung = False
-        self._closed = _threading.Event()
+        self._closed = threading.Event()
         self._start()
-        _threading.Thread(target=self._watch, name="recognizer-watchdog", daemon=True).start()
+        threading.Thread(target=self._watch, name="recognizer-watchdog", daemon=True).start()
 
     def _start(self) -> None:
         # spawn, not fork: the server has threads, and a forked copy of their locks can deadlock.
@@ -108,17 +107,8 @@ class RecognizerProcess:
         return self._process.pid
 
     def _exit_code(self) -> int | None:
-        self._wait_exit(1.0)
+        self._process.join(timeout=1)
         return self._process.exitcode
-
-    def _wait_exit(self, seconds: float) -> bool:
-        """Whether the child has exited within ``seconds`` (polled: no blocking waitpid, no select)."""
-        deadline = time.monotonic() + seconds
-        while self._process.is_alive():
-            if time.monotonic() > deadline:
-                return False
-            _threading.Event().wait(0.02)
-        return True
 
     def _restart(self) -> None:
         self._stop()
@@ -126,9 +116,10 @@ class RecognizerProcess:
 
     def _stop(self) -> None:
         self._connection.close()  # the child's read ends and it exits
-        if not self._wait_exit(5.0):
+        self._process.join(timeout=5)
+        if self._process.is_alive():
             self._process.kill()
-            self._wait_exit(5.0)
+            self._process.join(timeout=5)
 
     def close(self) -> None:
         self._closed.set()
