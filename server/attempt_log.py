@@ -1,14 +1,21 @@
-"""The attempt log: writes never slow a prediction, and nothing answered is lost.
+"""The attempt log: writes never slow a draft, and nothing answered is lost.
 
-Predictions hand their records to ``AttemptLog``, which returns at once. A writer
-thread flushes them to the store every ``flush_seconds``, keeping only the latest
-version of each attempt (an attempt is upserted by id as its frames arrive).
+Predictions hand their records to ``AttemptLog``. A writer thread flushes them to the
+store every ``flush_seconds``, keeping only the latest version of each attempt (an
+attempt is upserted by id as its frames arrive).
 
-When the store fails, the batch goes to a durable local spool (an SQLite file that
-survives restarts) and the log reports itself degraded. From then on new writes join
-the spool behind the old ones, and the writer keeps retrying on its own schedule; once
-the store answers again, the spool drains oldest first and direct writes resume.
-Replays are safe because every write is an idempotent upsert by attempt id.
+An answer is a promise: a final frame's ``prediction`` and every REST answer are sent
+only once their attempt is durable, in the store or in the spool. Such a record comes
+with an ``on_durable`` callback and wakes the writer at once; every answer that arrives
+while a write is under way joins the next one, so concurrent answers share one commit
+(group commit). Drafts (non-final frames) only wait for the next flush: a crash may
+lose a draft, never an answer.
+
+When the store fails, for whatever reason, the batch goes to a durable local spool (an
+SQLite file, fsynced on every commit) and the log reports itself degraded. From then on
+new writes join the spool behind the old ones, and the writer keeps retrying on its own
+schedule; once the store answers again, the spool drains oldest first and direct writes
+resume. Replays are safe because every write is an idempotent upsert by attempt id.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +34,7 @@ from server.stores import Store, StoreUnavailable
 
 log = logging.getLogger("digits.attempt_log")
 DRAIN_BATCH = 200
+Durable = Callable[[bool], None]  # told True once a record is in the store or the spool, False if neither took it
 
 
 class Spool:
@@ -105,6 +114,7 @@ class AttemptLog:
         self._lock = threading.Lock()
         self._latest: dict[str, Attempt] = {}  # attempts not yet handed to the store or spool
         self._labels: list[dict[str, Any]] = []
+        self._waiting: list[Durable] = []  # answers held back until the next write lands
         self._wake = threading.Event()
         self._stopping = False
         self.last_error: str | None = None
@@ -112,12 +122,30 @@ class AttemptLog:
         self._thread = threading.Thread(target=self._run, name="attempt-log", daemon=True)
         self._thread.start()
 
-    def record(self, attempt: Attempt) -> None:
-        """Remember the latest version of an attempt; it reaches the store within ``flush_seconds``."""
+    def record(self, attempt: Attempt, on_durable: Durable | None = None) -> None:
+        """Remember the latest version of an attempt; it reaches the store within ``flush_seconds``.
+
+        With ``on_durable`` it is written now, with whatever else waits, and the callback
+        runs on the writer thread once the write has landed in the store or the spool.
+        """
         with self._lock:
             self._latest[attempt.id] = attempt
-            if attempt.final:
+            if on_durable is not None:
+                self._waiting.append(on_durable)
                 self._wake.set()
+
+    def commit(self, attempt: Attempt, timeout: float) -> None:
+        """Record an attempt and return once it is durable; raises StoreUnavailable when it is not."""
+        landed = threading.Event()
+        outcome: list[bool] = []
+
+        def settle(durable: bool) -> None:
+            outcome.append(durable)
+            landed.set()
+
+        self.record(attempt, settle)
+        if not landed.wait(timeout) or not outcome[0]:
+            raise StoreUnavailable("The attempt could not be stored durably.")
 
     def label(self, attempt_id: str, label: int | None, created_at: float) -> None:
         with self._lock:
@@ -137,20 +165,46 @@ class AttemptLog:
         }
 
     def flush(self) -> None:
-        """Hand everything recorded so far to the store, or to the spool if the store fails."""
+        """Hand everything recorded so far to the store, or to the spool if the store fails; tell who waits."""
         with self._lock:
             operations = [upsert_op(attempt) for attempt in self._latest.values()] + self._labels
-            self._latest, self._labels = {}, []
-        if not operations:
-            return
-        if self.degraded or self.spool.depth() > 0:
-            self.spool.push(operations)
-            return
+            waiting = self._waiting
+            self._latest, self._labels, self._waiting = {}, [], []
+        durable = self._write(operations) if operations else True
+        for on_durable in waiting:
+            try:
+                on_durable(durable)
+            except Exception:  # one failed delivery must not cost the others theirs
+                log.exception("answering a durable attempt failed")
+
+    def _write(self, operations: list[dict[str, Any]]) -> bool:
+        """Operations into the store, else into the spool; True once they are in one of them.
+
+        Any failure of the store, expected or not, sends the batch to the spool. If even
+        the spool fails (a full disk), the operations go back into memory for the next
+        flush, and False tells the waiting answers that nothing was promised.
+        """
+        if not self.degraded and self.spool.depth() == 0:
+            try:
+                apply(self.store, operations)
+                return True
+            except Exception as error:
+                self.fail(error)
         try:
-            apply(self.store, operations)
-        except StoreUnavailable as error:
-            self.fail(error)
             self.spool.push(operations)
+            return True
+        except Exception:
+            log.exception("the spool failed too; keeping %d writes in memory", len(operations))
+            self._restore(operations)
+            return False
+
+    def _restore(self, operations: list[dict[str, Any]]) -> None:
+        """Put operations that no write took back in front of what was recorded since."""
+        with self._lock:
+            for operation in operations:
+                if operation["op"] == "upsert":
+                    self._latest.setdefault(operation["attempt"].id, operation["attempt"])
+            self._labels = [operation for operation in operations if operation["op"] == "label"] + self._labels
 
     def drain(self) -> bool:
         """Replay the spool in order; True when it is empty."""
@@ -163,7 +217,7 @@ class AttemptLog:
                 return True
             try:
                 apply(self.store, [operation for _, operation in batch])
-            except StoreUnavailable as error:
+            except Exception as error:  # the batch stays in the spool for the next retry
                 self.fail(error)
                 return False
             self.spool.remove_through(batch[-1][0])

@@ -45,7 +45,10 @@ SPEC: dict[str, Any] = {
     "paths": {
         "/api/predict": {
             "post": {
-                "summary": "Classify one image; the call is logged as an attempt",
+                "summary": "Classify one image; answered only once its attempt is durably logged",
+                "description": "The answer is sent only after the attempt is in the store or the server's "
+                "fsynced local spool, so an answered attempt survives a crash. 503 store_unavailable: neither "
+                "could keep it, and the image was not answered.",
                 "requestBody": {
                     "required": True,
                     "content": {

@@ -28,6 +28,17 @@ from server.stores import Store, StoreUnavailable, open_store
 
 TRACKED_ATTEMPTS = 10_000
 INFERENCE_TIMEOUT = 30.0
+DURABLE_TIMEOUT = 30.0  # longer than a store's own timeout, so a hung store's batch still reaches the spool
+
+
+class NotStored(ImageError):
+    """The answer was ready but its attempt could not be stored: it is not sent, so nothing answered is lost."""
+
+    code = "store_unavailable"
+    status = 503
+
+
+NOT_STORED = "The attempt could not be stored, so it was not answered; send the drawing again."
 
 
 @dataclass
@@ -131,15 +142,18 @@ class Digits:
             bucket = self.buckets[session]
         return bucket.allow()
 
-    def classify(self, frame: Frame, session: str, source: str) -> Answer | None:
-        """Classify one frame and log its attempt, waiting for the answer; None when a newer frame made it stale.
+    def classify(self, frame: Frame, session: str, source: str) -> Answer:
+        """Classify one frame and log its attempt, returning once the attempt is durable.
 
-        Raises ``Busy`` when the queue is full and ``ImageError`` for an image we refuse.
+        Raises ``Busy`` when the queue is full, ``ImageError`` for an image we refuse and
+        ``StoreUnavailable`` when neither the store nor the spool could keep the attempt.
         """
         job = self.queue.submit(frame)
         result = self._settle(frame, session, source, wait_for(job.wait, INFERENCE_TIMEOUT))
         if isinstance(result, ImageError):
             raise result
+        assert result is not None, "a REST frame has no newer frame to replace it"
+        self.log.commit(result.attempt, DURABLE_TIMEOUT)
         return result
 
     def submit(self, frame: Frame, session: str, source: str, deliver: Delivery) -> None:
@@ -149,10 +163,22 @@ class Digits:
         replace its older ones in the queue. Raises ``Busy`` at once when the queue is full.
         """
         job = self.queue.submit(frame)
-        when_done(job, lambda outcome: deliver(self._settle(frame, session, source, outcome)), INFERENCE_TIMEOUT)
+        when_done(job, lambda outcome: self._deliver(frame, session, source, outcome, deliver), INFERENCE_TIMEOUT)
+
+    def _deliver(self, frame: Frame, session: str, source: str, outcome: Outcome, deliver: Delivery) -> None:
+        """A draft's answer goes out at once; a final one once its attempt is durable (the log calls back)."""
+        result = self._settle(frame, session, source, outcome)
+        if not isinstance(result, Answer) or not frame.final:
+            deliver(result)
+            return
+        self.log.record(result.attempt, lambda durable: deliver(result if durable else NotStored(NOT_STORED)))
 
     def _settle(self, frame: Frame, session: str, source: str, outcome: Outcome) -> Answer | ImageError | None:
-        """What a frame's outcome means: nothing (stale), a refused image, or an answer whose attempt is logged."""
+        """What a frame's outcome means: nothing (stale), a refused image, or an answer with its attempt.
+
+        A draft's attempt is recorded here; a final one is recorded by the caller, who
+        answers only once it is durable.
+        """
         if outcome.skipped:
             return None
         if outcome.error is not None:
@@ -174,7 +200,8 @@ class Digits:
             latency_ms=round(outcome.latency_ms, 3),
             final=frame.final,
         )
-        self.log.record(attempt)
+        if not frame.final:
+            self.log.record(attempt)
         return Answer(attempt, recognition)
 
     def find(self, attempt_id: str) -> Attempt | None:

@@ -36,14 +36,13 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> N
         time.sleep(0.2)
 
 
-@contextmanager
-def running_server(
+def start_server(
     data: Path, command: list[str] | None = None, port: int | None = None, **settings: str
-) -> Iterator[str]:
-    """A server on a free port (or ``port``) with its own SQLite file and spool; yields its base URL.
+) -> tuple[subprocess.Popen, str]:
+    """Start a server on a free port (or ``port``) with its own SQLite file and spool in ``data``.
 
     ``command`` defaults to ``python -m server``; ``{port}`` in its arguments is filled in, and
-    ``PORT`` is set in its environment.
+    ``PORT`` is set in its environment. Returns the process, once healthy, and its base URL.
     """
     port = port or free_port()
     environment = {
@@ -63,8 +62,17 @@ def running_server(
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
+    wait_healthy(base, process)
+    return process, base
+
+
+@contextmanager
+def running_server(
+    data: Path, command: list[str] | None = None, port: int | None = None, **settings: str
+) -> Iterator[str]:
+    """``start_server`` for the length of a ``with`` block; yields the base URL and stops the server after."""
+    process, base = start_server(data, command, port, **settings)
     try:
-        wait_healthy(base, process)
         yield base
     finally:
         process.terminate()

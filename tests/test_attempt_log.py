@@ -1,6 +1,8 @@
 """The attempt log: coalescing, the durable spool, draining in order when the store returns."""
 
 import dataclasses
+import sqlite3
+import threading
 import time
 
 import pytest
@@ -51,11 +53,86 @@ def test_only_the_latest_version_of_an_attempt_is_written(store, tmp_path):
     log.close()
 
 
-def test_final_attempts_are_written_promptly(store, tmp_path):
+def test_an_answer_waits_until_its_attempt_is_in_the_store(store, tmp_path):
     log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=5)
     final = make_attempt(final=True)
-    log.record(final)
-    wait_until(lambda: store.get(final.id) is not None, timeout=1)
+    seen_when_told: list[tuple[bool, bool]] = []
+    log.record(final, lambda durable: seen_when_told.append((durable, store.get(final.id) is not None)))
+    wait_until(lambda: seen_when_told, timeout=2, what="the durable callback (the writer is woken, not timed)")
+    assert seen_when_told == [(True, True)], "told only once the store has it"
+    log.close()
+
+
+def test_commit_returns_once_stored_and_concurrent_answers_share_a_write(store, tmp_path):
+    log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=5)
+    finals = [make_attempt(final=True) for _ in range(20)]
+    threads = [threading.Thread(target=log.commit, args=(attempt, 5.0)) for attempt in finals]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(store.get(attempt.id) is not None for attempt in finals)
+    assert len(store.writes) < len(finals), "answers that wait together are written together"
+    log.close()
+
+
+def test_an_answer_during_an_outage_waits_for_the_spool(store, tmp_path):
+    store.down = True
+    log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=5, retry_seconds=10)
+    final = make_attempt(final=True)
+    log.commit(final, 5.0)
+    assert [operation["attempt"].id for _, operation in log.spool.peek(10)] == [final.id]
+    log.close()
+
+
+class BrokenStore(FlakyStore):
+    """A store failing in a way nobody planned for: not StoreUnavailable."""
+
+    def upsert(self, attempts):
+        if self.down:
+            raise RuntimeError("a driver bug")
+        super().upsert(attempts)
+
+
+def test_an_unexpected_store_error_spools_the_batch_instead_of_dropping_it(tmp_path):
+    store = BrokenStore(str(tmp_path / "a.db"))
+    store.create_schema()
+    store.down = True
+    log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=0.02, retry_seconds=0.05)
+    draft, final = make_attempt(final=False), make_attempt(final=True)
+    log.record(draft)
+    log.commit(final, 5.0)
+    wait_until(lambda: log.spool.depth() == 2, what="both writes in the spool")
+    assert log.health()["store"] == "degraded"
+    store.down = False
+    wait_until(lambda: log.spool.depth() == 0, what="the spool to drain")
+    assert store.get(draft.id) is not None
+    assert store.get(final.id) is not None
+    log.close()
+
+
+class FullSpool(Spool):
+    """A spool on a full disk."""
+
+    full = True
+
+    def push(self, operations):
+        if self.full:
+            raise sqlite3.OperationalError("database or disk is full")
+        super().push(operations)
+
+
+def test_an_answer_is_refused_when_neither_store_nor_spool_keeps_it_and_the_write_is_kept(store, tmp_path):
+    store.down = True
+    spool = FullSpool(tmp_path / "spool.db")
+    log = AttemptLog(store, spool, flush_seconds=0.02, retry_seconds=0.05)
+    final = make_attempt(final=True)
+    with pytest.raises(StoreUnavailable):
+        log.commit(final, 5.0)
+    assert log.pending(final.id) == final, "kept in memory for the next flush, not dropped"
+    spool.full = False
+    store.down = False
+    wait_until(lambda: store.get(final.id) is not None, what="the kept write to land")
     log.close()
 
 

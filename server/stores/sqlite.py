@@ -77,6 +77,7 @@ class SqliteStore:
         self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._connection.row_factory = sqlite3.Row
         self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA synchronous=FULL")  # a committed attempt survives a crash: see the log
         self._connection.execute("PRAGMA busy_timeout=5000")
 
     def _run(self, sql: str, parameters=(), many: bool = False) -> list[sqlite3.Row]:
