@@ -11,6 +11,10 @@ reported as ratios against the baseline's, because absolute times drift on share
     python -m bench.live --soak 600           # memory under a 10-minute soak (RSS start/end)
     python -m bench.live --mode eventlet --no-baseline   # the eventlet server, to compare with threading
     python -m bench.live --url http://host:8000 --drawers 20   # an already running server
+    python -m bench.live --versus 9e787d0 --no-baseline   # this tree against another revision, same run
+
+Final frames are reported on their own (``final p50/p99``): their answer waits until the
+attempt is durable, so that is where the cost of durability shows.
 """
 
 from __future__ import annotations
@@ -51,13 +55,14 @@ class Result:
     answers: int
     errors: int
     latencies_ms: list[float]
+    final_latencies_ms: list[float]
 
 
 def drawer(url: str, images: list[str], seconds: float, rate: float, results: list[Result]) -> None:
     """One drawer: frames back to back (rate 0), or paced at ``rate`` frames a second like a person."""
     client = socketio.SimpleClient()
     client.connect(url, transports=["websocket"])
-    latencies, errors, answers = [], 0, 0
+    latencies, final_latencies, errors, answers = [], [], 0, 0
     deadline = time.monotonic() + seconds
     seq, attempt_id = 0, str(uuid.uuid4())
     while time.monotonic() < deadline:
@@ -72,6 +77,8 @@ def drawer(url: str, images: list[str], seconds: float, rate: float, results: li
         if name == "prediction":
             answers += 1
             latencies.append((time.perf_counter() - started) * 1000.0)
+            if final:
+                final_latencies.append(latencies[-1])
         else:
             errors += 1
         seq += 1
@@ -80,7 +87,7 @@ def drawer(url: str, images: list[str], seconds: float, rate: float, results: li
         if rate:
             time.sleep(max(0.0, 1.0 / rate - (time.perf_counter() - started)))
     client.disconnect()
-    results.append(Result(answers, errors, latencies))
+    results.append(Result(answers, errors, latencies, final_latencies))
 
 
 def drawer_process(url: str, count: int, seconds: float, rate: float, queue: multiprocessing.Queue) -> None:
@@ -161,7 +168,10 @@ def load(url: str, drawers: int, seconds: float, rate: float, server: ServerProc
         worker.join()
     elapsed = time.monotonic() - started
     latencies = [latency for result in results for latency in result.latencies_ms]
+    finals = percentiles([latency for result in results for latency in result.final_latencies_ms])
     return {
+        "final_p50": finals["p50"],
+        "final_p99": finals["p99"],
         "answers_per_s": sum(result.answers for result in results) / seconds,
         "errors": sum(result.errors for result in results),
         **percentiles(latencies),
@@ -187,9 +197,9 @@ def start_baseline(stack: ExitStack) -> str:
     return url
 
 
-def procfile_web() -> list[str]:
+def procfile_web(root: Path = ROOT) -> list[str]:
     """The Procfile's web process, exactly as a platform runs it (PORT comes from the environment)."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
+    for line in (root / "Procfile").read_text().splitlines():
         if line.startswith("web:"):
             return ["bash", "-c", line.split(":", 1)[1].strip()]
     raise SystemExit("The Procfile has no web process")
@@ -198,8 +208,32 @@ def procfile_web() -> list[str]:
 def row(name: str, drawers: int, figures: dict) -> str:
     return (
         f"| {name} | {drawers} | {figures['answers_per_s']:.0f} | {figures['p50']:.1f} | {figures['p95']:.1f} | "
-        f"{figures['p99']:.1f} | {figures['errors']} | {figures['cpu_percent']:.0f}% | "
-        f"{figures['rss_mb_start']:.0f} → {figures['rss_mb_end']:.0f} |"
+        f"{figures['p99']:.1f} | {figures['final_p50']:.1f} / {figures['final_p99']:.1f} | {figures['errors']} | "
+        f"{figures['cpu_percent']:.0f}% | {figures['rss_mb_start']:.0f} → {figures['rss_mb_end']:.0f} |"
+    )
+
+
+def revision_tree(stack: ExitStack, revision: str) -> Path:
+    """Another revision of this repository, unpacked into a temporary folder (models included)."""
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    archive = subprocess.run(["git", "archive", revision], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def start_ours(stack: ExitStack, mode: str, cwd: Path = ROOT) -> str:
+    """Our server from ``cwd`` (this tree, or another revision's): the Procfile's web process, or eventlet."""
+    data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    # Drawers here send back to back, far faster than a person: lift the per-connection limit.
+    return stack.enter_context(
+        running_server(
+            data,
+            command=procfile_web(cwd) if mode == "threading" else None,
+            cwd=cwd,
+            ASYNC_MODE=mode,
+            RATE_LIMIT_PER_SECOND="100000",
+            RATE_LIMIT_BURST="100000",
+        )
     )
 
 
@@ -209,6 +243,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--url", help="measure a running server instead of starting both")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--versus", metavar="REVISION", help="also run our server at this git revision, side by side")
     parser.add_argument("--soak", type=float, help="run 20 drawers this many seconds and report memory")
     parser.add_argument("--rate", type=float, default=0, help="frames per second per drawer (0: back to back)")
     parser.add_argument(
@@ -222,30 +257,29 @@ def main() -> None:
     seconds = args.soak or args.seconds
     pace = f"{args.rate:g} frames/s per drawer" if args.rate else "frames back to back"
     print(f"# Live load, {seconds:.0f} s per run, {pace} ({machine()})\n")
-    print("| server | drawers | answers/s | p50 ms | p95 ms | p99 ms | errors | server CPU | RSS MB start → end |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| server | drawers | answers/s | p50 ms | p95 ms | p99 ms | final p50 / p99 ms | errors | server CPU "
+        "| RSS MB start → end |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with ExitStack() as stack:
-        if args.url:
-            ours = args.url
-        else:
-            data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            # Drawers here send back to back, far faster than a person: lift the per-connection limit.
-            ours = stack.enter_context(
-                running_server(
-                    data,
-                    command=procfile_web() if args.mode == "threading" else None,
-                    ASYNC_MODE=args.mode,
-                    RATE_LIMIT_PER_SECOND="100000",
-                    RATE_LIMIT_BURST="100000",
-                )
-            )
+        ours = args.url or start_ours(stack, args.mode)
+        versus = start_ours(stack, args.mode, revision_tree(stack, args.versus)) if args.versus else None
         baseline = None if args.no_baseline or args.url or args.soak else start_baseline(stack)
-        for server in (ours, baseline):
+        for server in (ours, versus, baseline):
             if server:  # first frames pay for loading (our recognizer processes, Keras' first predict): not measured
                 load(server, WARM_UP_DRAWERS, WARM_UP_SECONDS, 0, None)
         for drawers in counts:
             figures = load(ours, drawers, seconds, args.rate, ServerProcesses.find(ours))
             print(row(f"ours ({args.mode})", drawers, figures), flush=True)
+            if versus:
+                print(
+                    row(
+                        f"{args.versus} ({args.mode})",
+                        drawers,
+                        load(versus, drawers, seconds, args.rate, ServerProcesses.find(versus)),
+                    )
+                )
             if args.soak:
                 print("\nRSS MB every tenth of the soak: " + " → ".join(f"{mb:.0f}" for mb in figures["rss_curve"]))
             if baseline:
@@ -255,7 +289,7 @@ def main() -> None:
                 print(
                     f"| **ratio** | {drawers} | **{ratio:.1f}x** throughput | "
                     f"{base['p50'] / figures['p50']:.1f}x faster p50 | | "
-                    f"{base['p99'] / figures['p99']:.1f}x faster p99 | | | |",
+                    f"{base['p99'] / figures['p99']:.1f}x faster p99 | | | | |",
                     flush=True,
                 )
 

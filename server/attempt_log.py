@@ -112,9 +112,12 @@ class AttemptLog:
         self.store, self.spool = store, spool
         self.flush_seconds, self.retry_seconds = flush_seconds, retry_seconds
         self._lock = threading.Lock()
-        self._latest: dict[str, Attempt] = {}  # attempts not yet handed to the store or spool
+        # Attempts not yet handed to the store or spool: drafts wait for the timed flush; answers
+        # (final frames, REST calls) are written at once, their senders waiting on ``_waiting``.
+        self._drafts: dict[str, Attempt] = {}
+        self._answers: dict[str, Attempt] = {}
+        self._waiting: list[Durable] = []
         self._labels: list[dict[str, Any]] = []
-        self._waiting: list[Durable] = []  # answers held back until the next write lands
         self._wake = threading.Event()
         self._stopping = False
         self.last_error: str | None = None
@@ -129,10 +132,13 @@ class AttemptLog:
         runs on the writer thread once the write has landed in the store or the spool.
         """
         with self._lock:
-            self._latest[attempt.id] = attempt
-            if on_durable is not None:
-                self._waiting.append(on_durable)
-                self._wake.set()
+            if on_durable is None:
+                self._drafts[attempt.id] = attempt
+                return
+            self._drafts.pop(attempt.id, None)  # the answer supersedes the attempt's drafts
+            self._answers[attempt.id] = attempt
+            self._waiting.append(on_durable)
+        self._wake.set()
 
     def commit(self, attempt: Attempt, timeout: float) -> None:
         """Record an attempt and return once it is durable; raises StoreUnavailable when it is not."""
@@ -155,7 +161,7 @@ class AttemptLog:
     def pending(self, attempt_id: str) -> Attempt | None:
         """An attempt that is recorded but not yet written, so reads see their own writes."""
         with self._lock:
-            return self._latest.get(attempt_id)
+            return self._answers.get(attempt_id) or self._drafts.get(attempt_id)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -164,12 +170,19 @@ class AttemptLog:
             "last_error": self.last_error,
         }
 
-    def flush(self) -> None:
-        """Hand everything recorded so far to the store, or to the spool if the store fails; tell who waits."""
+    def flush(self, drafts: bool = True) -> None:
+        """Hand what was recorded to the store, or to the spool if the store fails; tell who waits.
+
+        ``drafts=False`` writes only answers and labels: an answer's write is not made to
+        carry every draft recorded since the last timed flush.
+        """
         with self._lock:
-            operations = [upsert_op(attempt) for attempt in self._latest.values()] + self._labels
+            upserts = [*self._drafts.values(), *self._answers.values()] if drafts else [*self._answers.values()]
+            operations = [upsert_op(attempt) for attempt in upserts] + self._labels
             waiting = self._waiting
-            self._latest, self._labels, self._waiting = {}, [], []
+            self._answers, self._labels, self._waiting = {}, [], []
+            if drafts:
+                self._drafts = {}
         durable = self._write(operations) if operations else True
         for on_durable in waiting:
             try:
@@ -203,7 +216,7 @@ class AttemptLog:
         with self._lock:
             for operation in operations:
                 if operation["op"] == "upsert":
-                    self._latest.setdefault(operation["attempt"].id, operation["attempt"])
+                    self._drafts.setdefault(operation["attempt"].id, operation["attempt"])
             self._labels = [operation for operation in operations if operation["op"] == "label"] + self._labels
 
     def drain(self) -> bool:
@@ -228,12 +241,15 @@ class AttemptLog:
         self.degraded, self.last_error = True, str(error)
 
     def _run(self) -> None:
-        next_retry = 0.0
+        next_retry, next_flush = 0.0, time.monotonic() + self.flush_seconds
         while not self._stopping:
-            self._wake.wait(self.flush_seconds)
+            self._wake.wait(max(0.0, next_flush - time.monotonic()))  # woken early by an answer
             self._wake.clear()
             try:
-                self.flush()
+                drafts_due = time.monotonic() >= next_flush
+                if drafts_due:
+                    next_flush = time.monotonic() + self.flush_seconds
+                self.flush(drafts=drafts_due)
                 if self.degraded and time.monotonic() >= next_retry and not self.drain():
                     next_retry = time.monotonic() + self.retry_seconds
             except Exception:  # the writer must outlive any single failure

@@ -28,7 +28,7 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> N
         try:
             if requests.get(f"{base}/healthz", timeout=1).ok:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy starting up
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
@@ -37,12 +37,13 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> N
 
 
 def start_server(
-    data: Path, command: list[str] | None = None, port: int | None = None, **settings: str
+    data: Path, command: list[str] | None = None, port: int | None = None, cwd: Path = ROOT, **settings: str
 ) -> tuple[subprocess.Popen, str]:
     """Start a server on a free port (or ``port``) with its own SQLite file and spool in ``data``.
 
-    ``command`` defaults to ``python -m server``; ``{port}`` in its arguments is filled in, and
-    ``PORT`` is set in its environment. Returns the process, once healthy, and its base URL.
+    ``command`` defaults to ``python -m server``, run in ``cwd`` (this tree; a benchmark may
+    pass another revision's); ``{port}`` in its arguments is filled in, and ``PORT`` is set in
+    its environment. Returns the process, once healthy, and its base URL.
     """
     port = port or free_port()
     environment = {
@@ -56,7 +57,7 @@ def start_server(
     }
     process = subprocess.Popen(
         [part.replace("{port}", str(port)) for part in command] if command else [sys.executable, "-m", "server"],
-        cwd=ROOT,
+        cwd=cwd,
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -68,10 +69,10 @@ def start_server(
 
 @contextmanager
 def running_server(
-    data: Path, command: list[str] | None = None, port: int | None = None, **settings: str
+    data: Path, command: list[str] | None = None, port: int | None = None, cwd: Path = ROOT, **settings: str
 ) -> Iterator[str]:
     """``start_server`` for the length of a ``with`` block; yields the base URL and stops the server after."""
-    process, base = start_server(data, command, port, **settings)
+    process, base = start_server(data, command, port, cwd, **settings)
     try:
         yield base
     finally:

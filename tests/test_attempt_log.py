@@ -76,6 +76,16 @@ def test_commit_returns_once_stored_and_concurrent_answers_share_a_write(store, 
     log.close()
 
 
+def test_an_answer_is_written_alone_and_drafts_wait_for_the_timed_flush(store, tmp_path):
+    log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=0.3)
+    draft, final = make_attempt(final=False), make_attempt(final=True)
+    log.record(draft)
+    log.commit(final, 5.0)
+    assert store.writes == [[final.id]], "the answer does not wait for the drafts' write"
+    wait_until(lambda: store.get(draft.id) is not None, what="the draft's timed flush")
+    log.close()
+
+
 def test_an_answer_during_an_outage_waits_for_the_spool(store, tmp_path):
     store.down = True
     log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=5, retry_seconds=10)
