@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -100,3 +101,10 @@ def test_make_run_serves_predictions_from_the_runtime_env(python, tmp_path, mnis
             response = requests.post(f"{base}/api/predict", json={"image": drawing}, timeout=30)
             assert response.status_code == 200, response.text
             assert response.json()["digit"] == label
+
+
+def test_the_image_installs_the_same_requirements():
+    """The Dockerfile's environment is this one: requirements.txt alone, nothing from requirements-dev.txt."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.findall(r"pip install .*-r (\S+)", dockerfile) == [REQUIREMENTS.name]
+    assert "requirements-dev" not in dockerfile
