@@ -15,9 +15,13 @@ CASSANDRA_URL ?= cassandra://127.0.0.1:9042/digits
 run: $(RUNTIME)
 	$(PY) -m server
 
+# pip check: the installed packages agree with each other's pins. deptry: every import is pinned, and
+# runtime code (server/, model/) imports nothing that only requirements-dev.txt brings.
 test: $(DEV) $(MNIST) browser system-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m pip check
+	$(PY) -m deptry .
 	$(PY) -m pytest
 
 $(RUNTIME): requirements.txt
@@ -60,6 +64,7 @@ bench: $(DEV) $(MNIST) system-deps
 lint: $(DEV)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m deptry .
 
 train: $(RUNTIME) $(MNIST)
 	$(PY) -m model.train

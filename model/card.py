@@ -2,11 +2,13 @@
 
 The card is the contract between training and serving: the server reads the
 preprocessing contract and the version from it, the tests compare the reloaded model
-against the accuracy it records.
+against the accuracy it records, the files against their SHA-256 and ``make train``'s
+defaults against the recipe that made them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -43,6 +45,11 @@ def code_version() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{commit}-dirty" if dirty else commit
+
+
+def files_sha256(paths: tuple[Path, ...] = (KERAS_PATH, TFLITE_PATH)) -> dict[str, str]:
+    """The SHA-256 of each model file by name: the card then names the exact files it describes."""
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
 
 
 def read_card(path: Path = CARD_PATH) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 Reads top to bottom like the Keras MNIST example: data, model, augmentation, fit,
 evaluate, save. The run is seeded; the same seed, data and code give the same model
-up to floating-point round-off in multithreaded kernels.
+up to floating-point round-off in multithreaded kernels. Every choice that decides
+the weights is a field of ``Recipe``, whose defaults are the committed model's recipe
+(its card records the recipe, and tests/test_model.py holds the two equal), so
+``make train`` rebuilds the shipped model.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from dataclasses import asdict, dataclass, field, fields
 
 import keras
 import numpy as np
@@ -19,55 +23,83 @@ from model import card as model_card
 from model.data import Mnist, load_mnist, to_input
 from model.export import to_tflite
 from model.litert import Classifier
-from model.network import augment, build_model
-
-BATCH_SIZE = 128
-VALIDATION_SIZE = 5000
+from model.network import Augmentation, augment, build_model
 
 
-def split_validation(mnist: Mnist, seed: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Hold out a seeded random slice of the 60k training images for early stopping."""
+@dataclass(frozen=True)
+class Recipe:
+    """Everything besides data and code that decides the weights; the defaults made the committed model."""
+
+    epochs: int = 40  # at most: early stopping may end sooner (the committed model ran 35)
+    seed: int = 2026
+    batch_size: int = 128
+    validation_size: int = 5000  # training images held out for early stopping
+    learning_rate: float = 2e-3  # Adam's at the start of a cosine decay over all the epochs...
+    final_learning_rate_fraction: float = 0.01  # ...down to this share of it
+    early_stopping_patience: int = 8  # epochs without a better validation accuracy
+    early_stopping_from: float = 0.5  # share of the epochs before early stopping watches: the cosine works late
+    dropout: float = 0.3
+    augmentation: Augmentation = field(default_factory=Augmentation)
+
+    def record(self) -> dict:
+        """The recipe as the model card stores it."""
+        return asdict(self)
+
+
+def split_validation(
+    mnist: Mnist, size: int, seed: int
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Hold out a seeded random slice of ``size`` of the 60k training images for early stopping."""
     order = np.random.default_rng(seed).permutation(len(mnist.y_train))
-    held, kept = order[:VALIDATION_SIZE], order[VALIDATION_SIZE:]
+    held, kept = order[:size], order[size:]
     return (mnist.x_train[kept], mnist.y_train[kept]), (mnist.x_train[held], mnist.y_train[held])
 
 
-def training_dataset(images: np.ndarray, labels: np.ndarray, seed: int) -> tf.data.Dataset:
+def training_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe) -> tf.data.Dataset:
     """An endless, shuffled, augmented stream; each batch gets its own stateless seed."""
     batches = (
         tf.data.Dataset.from_tensor_slices((to_input(images), labels.astype(np.int32)))
-        .shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+        .shuffle(len(labels), seed=recipe.seed, reshuffle_each_iteration=True)
         .repeat()
-        .batch(BATCH_SIZE, drop_remainder=True)
+        .batch(recipe.batch_size, drop_remainder=True)
     )
-    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+    seeds = tf.data.Dataset.random(seed=recipe.seed).batch(2)
     return (
         tf.data.Dataset.zip((batches, seeds))
-        .map(lambda batch, batch_seed: (augment(batch[0], batch_seed), batch[1]), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(
+            lambda batch, batch_seed: (augment(batch[0], batch_seed, recipe.augmentation), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
         .prefetch(tf.data.AUTOTUNE)
     )
 
 
-def train(mnist: Mnist, epochs: int, seed: int) -> tuple[keras.Model, keras.callbacks.History]:
+def train(mnist: Mnist, recipe: Recipe) -> tuple[keras.Model, keras.callbacks.History]:
     """Fit the CNN with a cosine learning-rate decay and early stopping on validation accuracy."""
-    keras.utils.set_random_seed(seed)
-    (x_train, y_train), (x_val, y_val) = split_validation(mnist, seed)
-    steps_per_epoch = math.ceil(len(y_train) / BATCH_SIZE)
-    schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=epochs * steps_per_epoch, alpha=0.01)
-    model = build_model()
+    keras.utils.set_random_seed(recipe.seed)
+    (x_train, y_train), (x_val, y_val) = split_validation(mnist, recipe.validation_size, recipe.seed)
+    steps_per_epoch = math.ceil(len(y_train) / recipe.batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        recipe.learning_rate, decay_steps=recipe.epochs * steps_per_epoch, alpha=recipe.final_learning_rate_fraction
+    )
+    model = build_model(recipe.dropout)
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    # The cosine schedule does its best work late, so early stopping only watches the second half.
+    # The cosine schedule does its best work late, so early stopping only watches the later epochs.
     stop_early = keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", patience=8, restore_best_weights=True, start_from_epoch=epochs // 2, verbose=1
+        monitor="val_accuracy",
+        patience=recipe.early_stopping_patience,
+        restore_best_weights=True,
+        start_from_epoch=int(recipe.epochs * recipe.early_stopping_from),
+        verbose=1,
     )
     history = model.fit(
-        training_dataset(x_train, y_train, seed),
+        training_dataset(x_train, y_train, recipe),
         steps_per_epoch=steps_per_epoch,
-        epochs=epochs,
+        epochs=recipe.epochs,
         validation_data=(to_input(x_val), y_val),
         callbacks=[stop_early],
         verbose=1,
@@ -75,16 +107,25 @@ def train(mnist: Mnist, epochs: int, seed: int) -> tuple[keras.Model, keras.call
     return model, history
 
 
-def main() -> None:
+def parse_recipe(argv: list[str] | None = None) -> Recipe:
+    """A flag for each number of the recipe (``--epochs``, ``--batch-size``...), defaulting to the committed model's."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=2026)
-    args = parser.parse_args()
+    defaults = Recipe()
+    numbers = [choice for choice in fields(Recipe) if isinstance(getattr(defaults, choice.name), int | float)]
+    for choice in numbers:
+        default = getattr(defaults, choice.name)
+        flag = f"--{choice.name.replace('_', '-')}"
+        parser.add_argument(flag, type=type(default), default=default, help="default: %(default)s")
+    args = parser.parse_args(argv)
+    return Recipe(**{choice.name: getattr(args, choice.name) for choice in numbers})
 
+
+def main() -> None:
+    recipe = parse_recipe()
     mnist = load_mnist()
     code_version = model_card.code_version()  # before training: the code the model was trained from
     started = time.perf_counter()
-    model, history = train(mnist, epochs=args.epochs, seed=args.seed)
+    model, history = train(mnist, recipe)
     training_seconds = time.perf_counter() - started
 
     model.save(model_card.KERAS_PATH)
@@ -101,10 +142,9 @@ def main() -> None:
         "parameters": model.count_params(),
         "training_seconds": round(training_seconds, 1),
         "epochs_run": len(history.history["loss"]),
-        "epochs_max": args.epochs,
         "best_val_accuracy": float(max(history.history["val_accuracy"])),
-        "seed": args.seed,
-        "batch_size": BATCH_SIZE,
+        "recipe": recipe.record(),
+        "files_sha256": model_card.files_sha256(),
         "data_sha256": mnist.checksum(),
         "code_version": code_version,
         "tensorflow": tf.__version__,
