@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.images import big_digit, data_url, encode, on_canvas, transparent_png, white_png
+from tests.images import big_digit, data_url, encode, on_canvas, row, transparent_png, white_png
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +192,6 @@ def test_init_db_command_is_idempotent(app):
 
 
 def test_number_reads_a_row_of_digits(client, mnist):
-    from tests.test_segment import row
-
     response = client.post("/api/number", json={"image": data_url(transparent_png(row(mnist, "2047", gap=30)))})
     assert response.status_code == 200
     assert response.json["number"] == "2047"

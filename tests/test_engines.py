@@ -8,27 +8,25 @@ import pytest
 
 from model import card as model_card
 from model.decode import ImageError
-from model.recognizer import Recognizer
 from server.engines import EngineFailed, LocalEngine, RecognizerProcess
-from tests.images import big_digit, on_canvas, transparent_png
+from tests.images import blank_png, drawing
 
 
-@pytest.fixture(scope="module")
-def recognizer() -> Recognizer:
-    return Recognizer.load()
+def recognizer_process(recognizer) -> RecognizerProcess:
+    return RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
 
 
 @pytest.fixture(scope="module")
 def process(recognizer):
-    engine = RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
+    engine = recognizer_process(recognizer)
     yield engine
     engine.close()
 
 
 @pytest.fixture(scope="module")
 def batch(mnist) -> list[bytes]:
-    drawings = [transparent_png(on_canvas(big_digit(mnist.x_test[i], 200))) for i in range(8)]
-    return [*drawings, b"definitely not an image", transparent_png(np.zeros((60, 60), np.float32))]
+    drawings = [drawing(mnist.x_test[i]) for i in range(8)]
+    return [*drawings, b"definitely not an image", blank_png(60)]
 
 
 def test_a_child_process_answers_like_the_thread(process, recognizer, batch, mnist):
@@ -56,7 +54,7 @@ def test_a_dead_child_costs_one_batch_and_is_replaced(process, batch, mnist):
 
 
 def test_a_hung_child_is_replaced(recognizer, batch, mnist):
-    engine = RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
+    engine = recognizer_process(recognizer)
     engine(batch[:1])
     engine.batch_timeout = 0.5
     hung = engine.pid
@@ -70,7 +68,7 @@ def test_a_hung_child_is_replaced(recognizer, batch, mnist):
 
 
 def test_closing_stops_the_child(recognizer, batch):
-    engine = RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
+    engine = recognizer_process(recognizer)
     engine(batch[:1])
     child = engine._process
     engine.close()
