@@ -1,13 +1,17 @@
 """The REST API through Flask's test client, on a real SQLite file."""
 
 import io
+import os
+import signal
 import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from model import card as model_card
 from tests.images import big_digit, data_url, encode, on_canvas, row, transparent_png, white_png
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -162,11 +166,29 @@ def test_unknown_routes_and_methods_are_json(client):
     assert response.json["error"]["code"] == "method_not_allowed"
 
 
-def test_health_reports_model_and_store(client):
+def test_health_reports_model_workers_and_store(client):
     health = client.get("/healthz").json
     assert health["status"] == "ok"
-    assert health["model"]["loaded"] is True
-    assert health["store"]["spool_depth"] == 0
+    assert health["model"] == {
+        "loaded": True,
+        "version": model_card.read_card()["version"],
+        "workers": {"ready": 2, "total": 2},
+    }
+    assert health["store"] == {"store": "ok", "spool_depth": 0, "last_error": None}
+
+
+def test_health_is_degraded_while_no_worker_can_classify(make_app, seven_png):
+    client = make_app(INFERENCE_WORKERS=1).test_client()
+    [engine] = client.application.extensions["digits"].queue.engines
+    os.kill(engine.pid, signal.SIGKILL)  # the worker's recognizer process dies between frames
+    wait_until(lambda: client.get("/healthz").json["status"] == "degraded", what="degraded health")
+    assert client.get("/healthz").json["model"]["loaded"] is False
+    assert client.get("/healthz").json["model"]["workers"] == {"ready": 0, "total": 1}
+    assert client.get("/healthz").json["store"]["store"] == "ok", "the store is not what is wrong"
+    # The next frame costs one batch and brings a new recognizer process: healthy again.
+    assert client.post("/api/predict", json={"image": data_url(seven_png)}).status_code == 500
+    assert client.get("/healthz").json["model"]["workers"] == {"ready": 1, "total": 1}
+    assert client.get("/healthz").json["status"] == "ok"
 
 
 def test_security_headers(client):

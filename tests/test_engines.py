@@ -10,6 +10,7 @@ from model import card as model_card
 from model.decode import ImageError
 from server.engines import EngineFailed, LocalEngine, RecognizerProcess
 from tests.images import blank_png, drawing
+from tests.waiting import wait_until
 
 
 def recognizer_process(recognizer) -> RecognizerProcess:
@@ -45,11 +46,14 @@ def test_a_child_process_answers_like_the_thread(process, recognizer, batch, mni
 
 def test_a_dead_child_costs_one_batch_and_is_replaced(process, batch, mnist):
     process(batch[:1])  # the child is up
+    assert process.alive()
     dead = process.pid
     os.kill(dead, signal.SIGKILL)
+    wait_until(lambda: not process.alive(), what="the engine to notice its child died")
     with pytest.raises(EngineFailed):
         process(batch[:2])
     assert process.pid != dead
+    assert process.alive(), "the replacement child is up"
     assert [r.digit for r in process(batch[:3])] == list(mnist.y_test[:3])
 
 
@@ -73,3 +77,4 @@ def test_closing_stops_the_child(recognizer, batch):
     child = engine._process
     engine.close()
     assert not child.is_alive()
+    assert not engine.alive(), "a closed engine recognizes nothing"

@@ -91,3 +91,21 @@ def test_a_failing_batch_fails_only_its_frames_and_the_worker_lives_on(recognize
     assert queue.submit(Frame("a", 0, seven_png, final=True)).wait(10).error.code == "internal_error"
     assert queue.submit(Frame("b", 0, seven_png, final=True)).wait(10).recognition.digit == 7
     queue.close()
+
+
+class DeadEngine(LocalEngine):
+    """An engine whose recognizer is gone, like a recognizer process that died between batches."""
+
+    def alive(self) -> bool:
+        return False
+
+
+def test_ready_workers_are_running_threads_with_live_engines(recognizer):
+    queue = InferenceQueue([LocalEngine(recognizer), DeadEngine(recognizer)], recognizer.limits)
+    assert queue.ready_workers() == 1
+    queue.close()
+    assert queue.ready_workers() == 0, "stopped workers classify nothing"
+
+
+def test_a_queue_without_engines_has_no_ready_worker(recognizer):
+    assert idle_queue(recognizer).ready_workers() == 0

@@ -47,3 +47,12 @@ def test_real_responses_use_documented_status_codes(client, method, path, kwargs
     url = path.replace("{attempt_id}", "00000000-0000-4000-8000-000000000000")
     response = getattr(client, method)(url, **kwargs)
     assert str(response.status_code) in SPEC["paths"][path][method]["responses"]
+
+
+def test_health_has_the_documented_fields(client):
+    health = client.get("/healthz").json
+    documented = SPEC["components"]["schemas"]["Health"]["properties"]
+    assert set(health) == set(documented)
+    for part in ("model", "store"):
+        assert set(health[part]) == set(documented[part]["properties"]), part
+    assert set(health["model"]["workers"]) == set(documented["model"]["properties"]["workers"]["properties"])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from model import card as model_card
 from model.decode import CorruptImage, ImageError, UnsupportedFormat
 from model.preprocess import Prepared
 from model.recognizer import LOW_CONFIDENCE, answer
@@ -79,5 +80,5 @@ def test_recognize_batch_matches_one_by_one_with_one_model_call(recognizer, mnis
         np.testing.assert_allclose(one.probabilities, batched.probabilities, atol=1e-5)
 
 
-def test_recognizer_carries_the_model_version(recognizer):
-    assert recognizer.version
+def test_recognizer_carries_the_version_on_the_model_card(recognizer):
+    assert recognizer.version == model_card.read_card()["version"]
