@@ -19,6 +19,26 @@ from model.litert import Classifier
 from model.recognizer import Recognizer
 from tests.images import CLEAR, blank_png, data_url, drawing
 
+SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped test hides a whole feature from CI (a missing browser, say): the run fails instead."""
+    if SKIPPED and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if SKIPPED:
+        terminalreporter.write_line(
+            f"FAILED: {len(SKIPPED)} test(s) skipped; install what they need instead: {', '.join(SKIPPED)}", red=True
+        )
+
 
 @pytest.fixture(scope="session")
 def mnist() -> Mnist:

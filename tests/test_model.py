@@ -34,7 +34,8 @@ def test_committed_model_reaches_the_accuracy_on_its_card(mnist, classifier):
 
 
 def test_keras_and_litert_models_agree(mnist, classifier):
-    keras = pytest.importorskip("keras")
+    import keras  # slow to import: only this test needs it
+
     model = keras.models.load_model(model_card.KERAS_PATH)
     images = to_input(mnist.x_test[:200])
     np.testing.assert_allclose(model.predict(images, verbose=0), classifier.predict(images), atol=1e-4)
