@@ -3,7 +3,6 @@
 import io
 import os
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -14,19 +13,11 @@ from tests.images import big_digit, data_url, encode, on_canvas, row, transparen
 from tests.waiting import wait_until
 
 
-@pytest.fixture(scope="module")
-def seven_png(mnist) -> bytes:
-    return transparent_png(on_canvas(big_digit(mnist.x_test[0], 200)))
-
-
 def wait_stored(client, attempt_id: str) -> dict:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        response = client.get(f"/api/attempts/{attempt_id}")
-        if response.status_code == 200:
-            return response.json
-        time.sleep(0.05)
-    raise AssertionError(f"attempt {attempt_id} was never stored")
+    """The attempt once the store has it (not only the attempt log's memory)."""
+    service = client.application.extensions["digits"]
+    wait_until(lambda: service.store.get(attempt_id) is not None, what=f"attempt {attempt_id} to be stored")
+    return client.get(f"/api/attempts/{attempt_id}").json
 
 
 def test_predict_with_a_multipart_upload(client, mnist):
@@ -94,8 +85,8 @@ def test_pixel_bombs_are_413(client):
 
 def test_attempts_are_paged_newest_first(client, seven_png):
     ids = [client.post("/api/predict", json={"image": data_url(seven_png)}).json["attempt_id"] for _ in range(5)]
-    wait_stored(client, ids[-1])
-    time.sleep(0.2)
+    for attempt_id in ids:
+        wait_stored(client, attempt_id)
     first = client.get("/api/attempts?limit=3").json
     assert [a["attempt_id"] for a in first["attempts"]] == ids[::-1][:3]
     second = client.get(f"/api/attempts?limit=3&before={first['next_before']}").json
@@ -134,8 +125,7 @@ def test_label_round_trip_and_stats(client, seven_png):
         "attempt_id": attempt_id,
         "label": 1,
     }
-    time.sleep(0.3)
-    assert client.get(f"/api/attempts/{attempt_id}").json["label"] == 1
+    wait_until(lambda: wait_stored(client, attempt_id)["label"] == 1, what="the stored label")
     stats = client.get("/api/stats").json
     assert stats["counts"][7] >= 1
     assert stats["labelled"] == 1
