@@ -18,6 +18,7 @@ from model.data import Mnist, load_mnist
 from model.litert import Classifier
 from model.recognizer import Recognizer
 from tests.images import CLEAR, blank_png, data_url, drawing
+from tests.outages import Outage, unopenable_sqlite
 
 SKIPPED: list[str] = []
 
@@ -121,6 +122,18 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def sqlite_outage(store_path) -> Outage:
+    """The test app's SQLite store is down."""
+    return unopenable_sqlite(store_path)
+
+
+@pytest.fixture
+def store_down_app(make_app, sqlite_outage):
+    """An app started while its store is down."""
+    return make_app(STORE_URL=sqlite_outage.url)
 
 
 @pytest.fixture

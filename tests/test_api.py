@@ -181,6 +181,24 @@ def test_health_is_degraded_while_no_worker_can_classify(make_app, seven_png):
     assert client.get("/healthz").json["status"] == "ok"
 
 
+def test_a_full_inference_queue_answers_503_busy(make_app, seven_png):
+    response = make_app(MAX_PENDING=0).test_client().post("/api/predict", json={"image": data_url(seven_png)})
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "busy"
+    assert response.json["error"]["message"]
+
+
+READS = ["/api/attempts", "/api/attempts/00000000-0000-4000-8000-000000000000", "/api/stats"]
+
+
+@pytest.mark.parametrize("path", [*READS, "/api/attempts/00000000-0000-4000-8000-000000000000/image"])
+def test_reads_while_the_store_is_down_answer_503_store_unavailable(store_down_app, path):
+    response = store_down_app.test_client().get(path)
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "store_unavailable"
+    assert response.json["error"]["message"]
+
+
 def test_security_headers(client):
     response = client.get("/healthz")
     policy = response.headers["Content-Security-Policy"]
