@@ -37,6 +37,10 @@ class EngineFailed(RuntimeError):
 class Engine(Protocol):
     def __call__(self, raws: Sequence[bytes]) -> Results: ...
 
+    def alive(self) -> bool:
+        """Whether the next batch can be recognized, for the health check."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -48,6 +52,9 @@ class LocalEngine:
 
     def __call__(self, raws: Sequence[bytes]) -> Results:
         return self.recognizer.recognize_batch(raws)
+
+    def alive(self) -> bool:
+        return True  # the recognizer lives in this process
 
     def close(self) -> None:
         pass
@@ -101,6 +108,10 @@ class RecognizerProcess:
             if deadline is not None and time.monotonic() > deadline and process.is_alive():
                 self._hung = True
                 process.kill()  # the worker's blocking read then fails, and it starts a new child
+
+    def alive(self) -> bool:
+        """False once the child has died (until the next batch replaces it) or the engine is closed."""
+        return not self._closed.is_set() and self._process.is_alive()
 
     @property
     def pid(self) -> int | None:

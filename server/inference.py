@@ -138,6 +138,12 @@ class InferenceQueue:
         with self._condition:
             return len(self._pending)
 
+    def ready_workers(self) -> int:
+        """How many workers could classify a frame now: thread running and engine alive."""
+        return sum(
+            worker.is_alive() and engine.alive() for worker, engine in zip(self._workers, self.engines, strict=True)
+        )
+
     def close(self) -> None:
         with self._condition:
             self._stopping = True

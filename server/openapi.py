@@ -199,7 +199,8 @@ SPEC: dict[str, Any] = {
         },
         "/healthz": {
             "get": {
-                "summary": "Model loaded; store ok or degraded (attempts spooled locally)",
+                "summary": "Whether inference workers can classify, and whether the store is ok or degraded "
+                "(attempts spooled locally)",
                 "responses": {"200": json_response("Health", {"$ref": "#/components/schemas/Health"})},
             }
         },
@@ -265,9 +266,31 @@ SPEC: dict[str, Any] = {
             "Health": {
                 "type": "object",
                 "properties": {
-                    "status": {"type": "string", "enum": ["ok", "degraded"]},
-                    "model": {"type": "object"},
-                    "store": {"type": "object"},
+                    "status": {
+                        "type": "string",
+                        "enum": ["ok", "degraded"],
+                        "description": "degraded when no inference worker can classify or the store is unreachable",
+                    },
+                    "model": {
+                        "type": "object",
+                        "properties": {
+                            "loaded": {"type": "boolean", "description": "at least one inference worker can classify"},
+                            "version": {"type": "string"},
+                            "workers": {
+                                "type": "object",
+                                "description": "workers whose thread runs and whose recognizer (process) is alive",
+                                "properties": {"ready": {"type": "integer"}, "total": {"type": "integer"}},
+                            },
+                        },
+                    },
+                    "store": {
+                        "type": "object",
+                        "properties": {
+                            "store": {"type": "string", "enum": ["ok", "degraded"]},
+                            "spool_depth": {"type": "integer", "description": "writes waiting for the store"},
+                            "last_error": {"type": "string", "nullable": True},
+                        },
+                    },
                     "queue_depth": {"type": "integer"},
                 },
             },

@@ -222,11 +222,17 @@ class Digits:
         return True
 
     def health(self) -> dict[str, Any]:
+        """Facts a probe can act on: degraded when no worker can classify or the store is unreachable."""
         log_health = self.log.health()
-        status = "ok" if log_health["store"] == "ok" else "degraded"
+        ready = self.queue.ready_workers()
+        status = "ok" if ready and log_health["store"] == "ok" else "degraded"
         return {
             "status": status,
-            "model": {"loaded": True, "version": self.recognizer.version},
+            "model": {
+                "loaded": ready > 0,
+                "version": self.recognizer.version,
+                "workers": {"ready": ready, "total": len(self.queue.engines)},
+            },
             "store": log_health,
             "queue_depth": self.queue.depth(),
         }

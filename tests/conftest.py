@@ -1,9 +1,14 @@
-"""Shared fixtures: the real MNIST cache and the committed model."""
+"""Shared fixtures: the real MNIST cache, the committed model, test images, apps and stores.
+
+Every fixture lives here once; image builders that tests vary live in ``tests/images.py``.
+"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -11,6 +16,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from model import card as model_card
 from model.data import Mnist, load_mnist
 from model.litert import Classifier
+from model.recognizer import Recognizer
+from tests.images import CLEAR, blank_png, data_url, drawing
+from tests.outages import Outage, unopenable_sqlite
+
+SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped test hides a whole feature from CI (a missing browser, say): the run fails instead."""
+    if SKIPPED and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if SKIPPED:
+        terminalreporter.write_line(
+            f"FAILED: {len(SKIPPED)} test(s) skipped; install what they need instead: {', '.join(SKIPPED)}", red=True
+        )
 
 
 @pytest.fixture(scope="session")
@@ -23,12 +51,47 @@ def classifier() -> Classifier:
     return Classifier.load(model_card.TFLITE_PATH)
 
 
+@pytest.fixture(scope="session")
+def recognizer() -> Recognizer:
+    """The committed model with its card; tests that patch it use monkeypatch, which undoes the patch."""
+    return Recognizer.load()
+
+
+@pytest.fixture(scope="session")
+def seven_digit(mnist) -> np.ndarray:
+    """A clear 7 from the MNIST test set, 28x28."""
+    return mnist.x_test[CLEAR[7]]
+
+
+@pytest.fixture(scope="session")
+def seven_png(seven_digit) -> bytes:
+    """The 7 drawn on a transparent canvas, as the page sends it."""
+    return drawing(seven_digit)
+
+
+@pytest.fixture(scope="session")
+def seven_frame(seven_png) -> str:
+    """The 7 as a frame's data URL."""
+    return data_url(seven_png)
+
+
+@pytest.fixture(scope="session")
+def blank_frame() -> str:
+    return data_url(blank_png())
+
+
 @pytest.fixture
-def app_config(tmp_path) -> dict:
+def store_path(tmp_path) -> Path:
+    """The test app's SQLite file."""
+    return tmp_path / "attempts.db"
+
+
+@pytest.fixture
+def app_config(tmp_path, store_path) -> dict:
     """A test app on its own SQLite file and spool, flushing the attempt log quickly."""
     return {
         "TESTING": True,
-        "STORE_URL": f"sqlite:///{tmp_path / 'attempts.db'}",
+        "STORE_URL": f"sqlite:///{store_path}",
         "SPOOL_PATH": str(tmp_path / "spool.db"),
         "LOG_FLUSH_SECONDS": 0.05,
         "STORE_RETRY_SECONDS": 0.2,
@@ -59,6 +122,18 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def sqlite_outage(store_path) -> Outage:
+    """The test app's SQLite store is down."""
+    return unopenable_sqlite(store_path)
+
+
+@pytest.fixture
+def store_down_app(make_app, sqlite_outage):
+    """An app started while its store is down."""
+    return make_app(STORE_URL=sqlite_outage.url)
 
 
 @pytest.fixture

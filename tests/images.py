@@ -1,4 +1,8 @@
-"""Small image builders shared by the tests: encoded files made from MNIST digits and shapes."""
+"""Small image builders shared by the tests: encoded files made from MNIST digits and shapes.
+
+The fixtures built from them (``seven_png``, ``seven_frame``, ``blank_frame``...) live in
+``tests/conftest.py``; the builders are here so a test can vary size and position.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ import io
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+
+# Clear MNIST test digits, by label: index into x_test. The tests' 7 is CLEAR[7].
+CLEAR = {0: 3, 1: 2, 2: 1, 3: 18, 4: 4, 5: 15, 6: 21, 7: 0, 8: 61, 9: 7}
 
 
 def encode(image: Image.Image, image_format: str = "PNG", **options) -> bytes:
@@ -48,3 +55,31 @@ def white_png(coverage: np.ndarray) -> bytes:
 
 def dark_png(coverage: np.ndarray) -> bytes:
     return encode(Image.fromarray(np.rint(255 * coverage).astype(np.uint8), "L"))
+
+
+def drawing(digit: np.ndarray, height: int = 200, at: tuple[int, int] = (100, 100)) -> bytes:
+    """An MNIST digit drawn ``height`` pixels tall on a transparent 400x400 canvas: what the page sends."""
+    return transparent_png(on_canvas(big_digit(digit, height), at=at))
+
+
+def blank_png(size: int = 300) -> bytes:
+    """An empty transparent canvas: no digit to read."""
+    return transparent_png(np.zeros((size, size), np.float32))
+
+
+def row(mnist, digits: str, gap: int, height: int = 120) -> np.ndarray:
+    """Clear digits side by side (a written number), ``gap`` pixels between their ink (negative: they touch)."""
+    shapes = []
+    for character in digits:
+        shape = big_digit(mnist.x_test[CLEAR[int(character)]], height)
+        columns = np.flatnonzero(shape.max(axis=0) > 0.05)
+        shapes.append(shape[:, columns[0] : columns[-1] + 1])
+    width = sum(s.shape[1] for s in shapes) + gap * (len(shapes) - 1) + 80
+    canvas = np.zeros((max(s.shape[0] for s in shapes) + 40, width), np.float32)
+    x = 40
+    for shape in shapes:
+        canvas[20 : 20 + shape.shape[0], x : x + shape.shape[1]] = np.maximum(
+            canvas[20 : 20 + shape.shape[0], x : x + shape.shape[1]], shape
+        )
+        x += shape.shape[1] + gap
+    return canvas

@@ -8,27 +8,26 @@ import pytest
 
 from model import card as model_card
 from model.decode import ImageError
-from model.recognizer import Recognizer
 from server.engines import EngineFailed, LocalEngine, RecognizerProcess
-from tests.images import big_digit, on_canvas, transparent_png
+from tests.images import blank_png, drawing
+from tests.waiting import wait_until
 
 
-@pytest.fixture(scope="module")
-def recognizer() -> Recognizer:
-    return Recognizer.load()
+def recognizer_process(recognizer) -> RecognizerProcess:
+    return RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
 
 
 @pytest.fixture(scope="module")
 def process(recognizer):
-    engine = RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
+    engine = recognizer_process(recognizer)
     yield engine
     engine.close()
 
 
 @pytest.fixture(scope="module")
 def batch(mnist) -> list[bytes]:
-    drawings = [transparent_png(on_canvas(big_digit(mnist.x_test[i], 200))) for i in range(8)]
-    return [*drawings, b"definitely not an image", transparent_png(np.zeros((60, 60), np.float32))]
+    drawings = [drawing(mnist.x_test[i]) for i in range(8)]
+    return [*drawings, b"definitely not an image", blank_png(60)]
 
 
 def test_a_child_process_answers_like_the_thread(process, recognizer, batch, mnist):
@@ -47,16 +46,19 @@ def test_a_child_process_answers_like_the_thread(process, recognizer, batch, mni
 
 def test_a_dead_child_costs_one_batch_and_is_replaced(process, batch, mnist):
     process(batch[:1])  # the child is up
+    assert process.alive()
     dead = process.pid
     os.kill(dead, signal.SIGKILL)
+    wait_until(lambda: not process.alive(), what="the engine to notice its child died")
     with pytest.raises(EngineFailed):
         process(batch[:2])
     assert process.pid != dead
+    assert process.alive(), "the replacement child is up"
     assert [r.digit for r in process(batch[:3])] == list(mnist.y_test[:3])
 
 
 def test_a_hung_child_is_replaced(recognizer, batch, mnist):
-    engine = RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
+    engine = recognizer_process(recognizer)
     engine(batch[:1])
     engine.batch_timeout = 0.5
     hung = engine.pid
@@ -70,8 +72,9 @@ def test_a_hung_child_is_replaced(recognizer, batch, mnist):
 
 
 def test_closing_stops_the_child(recognizer, batch):
-    engine = RecognizerProcess(str(model_card.TFLITE_PATH), str(model_card.CARD_PATH), recognizer.limits)
+    engine = recognizer_process(recognizer)
     engine(batch[:1])
     child = engine._process
     engine.close()
     assert not child.is_alive()
+    assert not engine.alive(), "a closed engine recognizes nothing"

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from model.data import to_input
-from model.recognizer import Recognizer
 from tests.images import big_digit, dark_png, on_canvas, transparent_png, white_png
 
 VARIANTS = {
@@ -17,11 +16,6 @@ VARIANTS = {
     "inverted": lambda d: dark_png(on_canvas(big_digit(d, 200), at=(60, 40))),
     "white ink on transparent": lambda d: transparent_png(on_canvas(big_digit(d, 200), at=(60, 40)), (255, 255, 255)),
 }
-
-
-@pytest.fixture(scope="module")
-def recognizer() -> Recognizer:
-    return Recognizer.load()
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,8 @@ def test_input_contract_on_the_card_is_the_models():
 
 
 def test_keras_and_litert_models_agree(mnist, classifier):
-    keras = pytest.importorskip("keras")
+    import keras  # slow to import: only this test needs it
+
     model = keras.models.load_model(model_card.KERAS_PATH)
     assert model.input_shape == (None, *INPUT_SHAPE)
     images = to_input(mnist.x_test[:200])

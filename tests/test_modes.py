@@ -10,7 +10,6 @@ import uuid
 import pytest
 import socketio
 
-from tests.images import big_digit, data_url, on_canvas, transparent_png
 from tests.server_process import running_server
 
 pytestmark = pytest.mark.slow
@@ -36,11 +35,10 @@ def drawer(base: str, frame: str, answers: list, errors: list) -> None:
 
 
 @pytest.mark.parametrize("mode", ["threading", "eventlet"])
-def test_mode_answers_concurrent_drawers(tmp_path, mnist, mode):
-    frame = data_url(transparent_png(on_canvas(big_digit(mnist.x_test[0], 200))))
+def test_mode_answers_concurrent_drawers(tmp_path, seven_frame, mode):
     answers, errors = [], []
     with running_server(tmp_path, ASYNC_MODE=mode) as base:
-        threads = [threading.Thread(target=drawer, args=(base, frame, answers, errors)) for _ in range(6)]
+        threads = [threading.Thread(target=drawer, args=(base, seven_frame, answers, errors)) for _ in range(6)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -28,7 +28,7 @@ def test_every_route_is_documented_and_every_documented_route_exists(app):
     assert documented == flask_paths(app)
 
 
-@pytest.mark.parametrize(
+CALLS = pytest.mark.parametrize(
     ("method", "path", "kwargs"),
     [
         ("post", "/api/predict", {"json": {"image": "@@"}}),
@@ -43,7 +43,28 @@ def test_every_route_is_documented_and_every_documented_route_exists(app):
         ("get", "/healthz", {}),
     ],
 )
-def test_real_responses_use_documented_status_codes(client, method, path, kwargs):
+
+
+def assert_documented_status(client, method: str, path: str, kwargs: dict) -> None:
     url = path.replace("{attempt_id}", "00000000-0000-4000-8000-000000000000")
     response = getattr(client, method)(url, **kwargs)
-    assert str(response.status_code) in SPEC["paths"][path][method]["responses"]
+    assert str(response.status_code) in SPEC["paths"][path][method]["responses"], response.status_code
+
+
+@CALLS
+def test_real_responses_use_documented_status_codes(client, method, path, kwargs):
+    assert_documented_status(client, method, path, kwargs)
+
+
+@CALLS
+def test_responses_while_the_store_is_down_use_documented_status_codes(store_down_app, method, path, kwargs):
+    assert_documented_status(store_down_app.test_client(), method, path, kwargs)
+
+
+def test_health_has_the_documented_fields(client):
+    health = client.get("/healthz").json
+    documented = SPEC["components"]["schemas"]["Health"]["properties"]
+    assert set(health) == set(documented)
+    for part in ("model", "store"):
+        assert set(health[part]) == set(documented[part]["properties"]), part
+    assert set(health["model"]["workers"]) == set(documented["model"]["properties"]["workers"]["properties"])

@@ -1,4 +1,5 @@
-"""Cassandra goes down under load and comes back: every acknowledged attempt is stored exactly once."""
+"""The store is down, at start-up or mid-run, and comes back: the app keeps answering, reports
+itself degraded, and stores every acknowledged attempt exactly once when the store returns."""
 
 import uuid
 
@@ -6,27 +7,52 @@ import pytest
 from cassandra.cluster import Cluster
 
 from scripts.cassandra_node import CACHE, Node
-from tests.images import big_digit, data_url, on_canvas, transparent_png
+from tests.outages import Outage
 from tests.waiting import PredictLoad, wait_until
 
-pytestmark = [pytest.mark.cassandra, pytest.mark.slow]
+CASSANDRA = [pytest.mark.cassandra, pytest.mark.slow]
 
 
 @pytest.fixture
 def outage_node():
-    """A node of its own: this test stops and starts it."""
+    """A node of its own: these tests stop and start it."""
     node = Node(CACHE / "outage-cassandra", port=19043, storage_port=17002)
     node.start()
     yield node
     node.stop()
 
 
-def test_outage_under_load_loses_nothing(outage_node, make_app, mnist):
+@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=CASSANDRA)])
+def outage(request) -> Outage:
+    """Each store, down before the app starts."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_outage")
+    node = request.getfixturevalue("outage_node")
+    node.stop()
+    return Outage(f"cassandra://127.0.0.1:{node.port}/late_{uuid.uuid4().hex[:12]}", node.start)
+
+
+def test_the_app_starts_with_the_store_down_and_drains_once_it_is_back(outage, make_app, seven_frame):
+    client = make_app(STORE_URL=outage.url).test_client()
+    answer = client.post("/api/predict", json={"image": seven_frame})
+    assert answer.status_code == 200, "predictions go on without the store"
+    assert answer.json["digit"] == 7
+    wait_until(lambda: client.get("/healthz").json["store"]["spool_depth"] == 1, what="the attempt in the spool")
+    assert client.get("/healthz").json["status"] == "degraded"
+    assert client.get("/api/attempts").json["error"]["code"] == "store_unavailable"
+    outage.end()
+    wait_until(lambda: client.get("/healthz").json["status"] == "ok", 60, "the spool to drain")
+    assert client.get("/healthz").json["store"]["spool_depth"] == 0
+    assert [a["attempt_id"] for a in client.get("/api/attempts").json["attempts"]] == [answer.json["attempt_id"]]
+
+
+@pytest.mark.cassandra
+@pytest.mark.slow
+def test_outage_under_load_loses_nothing(outage_node, make_app, seven_frame):
     keyspace = f"outage_{uuid.uuid4().hex[:12]}"  # the node's data folder outlives the test
     app = make_app(STORE_URL=f"cassandra://127.0.0.1:{outage_node.port}/{keyspace}")
-    image = data_url(transparent_png(on_canvas(big_digit(mnist.x_test[0], 160))))
     health = app.test_client()
-    with PredictLoad(app, image) as load:
+    with PredictLoad(app, seven_frame) as load:
         wait_until(lambda: len(load.acknowledged) >= 30, 30, "answers before the outage")
         outage_node.stop()
         before_outage = len(load.acknowledged)

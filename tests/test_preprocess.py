@@ -5,12 +5,7 @@ from scipy import ndimage
 
 from model.decode import decode_image
 from model.preprocess import WORK_SIZE, ink_map, prepare, quantiles
-from tests.images import big_digit, dark_png, encode, on_canvas, transparent_png, white_png
-
-
-@pytest.fixture(scope="module")
-def seven(mnist):
-    return mnist.x_test[0]  # a clear 7
+from tests.images import CLEAR, big_digit, dark_png, encode, on_canvas, transparent_png, white_png
 
 
 def prepared(raw: bytes):
@@ -47,8 +42,12 @@ def test_a_single_tap_is_too_small_to_be_a_digit():
     assert result.reason == "too_small"
 
 
-def test_output_looks_like_mnist(seven):
-    result = prepared(transparent_png(on_canvas(big_digit(seven, 250), at=(30, 20))))
+def correlation(first: np.ndarray, second: np.ndarray) -> float:
+    return float(np.corrcoef(first.ravel().astype(float), second.ravel().astype(float))[0, 1])
+
+
+def test_output_looks_like_mnist(seven_digit, mnist):
+    result = prepared(transparent_png(on_canvas(big_digit(seven_digit, 250), at=(30, 20))))
     image = result.image
     assert image.shape == (28, 28)
     assert image.dtype == np.uint8
@@ -57,28 +56,31 @@ def test_output_looks_like_mnist(seven):
     assert max(rows.max() - rows.min(), columns.max() - columns.min()) + 1 <= 21
     centre = ndimage.center_of_mass(image.astype(float))
     assert centre == pytest.approx((14, 14), abs=1.0)
-    # Close to the original MNIST digit it was drawn from.
-    correlation = np.corrcoef(image.ravel().astype(float), seven.ravel().astype(float))[0, 1]
-    assert correlation > 0.75
+    # Close to the original MNIST digit it was drawn from (0.98 measured): closer than to any
+    # other of 500 test digits, other 7s included (up to 0.87), and not shifted (2 px: 0.45).
+    original = correlation(image, seven_digit)
+    assert original > 0.95
+    others = [correlation(image, digit) for index, digit in enumerate(mnist.x_test[:500]) if index != CLEAR[7]]
+    assert original > max(others)
 
 
-def test_alpha_only_strokes_are_found_whatever_their_colour(seven):
-    coverage = on_canvas(big_digit(seven))
+def test_alpha_only_strokes_are_found_whatever_their_colour(seven_digit):
+    coverage = on_canvas(big_digit(seven_digit))
     black = prepared(transparent_png(coverage, (0, 0, 0))).image
     white = prepared(transparent_png(coverage, (255, 255, 255))).image
     assert black is not None
     assert np.array_equal(black, white)
 
 
-def test_white_canvas_and_inverted_canvas_give_the_same_input(seven):
-    coverage = on_canvas(big_digit(seven))
+def test_white_canvas_and_inverted_canvas_give_the_same_input(seven_digit):
+    coverage = on_canvas(big_digit(seven_digit))
     on_white = prepared(white_png(coverage)).image
     on_black = prepared(dark_png(coverage)).image
     assert np.abs(on_white.astype(int) - on_black.astype(int)).max() <= 2
 
 
-def test_specks_far_from_the_digit_are_ignored(seven):
-    coverage = on_canvas(big_digit(seven), at=(150, 150))
+def test_specks_far_from_the_digit_are_ignored(seven_digit):
+    coverage = on_canvas(big_digit(seven_digit), at=(150, 150))
     clean = prepared(transparent_png(coverage))
     coverage[10:16, 10:16] = 1.0
     coverage[380:386, 20:25] = 1.0
@@ -97,26 +99,25 @@ def test_a_detached_stroke_near_the_digit_is_kept(mnist):
     assert rows.max() - rows.min() >= 18, "both parts are in the 20x20 box"
 
 
-def test_small_digit_in_a_big_canvas_keeps_its_detail(seven):
+def test_small_digit_in_a_big_canvas_keeps_its_detail(seven_digit):
     coverage = np.zeros((1000, 1200), np.float32)
-    shape = big_digit(seven, 60)
+    shape = big_digit(seven_digit, 60)
     coverage[900 : 900 + shape.shape[0], 40 : 40 + shape.shape[1]] = shape
     result = prepared(transparent_png(coverage))
     assert result.image is not None
     rows, columns = np.nonzero(coverage > 0.25)
     expected = (columns.min(), rows.min(), columns.max() + 1, rows.max() + 1)
     assert np.allclose(result.box, expected, atol=6)
-    correlation = np.corrcoef(result.image.ravel().astype(float), seven.ravel().astype(float))[0, 1]
-    assert correlation > 0.7
+    assert correlation(result.image, seven_digit) > 0.7
 
 
-def test_uneven_light_on_gray_paper_is_removed(seven):
-    coverage = on_canvas(big_digit(seven), size=400)
+def test_uneven_light_on_gray_paper_is_removed(seven_digit):
+    coverage = on_canvas(big_digit(seven_digit), size=400)
     ramp = np.linspace(110, 230, 400, dtype=np.float32)[None, :].repeat(400, axis=0)
     photo = ramp * (1 - 0.45 * coverage)
     result = prepared(encode(Image.fromarray(photo.astype(np.uint8)), "JPEG", quality=70))
     reference = prepared(white_png(coverage))
-    assert np.corrcoef(result.image.ravel(), reference.image.ravel())[0, 1] > 0.9
+    assert correlation(result.image, reference.image) > 0.9
 
 
 def test_working_size_bounds_the_cost_of_big_images():

@@ -11,7 +11,6 @@ import pytest
 import requests
 import socketio
 
-from tests.images import big_digit, data_url, on_canvas, transparent_png
 from tests.server_process import ROOT, running_server
 
 pytestmark = pytest.mark.slow
@@ -38,12 +37,11 @@ def test_release_creates_the_schema(tmp_path):
     assert (tmp_path / "a.db").exists()
 
 
-def test_web_process_serves_the_app_and_the_protocol(tmp_path, mnist):
+def test_web_process_serves_the_app_and_the_protocol(tmp_path, seven_frame):
     with running_server(tmp_path, command=["bash", "-c", processes()["web"]]) as base:
         client = socketio.SimpleClient()
         client.connect(base, transports=["websocket"])
-        frame = data_url(transparent_png(on_canvas(big_digit(mnist.x_test[0], 200))))
-        client.emit("frame", {"attempt_id": str(uuid.uuid4()), "seq": 0, "image": frame, "final": True})
+        client.emit("frame", {"attempt_id": str(uuid.uuid4()), "seq": 0, "image": seven_frame, "final": True})
         name, prediction = client.receive(timeout=20)
         client.disconnect()
     assert name == "prediction"

@@ -4,19 +4,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from model import card as model_card
 from model.decode import CorruptImage, ImageError, UnsupportedFormat
 from model.preprocess import Prepared
-from model.recognizer import LOW_CONFIDENCE, Recognizer, answer
-from tests.images import big_digit, data_url, on_canvas, transparent_png
-
-
-@pytest.fixture(scope="module")
-def recognizer() -> Recognizer:
-    return Recognizer.load()
+from model.recognizer import LOW_CONFIDENCE, answer
+from tests.images import blank_png, data_url, drawing
 
 
 def drawn(mnist, index: int) -> bytes:
-    return transparent_png(on_canvas(big_digit(mnist.x_test[index], 200), at=(80, 60)))
+    return drawing(mnist.x_test[index], at=(80, 60))
 
 
 def test_recognize_returns_everything_the_ui_shows(recognizer, mnist):
@@ -34,8 +30,7 @@ def test_recognize_returns_everything_the_ui_shows(recognizer, mnist):
 
 
 def test_blank_canvas_is_no_digit_never_a_guess(recognizer):
-    raw = transparent_png(np.zeros((300, 300), np.float32))
-    result = recognizer.recognize(raw)
+    result = recognizer.recognize(blank_png())
     assert result.digit is None
     assert result.reason == "blank"
     assert result.confidence == 0.0
@@ -69,7 +64,7 @@ def test_classify_is_one_model_call_for_a_batch(recognizer, mnist, monkeypatch):
 
 
 def test_recognize_batch_matches_one_by_one_with_one_model_call(recognizer, mnist, monkeypatch):
-    items = [drawn(mnist, index) for index in range(6)] + [transparent_png(np.zeros((50, 50), np.float32))]
+    items = [drawn(mnist, index) for index in range(6)] + [blank_png(50)]
     items.append(b"definitely not an image")
     singles = [recognizer.recognize(item) for item in items[:7]]
     calls = []
@@ -85,5 +80,5 @@ def test_recognize_batch_matches_one_by_one_with_one_model_call(recognizer, mnis
         np.testing.assert_allclose(one.probabilities, batched.probabilities, atol=1e-5)
 
 
-def test_recognizer_carries_the_model_version(recognizer):
-    assert recognizer.version
+def test_recognizer_carries_the_version_on_the_model_card(recognizer):
+    assert recognizer.version == model_card.read_card()["version"]

@@ -7,7 +7,6 @@ import pytest
 import socketio
 
 from server.stores import open_store
-from tests.images import big_digit, data_url, on_canvas, transparent_png
 from tests.server_process import running_server
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.slow]
@@ -26,8 +25,7 @@ def draw(base: str, frame: str, count: int, attempt_ids: list[str]) -> None:
     client.disconnect()
 
 
-def test_two_processes_share_the_dashboard_feed_and_the_store(tmp_path, cassandra_url, redis_url, mnist):
-    frame = data_url(transparent_png(on_canvas(big_digit(mnist.x_test[0], 200))))
+def test_two_processes_share_the_dashboard_feed_and_the_store(tmp_path, cassandra_url, redis_url, seven_frame):
     settings = {"STORE_URL": cassandra_url, "MESSAGE_QUEUE_URL": redis_url}
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -36,7 +34,9 @@ def test_two_processes_share_the_dashboard_feed_and_the_store(tmp_path, cassandr
         dashboard.connect(first, transports=["websocket"])
         assert dashboard.call("watch", timeout=10) == {"ok": True}
         attempt_ids: list[str] = []
-        drawers = [threading.Thread(target=draw, args=(base, frame, 5, attempt_ids)) for base in (first, second) * 2]
+        drawers = [
+            threading.Thread(target=draw, args=(base, seven_frame, 5, attempt_ids)) for base in (first, second) * 2
+        ]
         for drawer in drawers:
             drawer.start()
         for drawer in drawers:

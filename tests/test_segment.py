@@ -1,37 +1,10 @@
 import numpy as np
 import pytest
 
-from model.recognizer import Recognizer
-from tests.images import big_digit, transparent_png
-
-# Clear MNIST test digits, by label: index into x_test.
-CLEAR = {0: 3, 1: 2, 2: 1, 3: 18, 4: 4, 5: 15, 6: 21, 7: 0, 8: 61, 9: 7}
+from tests.images import CLEAR, row, transparent_png
 
 
-@pytest.fixture(scope="module")
-def recognizer() -> Recognizer:
-    return Recognizer.load()
-
-
-def row(mnist, digits: str, gap: int, height: int = 120) -> np.ndarray:
-    """Digits side by side, ``gap`` pixels between their ink (negative: they touch)."""
-    shapes = []
-    for character in digits:
-        shape = big_digit(mnist.x_test[CLEAR[int(character)]], height)
-        columns = np.flatnonzero(shape.max(axis=0) > 0.05)
-        shapes.append(shape[:, columns[0] : columns[-1] + 1])
-    width = sum(s.shape[1] for s in shapes) + gap * (len(shapes) - 1) + 80
-    canvas = np.zeros((max(s.shape[0] for s in shapes) + 40, width), np.float32)
-    x = 40
-    for shape in shapes:
-        canvas[20 : 20 + shape.shape[0], x : x + shape.shape[1]] = np.maximum(
-            canvas[20 : 20 + shape.shape[0], x : x + shape.shape[1]], shape
-        )
-        x += shape.shape[1] + gap
-    return canvas
-
-
-def test_clear_digits_are_what_the_tests_assume(recognizer, mnist):
+def test_clear_digits_are_what_the_tests_assume(mnist):
     labels = [int(mnist.y_test[index]) for index in CLEAR.values()]
     assert labels == list(CLEAR)
 

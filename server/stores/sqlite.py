@@ -2,6 +2,11 @@
 
 One connection shared behind a lock: writes come from the attempt log's single writer
 thread, reads from request threads; WAL mode lets them overlap.
+
+The connection is opened (and the schema created) on first use, and again on the next
+call after opening failed: a file that cannot be opened (a mount that is not there yet, a
+directory in its place) makes the store unavailable, as an unreachable Cassandra node
+does, instead of stopping the app from starting. The attempt log then spools and retries.
 """
 
 from __future__ import annotations
@@ -72,28 +77,41 @@ def row_to_attempt(row: sqlite3.Row) -> Attempt:
 class SqliteStore:
     def __init__(self, path: str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._connection.row_factory = sqlite3.Row
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA synchronous=FULL")  # a committed attempt survives a crash: see the log
-        self._connection.execute("PRAGMA busy_timeout=5000")
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        """The shared connection, opened with the schema in place on first use; called with the lock held."""
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            try:
+                connection.row_factory = sqlite3.Row
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=FULL")  # a committed attempt survives a crash
+                connection.execute("PRAGMA busy_timeout=5000")
+                connection.executescript(SCHEMA)
+            except sqlite3.Error:
+                connection.close()
+                raise
+            self._connection = connection
+        return self._connection
 
     def _run(self, sql: str, parameters=(), many: bool = False) -> list[sqlite3.Row]:
         try:
             with self._lock:
+                connection = self._connect()
                 if many:
-                    with self._connection:
-                        self._connection.executemany(sql, parameters)
+                    with connection:
+                        connection.executemany(sql, parameters)
                     return []
-                return self._connection.execute(sql, parameters).fetchall()
-        except sqlite3.OperationalError as error:
-            raise StoreUnavailable(f"SQLite: {error}") from error
+                return connection.execute(sql, parameters).fetchall()
+        except (sqlite3.OperationalError, OSError) as error:
+            raise StoreUnavailable(f"SQLite {self.path}: {error}") from error
 
     def create_schema(self) -> None:
-        with self._lock:
-            self._connection.executescript(SCHEMA)
+        """Idempotent: connecting creates whatever is missing."""
+        self._run("SELECT 1")
 
     def upsert(self, attempts: list[Attempt]) -> None:
         rows = [
@@ -125,4 +143,6 @@ class SqliteStore:
 
     def close(self) -> None:
         with self._lock:
-            self._connection.close()
+            if self._connection is not None:
+                self._connection.close()
+            self._connection = None
