@@ -223,17 +223,22 @@ class AttemptLog:
         """Replay the spool in order; True when it is empty."""
         while True:
             batch = self.spool.peek(DRAIN_BATCH)
-            if not batch:
-                if self.degraded:
-                    log.info("store is back; spool drained")
-                self.degraded, self.last_error = False, None
-                return True
             try:
+                if not batch:
+                    return self._recovered()
                 apply(self.store, [operation for _, operation in batch])
             except Exception as error:  # the batch stays in the spool for the next retry
                 self.fail(error)
                 return False
             self.spool.remove_through(batch[-1][0])
+
+    def _recovered(self) -> bool:
+        """The spool is empty: the log is healthy again once the store answers (an empty spool alone proves nothing)."""
+        if self.degraded:
+            self.store.ping()
+            log.info("store is back; spool drained")
+        self.degraded, self.last_error = False, None
+        return True
 
     def fail(self, error: Exception) -> None:
         if not self.degraded:

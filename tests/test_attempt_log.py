@@ -34,6 +34,12 @@ class FlakyStore(SqliteStore):
             raise StoreUnavailable("switched off")
         super().set_label(attempt_id, label, created_at)
 
+    def ping(self):
+        self.pings = getattr(self, "pings", 0) + 1
+        if self.down:
+            raise StoreUnavailable("switched off")
+        super().ping()
+
 
 @pytest.fixture
 def store(tmp_path):
@@ -162,6 +168,17 @@ def test_outage_spools_then_drains_in_order(store, tmp_path):
     assert store.get(written[0].id).label == 4
     order = [attempt_id for batch in store.writes for attempt_id in batch]
     assert order == [a.id for a in written], "the spool drains oldest first"
+    log.close()
+
+
+def test_an_empty_spool_does_not_mean_the_store_is_back(store, tmp_path):
+    store.down = True
+    log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=0.02, retry_seconds=0.02)
+    log.fail(StoreUnavailable("down at start-up"))  # what Digits does when the schema cannot be created
+    wait_until(lambda: getattr(store, "pings", 0) >= 3, what="several retries")
+    assert log.health()["store"] == "degraded", "nothing was written, so nothing proved the store back"
+    store.down = False
+    wait_until(lambda: log.health()["store"] == "ok", what="the store to answer a ping")
     log.close()
 
 
