@@ -25,6 +25,7 @@ from server.extensions import socketio
 from server.logs import configure_logging
 from server.service import Digits
 from server.stores import StoreUnavailable
+from server.websocket_limits import NoCompression, limit_message_size
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -63,19 +64,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, internal_error)
 
+    max_message = config["MAX_FRAME_BYTES"] * 4 // 3 + 4096  # a frame as base64 text, with its envelope
     origins = [origin.strip() for origin in config["CORS_ORIGINS"].split(",") if origin.strip()]
     socketio.init_app(
         app,
         async_mode=config["ASYNC_MODE"],
         cors_allowed_origins=("*" if origins == ["*"] else origins) or None,
         message_queue=config["MESSAGE_QUEUE_URL"] or None,
-        max_http_buffer_size=config["MAX_FRAME_BYTES"] * 4 // 3 + 4096,
+        max_http_buffer_size=max_message,
         ping_interval=10,
         ping_timeout=20,
         # Handlers never wait (a frame's answer is emitted by the thread that classified it),
         # so they run on the connection's own reader: no new thread per event.
         async_handlers=False,
     )
+    limit_message_size(socketio, max_message)
+    app.wsgi_app = NoCompression(app.wsgi_app)  # outside Socket.IO's middleware: runs before the handshake
 
     @app.after_request
     def secure(response):
