@@ -44,10 +44,10 @@ WARM_UP_DRAWERS, WARM_UP_SECONDS = 4, 3.0
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def frames() -> list[str]:
-    """Real Chromium canvas frames (400x400 PNG data URLs) of drawn digits."""
-    paths = sorted(FRAMES.glob("canvas-400-*.png"))
-    return [f"data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}" for path in paths]
+def frames(binary: bool = False) -> list[str] | list[bytes]:
+    """Real Chromium canvas frames (400x400 PNGs) of drawn digits: as data URLs, or as bytes (binary frames)."""
+    pngs = [path.read_bytes() for path in sorted(FRAMES.glob("canvas-400-*.png"))]
+    return pngs if binary else [f"data:image/png;base64,{base64.b64encode(png).decode()}" for png in pngs]
 
 
 @dataclass
@@ -90,9 +90,11 @@ def drawer(url: str, images: list[str], seconds: float, rate: float, results: li
     results.append(Result(answers, errors, latencies, final_latencies))
 
 
-def drawer_process(url: str, count: int, seconds: float, rate: float, queue: multiprocessing.Queue) -> None:
+def drawer_process(
+    url: str, count: int, seconds: float, rate: float, binary: bool, queue: multiprocessing.Queue
+) -> None:
     """Several drawers as threads in one process; clients are spread over processes so they are not the bottleneck."""
-    images = frames()
+    images = frames(binary)
     results: list[Result] = []
     threads = [threading.Thread(target=drawer, args=(url, images, seconds, rate, results)) for _ in range(count)]
     for thread in threads:
@@ -138,14 +140,17 @@ class ServerProcesses:
         return self._sum(lambda process: sum(process.cpu_times()[:2]))
 
 
-def load(url: str, drawers: int, seconds: float, rate: float, server: ServerProcesses | None) -> dict:
+def load(
+    url: str, drawers: int, seconds: float, rate: float, server: ServerProcesses | None, binary: bool = False
+) -> dict:
     rss_start = server.rss_mb() if server else float("nan")
     cpu_start = server.cpu_seconds() if server else 0.0
     processes = min(drawers, 4)
     queue: multiprocessing.Queue = multiprocessing.Queue()
     workers = [
         multiprocessing.Process(
-            target=drawer_process, args=(url, drawers // processes + (i < drawers % processes), seconds, rate, queue)
+            target=drawer_process,
+            args=(url, drawers // processes + (i < drawers % processes), seconds, rate, binary, queue),
         )
         for i in range(processes)
     ]
@@ -168,6 +173,7 @@ def load(url: str, drawers: int, seconds: float, rate: float, server: ServerProc
         worker.join()
     elapsed = time.monotonic() - started
     latencies = [latency for result in results for latency in result.latencies_ms]
+    cpu_seconds = server.cpu_seconds() - cpu_start if server else float("nan")
     finals = percentiles([latency for result in results for latency in result.final_latencies_ms])
     return {
         "final_p50": finals["p50"],
@@ -175,7 +181,8 @@ def load(url: str, drawers: int, seconds: float, rate: float, server: ServerProc
         "answers_per_s": sum(result.answers for result in results) / seconds,
         "errors": sum(result.errors for result in results),
         **percentiles(latencies),
-        "cpu_percent": (server.cpu_seconds() - cpu_start) / elapsed * 100.0 if server else float("nan"),
+        "cpu_percent": cpu_seconds / elapsed * 100.0,
+        "cpu_ms_per_answer": cpu_seconds * 1000.0 / max(1, len(latencies)),
         "rss_mb_start": rss_start,
         "rss_mb_end": server.rss_mb() if server else float("nan"),
         "rss_curve": rss_curve,
@@ -209,7 +216,8 @@ def row(name: str, drawers: int, figures: dict) -> str:
     return (
         f"| {name} | {drawers} | {figures['answers_per_s']:.0f} | {figures['p50']:.1f} | {figures['p95']:.1f} | "
         f"{figures['p99']:.1f} | {figures['final_p50']:.1f} / {figures['final_p99']:.1f} | {figures['errors']} | "
-        f"{figures['cpu_percent']:.0f}% | {figures['rss_mb_start']:.0f} → {figures['rss_mb_end']:.0f} |"
+        f"{figures['cpu_percent']:.0f}% ({figures['cpu_ms_per_answer']:.2f} ms/answer) | "
+        f"{figures['rss_mb_start']:.0f} → {figures['rss_mb_end']:.0f} |"
     )
 
 
@@ -243,6 +251,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--url", help="measure a running server instead of starting both")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--binary", action="store_true", help="also run ours with binary frames (PNG bytes)")
     parser.add_argument("--versus", metavar="REVISION", help="also run our server at this git revision, side by side")
     parser.add_argument("--soak", type=float, help="run 20 drawers this many seconds and report memory")
     parser.add_argument("--rate", type=float, default=0, help="frames per second per drawer (0: back to back)")
@@ -257,6 +266,10 @@ def main() -> None:
     seconds = args.soak or args.seconds
     pace = f"{args.rate:g} frames/s per drawer" if args.rate else "frames back to back"
     print(f"# Live load, {seconds:.0f} s per run, {pace} ({machine()})\n")
+    if args.binary:
+        urls, pngs = frames(), frames(binary=True)
+        url_bytes, png_bytes = sum(map(len, urls)) / len(urls), sum(map(len, pngs)) / len(pngs)
+        print(f"Bytes per frame: data URL {url_bytes:.0f}, binary PNG {png_bytes:.0f} (plus the same envelope)\n")
     print(
         "| server | drawers | answers/s | p50 ms | p95 ms | p99 ms | final p50 / p99 ms | errors | server CPU "
         "| RSS MB start → end |"
@@ -272,6 +285,9 @@ def main() -> None:
         for drawers in counts:
             figures = load(ours, drawers, seconds, args.rate, ServerProcesses.find(ours))
             print(row(f"ours ({args.mode})", drawers, figures), flush=True)
+            if args.binary:
+                binary = load(ours, drawers, seconds, args.rate, ServerProcesses.find(ours), binary=True)
+                print(row(f"ours ({args.mode}), binary frames", drawers, binary), flush=True)
             if versus:
                 print(
                     row(

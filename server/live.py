@@ -74,7 +74,7 @@ def disconnect(reason: Any = None) -> None:
 def frame(payload: Any) -> None:
     digits = service()
     try:
-        event = parse_frame(payload, max_image_chars=digits.config["MAX_FRAME_BYTES"] * 4 // 3 + 256)
+        event = parse_frame(payload, digits.config["MAX_FRAME_BYTES"])
     except ProtocolError as error:
         reject(error.code, error.message, payload)
         return

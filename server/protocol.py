@@ -24,7 +24,7 @@ class ProtocolError(ValueError):
 class FrameEvent:
     attempt_id: str
     seq: int
-    image: str
+    image: str | bytes
     final: bool
 
 
@@ -56,18 +56,31 @@ def parse_label(value: Any) -> int:
     return value
 
 
-def parse_frame(payload: Any, max_image_chars: int) -> FrameEvent:
-    """``{"attempt_id", "seq", "image", "final"}`` -> FrameEvent; the image is checked later, by the decoder."""
+def parse_image(value: Any, max_bytes: int) -> str | bytes:
+    """A frame's image: its encoded bytes (a binary attachment, what the page sends) or a data URL string.
+
+    Only the size is checked here, before anything is decoded; the decoder checks the rest.
+    """
+    if isinstance(value, bytes | bytearray):
+        if len(value) > max_bytes:
+            raise ProtocolError("image_too_large", f"The frame is over the limit of {max_bytes:,} bytes.")
+        return bytes(value)
+    if not isinstance(value, str) or not value:
+        raise ProtocolError("bad_image", "image must be the image's bytes (a binary attachment) or a data URL string.")
+    max_chars = max_bytes * 4 // 3 + 256  # base64 and its data URL header
+    if len(value) > max_chars:
+        raise ProtocolError("image_too_large", f"The frame is over the limit of {max_chars:,} characters.")
+    return value
+
+
+def parse_frame(payload: Any, max_image_bytes: int) -> FrameEvent:
+    """``{"attempt_id", "seq", "image", "final"}`` -> FrameEvent."""
     payload = require_object(payload)
     attempt_id = parse_attempt_id(payload.get("attempt_id"))
     seq = payload.get("seq")
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
         raise ProtocolError("bad_seq", "seq must be a non-negative whole number.")
-    image = payload.get("image")
-    if not isinstance(image, str) or not image:
-        raise ProtocolError("bad_image", "image must be a data URL string (canvas.toDataURL()).")
-    if len(image) > max_image_chars:
-        raise ProtocolError("image_too_large", f"The frame is over the limit of {max_image_chars:,} characters.")
+    image = parse_image(payload.get("image"), max_image_bytes)
     final = payload.get("final", False)
     if not isinstance(final, bool):
         raise ProtocolError("bad_payload", "final must be true or false.")

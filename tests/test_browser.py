@@ -147,6 +147,22 @@ def test_mouse_drawing_is_read_live(server, page, mnist, label):
         screenshot(page, "main")
 
 
+def test_frames_travel_as_binary_png_not_base64(server, page, mnist):
+    """The page sends each frame's PNG bytes as a Socket.IO binary attachment."""
+    sent: list[str | bytes] = []
+    page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(payload)))
+    page.goto(server)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    draw_with_mouse(page, strokes(mnist.x_test[CLEAR[3]], pad_box(page)))
+    wait_for_digit(page, 3)
+    binary = [payload for payload in sent if isinstance(payload, bytes)]
+    assert binary, "no binary websocket message"
+    assert all(payload.startswith(b"\x89PNG") for payload in binary), "each attachment is a PNG"
+    assert not [payload for payload in sent if isinstance(payload, str) and "data:image" in payload]
+    frames = [payload for payload in sent if isinstance(payload, str) and '"frame"' in payload]
+    assert len(frames) == len(binary), "one attachment per frame event"
+
+
 def test_touch_drawing_on_a_phone(server, touch_page, mnist):
     touch_page.goto(server)
     touch_page.wait_for_selector("[data-testid=connection][data-state=connected]")

@@ -45,6 +45,25 @@ def test_frame_gets_a_prediction(socket_client, seven_frame):
     assert prediction["preview"].startswith("data:image/png;base64,")
 
 
+def test_a_binary_frame_gets_the_same_prediction_as_its_data_url(socket_client, seven_png, seven_frame):
+    """The page sends the image's bytes as a binary attachment; other clients may send a data URL."""
+    answers = []
+    for image in (seven_png, seven_frame):
+        socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": image, "final": False})
+        answers.append(events(socket_client, "prediction")[0])
+    assert answers[0]["digit"] == 7
+    assert answers[0]["probabilities"] == answers[1]["probabilities"]
+
+
+@pytest.mark.parametrize(
+    ("image", "code"),
+    [(b"", "empty_image"), (b"GIF89a-not-really", "corrupt_image"), (b"%PDF-1.7", "unsupported_format")],
+)
+def test_bad_binary_frames_get_specific_errors(socket_client, image, code):
+    socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": image})
+    assert events(socket_client, "error")[0]["code"] == code
+
+
 def test_blank_canvas_answers_no_digit(socket_client, blank_frame):
     socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": blank_frame, "final": True})
     [prediction] = events(socket_client, "prediction")
@@ -103,10 +122,11 @@ def socket_to(app):
     return socketio.test_client(app)
 
 
-def test_oversized_frame_is_refused(make_app, seven_frame):
+def test_oversized_frame_is_refused(make_app, seven_frame, seven_png):
     connection = socket_to(make_app(MAX_FRAME_BYTES=1000))
-    connection.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame})
-    assert events(connection, "error")[0]["code"] == "image_too_large"
+    for image in (seven_frame, seven_png):
+        connection.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": image})
+        assert events(connection, "error")[0]["code"] == "image_too_large"
 
 
 def test_rate_limit_per_connection(make_app, blank_frame):

@@ -28,7 +28,7 @@ live.addEventListener("connection", ({ detail }) => {
 live.addEventListener("prediction", ({ detail }) => show(detail));
 live.addEventListener("error", ({ detail }) => {
   $("hint").textContent = detail.code === "busy" ? "The server is busy; trying again…" : detail.message;
-  if (detail.code === "busy") setTimeout(() => live.finish(() => pad.frame()), 500);
+  if (detail.code === "busy") setTimeout(() => live.finish(() => pad.frameBytes()), 500);
 });
 
 pad.addEventListener("strokestart", () => {
@@ -38,7 +38,7 @@ pad.addEventListener("strokestart", () => {
 pad.addEventListener("change", () => {
   touchKiosk();
   if (pad.isEmpty) return reset();
-  if (!isNumberMode()) live.changed(() => pad.frame());
+  if (!isNumberMode()) live.changed(() => pad.frameBytes());
 });
 pad.addEventListener("strokeend", () => {
   clearTimeout(finishTimer);
@@ -77,7 +77,7 @@ function finish() {
   clearTimeout(finishTimer);
   if (pad.isEmpty) return;
   if (isNumberMode()) readNumber();
-  else live.finish(() => pad.frame());
+  else live.finish(() => pad.frameBytes());
 }
 
 function reset() {

@@ -59,18 +59,22 @@ export class LiveClassifier extends EventTarget {
     this.flush();
   }
 
-  flush() {
+  // The frame's image is PNG bytes (a binary attachment), made asynchronously: its seq is
+  // taken first, so frames keep their order, and one for a cleared attempt is dropped.
+  async flush() {
     clearTimeout(this.timer);
     this.timer = null;
     if (!this.unsent || !this.attemptId) return;
     if (!this.socket.connected) return; // kept in `unsent` until the connection is back
-    const image = this.unsent.getFrame();
-    const final = this.unsent.final;
+    const { getFrame, final } = this.unsent;
+    const attemptId = this.attemptId;
     this.unsent = null;
-    if (!image) return;
     this.seq += 1;
+    const seq = this.seq;
     this.lastSentAt = performance.now();
-    this.socket.emit("frame", { attempt_id: this.attemptId, seq: this.seq, image, final });
+    const image = await getFrame();
+    if (!image || attemptId !== this.attemptId) return;
+    this.socket.emit("frame", { attempt_id: attemptId, seq, image, final });
   }
 
   onPrediction(prediction) {
