@@ -173,22 +173,24 @@ class AttemptLog:
     def flush(self, drafts: bool = True) -> None:
         """Hand what was recorded to the store, or to the spool if the store fails; tell who waits.
 
-        ``drafts=False`` writes only answers and labels: an answer's write is not made to
-        carry every draft recorded since the last timed flush.
+        Answers (and labels) are written first, on their own, so that their senders never
+        wait behind a timed flush of drafts; ``drafts=False`` writes only them.
         """
         with self._lock:
-            upserts = [*self._drafts.values(), *self._answers.values()] if drafts else [*self._answers.values()]
-            operations = [upsert_op(attempt) for attempt in upserts] + self._labels
+            operations = [upsert_op(attempt) for attempt in self._answers.values()] + self._labels
             waiting = self._waiting
             self._answers, self._labels, self._waiting = {}, [], []
-            if drafts:
-                self._drafts = {}
         durable = self._write(operations) if operations else True
         for on_durable in waiting:
             try:
                 on_durable(durable)
             except Exception:  # one failed delivery must not cost the others theirs
                 log.exception("answering a durable attempt failed")
+        if drafts:
+            with self._lock:
+                operations, self._drafts = [upsert_op(attempt) for attempt in self._drafts.values()], {}
+            if operations:
+                self._write(operations)
 
     def _write(self, operations: list[dict[str, Any]]) -> bool:
         """Operations into the store, else into the spool; True once they are in one of them.

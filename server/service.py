@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image
 
@@ -66,24 +66,31 @@ class Answer:
 Delivery = Callable[[Answer | ImageError | None], None]  # where a live frame's result goes
 
 
+class Tracked(NamedTuple):
+    created_at: float
+    frames: int
+    session: str
+    ended: bool  # a final frame of the attempt was classified
+
+
 class AttemptTracker:
-    """When each live attempt started and how many frames it had: the parts of a record a frame lacks."""
+    """What a frame lacks of its attempt's record: when it started, how many frames it had, whether it ended."""
 
     def __init__(self, capacity: int = TRACKED_ATTEMPTS) -> None:
-        self._attempts: collections.OrderedDict[str, tuple[float, int, str]] = collections.OrderedDict()
+        self._attempts: collections.OrderedDict[str, Tracked] = collections.OrderedDict()
         self._lock = threading.Lock()
         self.capacity = capacity
 
-    def observe(self, attempt_id: str, session: str) -> tuple[float, int]:
-        """Count one more classified frame; returns (created_at, frames so far)."""
+    def observe(self, attempt_id: str, session: str, final: bool) -> Tracked:
+        """Count one more classified frame; returns the attempt as it was before this frame ended it."""
         with self._lock:
-            created_at, frames, _ = self._attempts.pop(attempt_id, (time.time(), 0, session))
-            self._attempts[attempt_id] = (created_at, frames + 1, session)
+            before = self._attempts.pop(attempt_id, Tracked(time.time(), 0, session, False))
+            self._attempts[attempt_id] = Tracked(before.created_at, before.frames + 1, session, before.ended or final)
             while len(self._attempts) > self.capacity:
                 self._attempts.popitem(last=False)
-            return created_at, frames + 1
+            return Tracked(before.created_at, before.frames + 1, session, before.ended)
 
-    def get(self, attempt_id: str) -> tuple[float, int, str] | None:
+    def get(self, attempt_id: str) -> Tracked | None:
         with self._lock:
             return self._attempts.get(attempt_id)
 
@@ -184,7 +191,7 @@ class Digits:
         if outcome.error is not None:
             return outcome.error
         recognition = outcome.recognition
-        created_at, frames = self.tracker.observe(frame.attempt_id, session)
+        created_at, frames, _, ended = self.tracker.observe(frame.attempt_id, session, frame.final)
         attempt = Attempt(
             id=frame.attempt_id,
             created_at=created_at,
@@ -200,7 +207,7 @@ class Digits:
             latency_ms=round(outcome.latency_ms, 3),
             final=frame.final,
         )
-        if not frame.final:
+        if not frame.final and not ended:  # a draft classified after its final must not overwrite it
             self.log.record(attempt)
         return Answer(attempt, recognition)
 
@@ -212,7 +219,7 @@ class Digits:
         """Record a person's label; False when the attempt is unknown."""
         tracked = self.tracker.get(attempt_id)
         if tracked is not None:
-            created_at = tracked[0]
+            created_at = tracked.created_at
         else:
             attempt = self.find(attempt_id)
             if attempt is None:

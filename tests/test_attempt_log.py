@@ -92,6 +92,18 @@ def test_an_answer_is_written_alone_and_drafts_wait_for_the_timed_flush(store, t
     log.close()
 
 
+def test_a_flush_writes_answers_before_drafts_and_tells_them_first(store, tmp_path):
+    log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=60)
+    draft, final = make_attempt(final=False), make_attempt(final=True)
+    told_while_drafts_unwritten = []
+    log.record(draft)
+    log.record(final, lambda durable: told_while_drafts_unwritten.append(store.get(draft.id) is None))
+    log.flush()
+    assert store.writes == [[final.id], [draft.id]]
+    assert told_while_drafts_unwritten == [True], "an answer never waits behind the drafts' write"
+    log.close()
+
+
 def test_an_answer_during_an_outage_waits_for_the_spool(store, tmp_path):
     store.down = True
     log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=5, retry_seconds=10)

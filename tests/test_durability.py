@@ -50,6 +50,22 @@ def test_a_final_prediction_arrives_only_once_its_attempt_is_stored(make_app, se
     connection.disconnect()
 
 
+def test_a_draft_answered_after_its_final_does_not_overwrite_it(make_app, seven, blank_frame):
+    app = make_app(INFERENCE_WORKERS=1)
+    store = app.extensions["digits"].store
+    connection = socketio.test_client(app)
+    attempt_id = str(uuid.uuid4())
+    connection.emit("frame", {**frame(attempt_id, seven), "seq": 5})
+    events(connection, "prediction")
+    connection.emit("frame", {**frame(attempt_id, blank_frame, final=False), "seq": 4})  # late, out of order
+    assert events(connection, "prediction")[0]["seq"] == 4
+    app.extensions["digits"].log.flush()
+    stored = store.get(attempt_id)
+    assert stored.final is True
+    assert stored.digit == 7
+    connection.disconnect()
+
+
 def test_a_rest_answer_arrives_only_once_its_attempt_is_stored(make_app, seven):
     app = make_app(LOG_FLUSH_SECONDS=60)
     answer = app.test_client().post("/api/predict", json={"image": seven})
