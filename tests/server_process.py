@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +33,7 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> N
         except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy starting up
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            stop_server(process)
             raise RuntimeError(f"the server did not start: {process.stderr.read().decode()[-3000:]}")
         time.sleep(0.2)
 
@@ -61,10 +63,22 @@ def start_server(
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: stopping it stops its workers and children too
     )
     base = f"http://127.0.0.1:{port}"
     wait_healthy(base, process)
     return process, base
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """Stop a server and everything it started (gunicorn's worker, recognizer processes), politely first."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=15)
+    with contextlib.suppress(ProcessLookupError):  # a worker that outlived its master, or a stuck child
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=15)
 
 
 @contextmanager
@@ -76,8 +90,4 @@ def running_server(
     try:
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)

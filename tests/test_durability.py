@@ -22,7 +22,7 @@ from scripts.cassandra_node import CACHE, Node
 from server.extensions import socketio
 from server.stores import StoreUnavailable
 from tests.images import big_digit, data_url, on_canvas, transparent_png
-from tests.server_process import start_server
+from tests.server_process import start_server, stop_server
 from tests.test_live import events
 from tests.waiting import PredictLoad, wait_until
 
@@ -202,6 +202,7 @@ def test_a_web_process_crash_loses_no_answered_attempt(tmp_path, seven):
     server, base = start_server(tmp_path, **settings)
     answered = Stream(base, seven, server, kill_at=200).run()
     assert server.wait(timeout=10) == -signal.SIGKILL
+    stop_server(server)  # its recognizer processes, had they outlived it
     assert len(answered) >= 200
     restarted, base = start_server(tmp_path, **settings)  # the same store and spool
     try:
@@ -209,8 +210,7 @@ def test_a_web_process_crash_loses_no_answered_attempt(tmp_path, seven):
         with sqlite3.connect(tmp_path / "attempts.db") as db:
             ids = [row[0] for row in db.execute("SELECT id FROM attempts WHERE frames > 0")]
     finally:
-        restarted.terminate()
-        restarted.wait(timeout=15)
+        stop_server(restarted)
     missing = set(answered) - set(ids)
     assert not missing, f"{len(missing)} of {len(answered)} answered attempts were lost in the crash"
     assert len(ids) == len(set(ids))
