@@ -52,6 +52,7 @@ def start_server(
         "PORT": str(port),
         "STORE_URL": f"sqlite:///{data / 'attempts.db'}",
         "SPOOL_PATH": str(data / "spool.db"),
+        "MODELS_DIR": str(data / "models"),
         "LOG_FLUSH_SECONDS": "0.05",
         **settings,
     }
