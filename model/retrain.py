@@ -34,7 +34,14 @@ from model import card as model_card
 from model.data import Mnist, load_mnist, to_input
 from model.labelled import LabelledSet
 from model.litert import Classifier
-from model.versions import ModelFiles, ModelVersions, VersionError, atomic_write, builtin_files
+from model.versions import (
+    RETRAIN_STATUS_FILE,
+    ModelFiles,
+    ModelVersions,
+    VersionError,
+    atomic_write,
+    builtin_files,
+)
 
 MIN_MNIST_ACCURACY = 0.995
 MAX_MNIST_DROP = 0.001
@@ -207,7 +214,7 @@ def table(current: str, baseline: Scores, version: str, candidate: Scores, failu
 
 
 class Status:
-    """The retrain's state in a JSON file the server reads (``--status``); a no-op without one."""
+    """The retrain's state in a JSON file the dashboard reads (``--status``); a no-op without one."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -358,8 +365,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fast", action="store_true", help="one short epoch (tests)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--seed", type=int, default=Settings.seed)
-    parser.add_argument("--status", type=Path, help="write progress and the result to this JSON file")
+    parser.add_argument("--status", type=Path, help=f"progress and result (default <models-dir>/{RETRAIN_STATUS_FILE})")
     args = parser.parse_args(argv)
+    args.status = args.status or args.models_dir / RETRAIN_STATUS_FILE  # the dashboard shows any retrain's result
     args.versions = ModelVersions(args.models_dir, builtin_files(config["MODEL_PATH"], config["MODEL_CARD_PATH"]))
     return args
 

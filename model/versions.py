@@ -37,6 +37,7 @@ log = logging.getLogger("digits.versions")
 ACTIVE_FILE = "active"
 LOCK_FILE = ".lock"
 RETRAIN_LOCK_FILE = "retrain.lock"
+RETRAIN_STATUS_FILE = "retrain.json"  # the last retrain's progress and result, for the dashboard
 HISTORY_LIMIT = 20
 VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 

@@ -67,6 +67,7 @@ class ModelSwitch:
         self._apply = apply
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        self._refused: str | None = None  # a version this process could not load: not retried every poll
         self.current: ModelFiles = self.versions.active()
 
     def start(self) -> None:
@@ -75,19 +76,25 @@ class ModelSwitch:
         threading.Thread(target=target, name="model-switch", daemon=True).start()
 
     def follow(self, version: str | None = None) -> bool:
-        """Serve ``version`` (default: the pointer's); True when this process changed model."""
+        """Serve ``version`` (default: the pointer's); True when this process changed model.
+
+        Cheap when nothing changed (one small file read), so it can run every poll; a
+        version it cannot serve is logged once and this process keeps its model.
+        """
         with self._lock:
+            wanted = version or self.versions.pointer()["version"]
+            if wanted == self.current.version or (version is None and wanted == self._refused):
+                return False
             try:
-                files = self.versions.active() if version is None else self.versions.get(version)
-                if files.version == self.current.version:
-                    return False
+                files = self.versions.get(wanted)
                 check(files)
                 self._apply(files)
             except VersionError as error:
-                log.error("cannot switch to model version %s: %s", version, error)
+                log.error("cannot switch to model version %s, keeping %s: %s", wanted, self.current.version, error)
+                self._refused = wanted
                 return False
             log.info("model version %s -> %s", self.current.version, files.version)
-            self.current = files
+            self.current, self._refused = files, None
             return True
 
     def promote(self, version: str) -> ModelFiles:

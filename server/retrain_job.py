@@ -16,11 +16,10 @@ import sys
 import threading
 from typing import Any
 
-from model.versions import RetrainRunning
+from model.versions import RETRAIN_STATUS_FILE, RetrainRunning
 from server.config import ROOT
 from server.models import model_versions
 
-STATUS_FILE = "retrain.json"
 LOG_FILE = "retrain.log"
 
 
@@ -38,7 +37,7 @@ class RetrainJob:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.versions = model_versions(config)
-        self.status_path = self.versions.folder / STATUS_FILE
+        self.status_path = self.versions.folder / RETRAIN_STATUS_FILE
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
 

@@ -18,7 +18,7 @@ def generated_attempts(count: int, drawers: int = 10, seed: int = 0) -> Labelled
     for index, sample in enumerate(outline_samples(count, seed)):
         seen = recognizer.recognize(sample.data)
         predicted = -1 if seen.digit is None else seen.digit
-        drawer = f"drawer-{index % drawers}"
+        drawer = f"drawer-{index // 10 % drawers}"  # each drawer draws every digit
         rows.append((seen.image, sample.label, predicted, recognizer.version, "", drawer, float(index), str(index)))
     return LabelledSet.from_rows(rows)
 

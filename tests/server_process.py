@@ -22,7 +22,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> None:
+def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60, log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -32,7 +32,8 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> N
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError(f"the server did not start: {process.stderr.read().decode()[-3000:]}")
+            output = log.read_bytes() if log is not None else (process.stderr.read() if process.stderr else b"")
+            raise RuntimeError(f"the server did not start: {output.decode(errors='replace')[-3000:]}")
         time.sleep(0.2)
 
 
@@ -43,7 +44,9 @@ def start_server(
 
     ``command`` defaults to ``python -m server``, run in ``cwd`` (this tree; a benchmark may
     pass another revision's); ``{port}`` in its arguments is filled in, and ``PORT`` is set in
-    its environment. Returns the process, once healthy, and its base URL.
+    its environment. Its stderr goes to ``data/server.log``: a pipe nobody reads would block the
+    server once it has written 64 KB (werkzeug logs every request). Returns the process, once
+    healthy, and its base URL.
     """
     port = port or free_port()
     environment = {
@@ -56,15 +59,17 @@ def start_server(
         "LOG_FLUSH_SECONDS": "0.05",
         **settings,
     }
-    process = subprocess.Popen(
-        [part.replace("{port}", str(port)) for part in command] if command else [sys.executable, "-m", "server"],
-        cwd=cwd,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = data / "server.log"
+    with open(log, "ab") as stderr:
+        process = subprocess.Popen(
+            [part.replace("{port}", str(port)) for part in command] if command else [sys.executable, "-m", "server"],
+            cwd=cwd,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     base = f"http://127.0.0.1:{port}"
-    wait_healthy(base, process)
+    wait_healthy(base, process, log=log)
     return process, base
 
 

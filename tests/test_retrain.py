@@ -77,7 +77,10 @@ def test_bad_data_is_refused_and_nothing_is_written(tmp_path, capsys, data, mess
     assert code == retrain.EXIT_CANNOT
     assert message in err
     assert json.loads(out.strip().splitlines()[-1])["accepted"] is False
-    assert [p.name for p in (tmp_path / "m").iterdir()] == ["retrain.lock"]
+    assert not [p for p in (tmp_path / "m").iterdir() if p.is_dir()], "no candidate"
+    status = json.loads((tmp_path / "m" / "retrain.json").read_text())
+    assert status["state"] == "failed"
+    assert message in status["error"]
 
 
 def test_a_retrain_while_another_runs_is_refused(tmp_path, capsys):
