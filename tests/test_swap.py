@@ -158,3 +158,27 @@ def test_a_second_web_process_follows_through_redis(tmp_path, redis_url, seven):
         assert requests.post(f"{first}/api/models/rollback", timeout=30).status_code == 200
         wait_until(lambda: version_of(second) == builtin, timeout=5, what="the second process to roll back")
         assert answered_by_server(second, seven) == builtin
+
+
+def test_a_broken_pointer_keeps_the_model_and_is_not_retried_every_poll(app_config, monkeypatch):
+    from server import models as switch_module
+    from server.config import load_config
+    from server.models import ModelSwitch
+
+    logged = []
+    monkeypatch.setattr(switch_module.log, "error", lambda message, *args: logged.append(message % args))
+
+    models = Path(app_config["MODELS_DIR"])
+    broken = make_version(models, "20990104-000000-broken")
+    applied = []
+    switch = ModelSwitch(load_config(app_config), applied.append)
+    (models / "active").write_text('{"version": "20990104-000000-broken", "previous": []}')
+    (broken / "digits.tflite").write_bytes(b"broken")
+    assert not switch.follow()
+    assert not switch.follow()
+    assert applied == []
+    assert switch.current.builtin
+    assert len([line for line in logged if "cannot switch" in line]) == 1, "logged once, not every poll"
+    make_version(models, NEXT)
+    assert switch.follow(NEXT)
+    assert [files.version for files in applied] == [NEXT]
