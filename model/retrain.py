@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as error:  # the dashboard must not wait for a retrain that crashed
                 status.update(state="failed", error=f"the retrain failed unexpectedly: {error}")
                 raise
-            status.update(state="done", result=result)
+            status.update(state="done", stage="done", result=result)
     except (RetrainError, VersionError) as error:
         print(f"retrain: {error}", file=sys.stderr)
         print(json.dumps({"version": None, "accepted": False, "error": str(error)}))
