@@ -31,7 +31,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from model import card as model_card
-from model.data import Mnist, load_mnist, to_input
+from model.data import DataError, Mnist, load_mnist, to_input
 from model.labelled import LabelledSet
 from model.litert import Classifier
 from model.versions import (
@@ -174,7 +174,31 @@ def fine_tune(
     return model
 
 
+def train_with_progress(current: ModelFiles, mnist: Mnist, train: LabelledSet, settings: Settings, status: Status):
+    """``fine_tune`` with a progress bar on stderr and progress in the status file."""
+    from tqdm import tqdm  # imported here: a refused retrain should not wait for TensorFlow to load
+
+    images, labels = mixed_training_set(mnist, train, settings)
+    with tqdm(total=1, desc="fine-tuning", unit="step", file=sys.stderr) as bar:
+
+        def on_step(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+            status.update(force=False, progress=done / total)
+
+        return fine_tune(current.keras, images, labels, settings, on_step)
+
+
 # Measuring and the gate
+
+
+def write_and_measure(model, folder: Path, current: ModelFiles, mnist: Mnist, holdout: LabelledSet):
+    """Save the candidate (.keras, .tflite) and score it and the current model the same way."""
+    from model.export import to_tflite
+
+    model.save(folder / "digits.keras")
+    (folder / "digits.tflite").write_bytes(to_tflite(model))
+    return scores(current.tflite, mnist, holdout), scores(folder / "digits.tflite", mnist, holdout)
 
 
 def scores(tflite: Path, mnist: Mnist, holdout: LabelledSet) -> Scores:
@@ -243,10 +267,6 @@ def retrain(
     out = out or sys.stdout
     started = time.perf_counter()
     check_enough(data, settings.min_per_digit)
-    from tqdm import tqdm  # after the checks: a refusal should not wait for TensorFlow to load
-
-    from model.export import to_tflite
-
     current = versions.active()
     if not current.keras.exists():
         raise RetrainError(f"The current model {current.version} has no Keras file to fine-tune ({current.keras}).")
@@ -254,43 +274,28 @@ def retrain(
     train, holdout = data.subset(~held), data.subset(held)
     print(f"{len(data)} labelled attempts: {len(train)} to train on, {len(holdout)} held out, split {split}", file=out)
     mnist = load_mnist()
-    images, labels = mixed_training_set(mnist, train, settings)
-
     status.update(stage="training")
-    with tqdm(total=1, desc="fine-tuning", unit="step", file=sys.stderr) as bar:
-
-        def on_step(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-            status.update(force=False, progress=done / total)
-
-        model = fine_tune(current.keras, images, labels, settings, on_step)
-
+    model = train_with_progress(current, mnist, train, settings, status)
     status.update(stage="measuring", progress=1.0)
     version = new_version()
-    staging = versions.stage(version)
-    model.save(staging / "digits.keras")
-    (staging / "digits.tflite").write_bytes(to_tflite(model))
-    baseline = scores(current.tflite, mnist, holdout)
-    candidate = scores(staging / "digits.tflite", mnist, holdout)
-    failures = gate(candidate, baseline)
-    seconds = round(time.perf_counter() - started, 1)
-    card = candidate_card(current, version, settings, baseline, candidate, failures)
-    card.update(
-        parameters=model.count_params(),
-        data_sha256=mnist.checksum(),
-        training_seconds=seconds,
-        labelled_data={
-            "sha256": data.checksum(),
-            "attempts": len(data),
-            "per_digit": data.counts(),
-            "train_attempts": len(train),
-            "holdout_attempts": len(holdout),
-            "split": split,
-        },
-    )
-    model_card.write_card(card, staging / "digits.json")
-    versions.publish(version)
+    with versions.staged(version) as staging:
+        baseline, candidate = write_and_measure(model, staging, current, mnist, holdout)
+        failures = gate(candidate, baseline)
+        card = candidate_card(current, version, settings, baseline, candidate, failures)
+        card.update(
+            parameters=model.count_params(),
+            data_sha256=mnist.checksum(),
+            training_seconds=round(time.perf_counter() - started, 1),
+            labelled_data={
+                "sha256": data.checksum(),
+                "attempts": len(data),
+                "per_digit": data.counts(),
+                "train_attempts": len(train),
+                "holdout_attempts": len(holdout),
+                "split": split,
+            },
+        )
+        model_card.write_card(card, staging / "digits.json")
     print(table(current.version, baseline, version, candidate, failures, len(holdout)), file=out)
     return {
         "version": version,
@@ -301,7 +306,7 @@ def retrain(
         "baseline_mnist_accuracy": baseline.mnist,
         "baseline_version": current.version,
         "holdout_attempts": len(holdout),
-        "seconds": seconds,
+        "seconds": card["training_seconds"],
         "reasons": failures,
     }
 
@@ -382,14 +387,14 @@ def main(argv: list[str] | None = None) -> int:
             status = Status(args.status)
             try:
                 result = retrain(load_data(args), args.versions, settings, status)
-            except (RetrainError, VersionError) as error:
+            except (RetrainError, VersionError, DataError) as error:
                 status.update(state="failed", error=str(error))
                 raise
             except Exception as error:  # the dashboard must not wait for a retrain that crashed
                 status.update(state="failed", error=f"the retrain failed unexpectedly: {error}")
                 raise
             status.update(state="done", stage="done", result=result)
-    except (RetrainError, VersionError) as error:
+    except (RetrainError, VersionError, DataError) as error:  # DataError: MNIST is missing (`make data`)
         print(f"retrain: {error}", file=sys.stderr)
         print(json.dumps({"version": None, "accepted": False, "error": str(error)}))
         return EXIT_CANNOT

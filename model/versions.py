@@ -220,15 +220,19 @@ class ModelVersions:
         """Held for a whole retrain; raises ``RetrainRunning`` at once when another holds it."""
         return self._locked(RETRAIN_LOCK_FILE, wait=False)
 
-    def stage(self, version: str) -> Path:
-        """A hidden folder to write a new candidate into; ``publish`` makes it a version."""
+    @contextlib.contextmanager
+    def staged(self, version: str) -> Iterator[Path]:
+        """A hidden folder to write a new candidate into, renamed into place only once the block succeeds.
+
+        A retrain that fails half-way leaves nothing behind: a half-written version is never listed.
+        """
         if not VERSION_NAME.match(version) or version == self.builtin.version or (self.folder / version).exists():
             raise VersionError(f"{version!r} cannot name a new version (bad name, or it exists).")
         staging = self.folder / f".{version}.partial"
         staging.mkdir(parents=True)
-        return staging
-
-    def publish(self, version: str) -> ModelFiles:
-        """Rename a complete staged candidate into place: a half-written one is never listed."""
-        os.replace(self.folder / f".{version}.partial", self.folder / version)
-        return folder_files(self.folder / version)
+        try:
+            yield staging
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        os.replace(staging, self.folder / version)

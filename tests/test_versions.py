@@ -95,13 +95,23 @@ def test_one_retrain_at_a_time(versions):
         pass
 
 
-def test_staged_candidates_are_not_listed_until_published(versions):
-    staging = versions.stage("20990101-000000-new")
-    assert [files.version for files in versions.all()] == [versions.builtin.version]
-    for name in ("digits.tflite", "digits.keras"):
-        (staging / name).write_bytes((model_card.MODEL_DIR / name).read_bytes())
-    model_card.write_card({**model_card.read_card(), "version": "20990101-000000-new"}, staging / "digits.json")
-    versions.publish("20990101-000000-new")
+def test_staged_candidates_are_listed_only_once_complete(versions):
+    with versions.staged("20990101-000000-new") as staging:
+        assert [files.version for files in versions.all()] == [versions.builtin.version]
+        for name in ("digits.tflite", "digits.keras"):
+            (staging / name).write_bytes((model_card.MODEL_DIR / name).read_bytes())
+        model_card.write_card({**model_card.read_card(), "version": "20990101-000000-new"}, staging / "digits.json")
     assert versions.all()[-1].version == "20990101-000000-new"
     versions.activate("20990101-000000-new")
     assert json.loads((versions.folder / "active").read_text())["version"] == "20990101-000000-new"
+
+
+def test_a_failed_candidate_leaves_nothing(versions):
+    def half_written() -> None:
+        with versions.staged("20990101-000000-failed") as staging:
+            (staging / "digits.keras").write_bytes(b"half")
+            raise RuntimeError("the conversion failed")
+
+    with pytest.raises(RuntimeError):
+        half_written()
+    assert [path.name for path in versions.folder.iterdir()] == []
