@@ -18,7 +18,7 @@ COPY model/ model/
 COPY server/ server/
 COPY frontend/ frontend/
 COPY Procfile ./
-RUN mkdir -p /app/data && chown -R digits:digits /app/data
+RUN mkdir -p /app/data/models && chown -R digits:digits /app/data
 
 USER digits
 EXPOSE 8000

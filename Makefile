@@ -10,7 +10,7 @@ MNIST := .cache/mnist.npz
 
 CASSANDRA_URL ?= cassandra://127.0.0.1:9042/digits
 
-.PHONY: run test lint data train evaluate compare browser system-deps cassandra cassandra-stop run-cassandra bench clean
+.PHONY: run test lint data train retrain evaluate compare browser system-deps cassandra cassandra-stop run-cassandra bench clean
 
 run: $(RUNTIME)
 	$(PY) -m server
@@ -68,6 +68,11 @@ lint: $(DEV)
 
 train: $(RUNTIME) $(MNIST)
 	$(PY) -m model.train
+
+# Fine-tune the active model on the labelled attempts in STORE_URL; writes a gated candidate
+# into data/models/ (promote it with `flask --app server promote VERSION`).
+retrain: $(RUNTIME) $(MNIST)
+	$(PY) -m model.retrain
 
 evaluate: $(RUNTIME) $(MNIST)
 	$(PY) -m model.evaluate

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from model import card as model_card
-from model.data import load_mnist, to_input
+from model.data import Mnist, load_mnist, to_input
 from model.litert import Classifier
 from model.metrics import confusion_matrix, format_confusion
 
 
-def evaluate(model_path: Path = model_card.TFLITE_PATH) -> dict[str, float | int]:
+def evaluate(model_path: Path = model_card.TFLITE_PATH, mnist: Mnist | None = None) -> dict[str, float | int]:
     """Accuracy of the served LiteRT model on the MNIST test set; prints the confusion matrix too."""
-    mnist = load_mnist()
+    mnist = mnist or load_mnist()
     predictions = Classifier.load(model_path).predict_all(to_input(mnist.x_test)).argmax(axis=1)
     accuracy = float(np.mean(predictions == mnist.y_test))
     print(f"MNIST test accuracy: {accuracy:.4%} on {len(mnist.y_test)} images ({model_path.name})")

@@ -54,6 +54,7 @@ class Recognition:
     reason: str | None = None  # "blank", "too_faint", "too_small" when digit is None
     box: tuple[int, int, int, int] | None = None  # where the digit is, in source pixels
     timings: dict[str, float] = field(default_factory=dict)  # decode_ms, preprocess_ms, inference_ms
+    version: str = ""  # the model version that answered: a swap may land while a frame is in flight
 
     @property
     def low_confidence(self) -> bool:
@@ -74,10 +75,12 @@ class NumberRecognition:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def answer(prepared: Prepared, probabilities: np.ndarray | None, timings: dict[str, float]) -> Recognition:
+def answer(
+    prepared: Prepared, probabilities: np.ndarray | None, timings: dict[str, float], version: str = ""
+) -> Recognition:
     """Package one prepared image and its probabilities as a Recognition."""
     if prepared.image is None or probabilities is None:
-        return Recognition(None, 0.0, [0.0] * 10, None, prepared.reason, None, timings)
+        return Recognition(None, 0.0, [0.0] * 10, None, prepared.reason, None, timings, version)
     digit = int(np.argmax(probabilities))
     return Recognition(
         digit=digit,
@@ -86,16 +89,28 @@ def answer(prepared: Prepared, probabilities: np.ndarray | None, timings: dict[s
         image=prepared.image,
         box=prepared.box,
         timings=timings,
+        version=version,
     )
 
 
 class Recognizer:
-    """The shipped model behind the MNIST-style preprocessing; thread-safe."""
+    """One model version behind the MNIST-style preprocessing; thread-safe and never changed in place.
 
-    def __init__(self, classifier: Classifier, version: str, limits: Limits = DEFAULT_LIMITS) -> None:
+    A live model swap replaces the whole Recognizer, so a batch in flight finishes on the
+    model it started with, and every Recognition names that model's version.
+    """
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        version: str,
+        limits: Limits = DEFAULT_LIMITS,
+        files: tuple[Path, Path] | None = None,
+    ) -> None:
         self.classifier = classifier
         self.version = version
         self.limits = limits
+        self.files = files  # (model, card) it was loaded from: a recognizer child process loads the same
 
     @classmethod
     def load(
@@ -104,7 +119,8 @@ class Recognizer:
         card_path: Path = model_card.CARD_PATH,
         limits: Limits = DEFAULT_LIMITS,
     ) -> Recognizer:
-        return cls(Classifier.load(Path(path)), model_card.read_card(Path(card_path))["version"], limits)
+        version = model_card.read_card(Path(card_path))["version"]
+        return cls(Classifier.load(Path(path)), version, limits, (Path(path), Path(card_path)))
 
     def classify(self, images: np.ndarray) -> np.ndarray:
         """Probabilities (n, 10) for n prepared 28x28 uint8 images, in one model call."""
@@ -123,9 +139,9 @@ class Recognizer:
         """The digit in one image: raw bytes, a data URL or base64. Raises ``ImageError`` for bad input."""
         prepared, timings = self.prepare(data)
         if prepared.image is None:
-            return answer(prepared, None, {**timings, "inference_ms": 0.0})
+            return answer(prepared, None, {**timings, "inference_ms": 0.0}, self.version)
         probabilities, inference_ms = timed(lambda: self.classify(prepared.image)[0])
-        return answer(prepared, probabilities, {**timings, "inference_ms": inference_ms})
+        return answer(prepared, probabilities, {**timings, "inference_ms": inference_ms}, self.version)
 
     def recognize_batch(self, items: Sequence[bytes | str]) -> list[Recognition | ImageError]:
         """Many single-digit images, one model call for all readable ones; a bad image fails alone.
@@ -150,7 +166,12 @@ class Recognizer:
         return [
             item
             if isinstance(item, ImageError)
-            else answer(item[0], by_index.get(index), {**item[1], "inference_ms": share if index in by_index else 0.0})
+            else answer(
+                item[0],
+                by_index.get(index),
+                {**item[1], "inference_ms": share if index in by_index else 0.0},
+                self.version,
+            )
             for index, item in enumerate(prepared)
         ]
 
@@ -162,5 +183,6 @@ class Recognizer:
             return NumberRecognition("", [], {"decode_ms": decode_ms, "preprocess_ms": preprocess_ms})
         probabilities, inference_ms = timed(lambda: self.classify(np.stack([s.image for s in segments])))
         timings = {"decode_ms": decode_ms, "preprocess_ms": preprocess_ms, "inference_ms": inference_ms}
-        digits = [answer(segment, row, timings) for segment, row in zip(segments, probabilities, strict=True)]
+        rows = zip(segments, probabilities, strict=True)
+        digits = [answer(segment, row, timings, self.version) for segment, row in rows]
         return NumberRecognition("".join(str(d.digit) for d in digits), digits, timings)

@@ -6,11 +6,30 @@ SciPy, Pillow, LiteRT), not the web server: about 23 MB less per child.
 
 from __future__ import annotations
 
+import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from model.decode import Limits
 from model.recognizer import Recognition, Recognizer
+
+ModelPaths = tuple[str, str]  # (model, card)
+Batch = tuple[ModelPaths, list[bytes]]  # the model the server wants, and the images
+
+
+def follow(recognizer: Recognizer, wanted: ModelPaths) -> Recognizer:
+    """The recognizer for the model the server asked for: a live swap reaches the child with its next batch.
+
+    The server checked the model before asking, so a failure here is unexpected; the child
+    then keeps answering with the model it has (its Recognitions say which).
+    """
+    if recognizer.files == (Path(wanted[0]), Path(wanted[1])):
+        return recognizer
+    try:
+        return Recognizer.load(Path(wanted[0]), Path(wanted[1]), recognizer.limits)
+    except Exception as error:
+        print(f"recognizer process: cannot load {wanted[0]} ({error}); keeping {recognizer.version}", file=sys.stderr)
+        return recognizer
 
 
 def serve(connection: Connection, model_path: str, card_path: str, limits: Limits) -> None:
@@ -18,9 +37,10 @@ def serve(connection: Connection, model_path: str, card_path: str, limits: Limit
     recognizer = Recognizer.load(Path(model_path), Path(card_path), limits)
     while True:
         try:
-            raws = connection.recv()
+            wanted, raws = connection.recv()
         except (EOFError, OSError):
             return
+        recognizer = follow(recognizer, wanted)
         results = recognizer.recognize_batch(raws)
         for result in results:
             if isinstance(result, Recognition):

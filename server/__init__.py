@@ -55,12 +55,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not config["TESTING"]:
         atexit.register(digits.close)
 
-    from server import live  # noqa: F401  (registers the Socket.IO handlers)
+    from server import cli, live  # noqa: F401  (live registers the Socket.IO handlers)
     from server.api import api, http_error, internal_error
+    from server.model_api import models_api
     from server.pages import pages
+    from server.retrain_job import RetrainJob
 
+    app.extensions["retrain"] = RetrainJob(config)
     app.register_blueprint(pages)
     app.register_blueprint(api)
+    app.register_blueprint(models_api)
+    cli.register(app, digits)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, internal_error)
 

@@ -25,6 +25,13 @@ DEFAULTS: dict[str, Any] = {
     "MESSAGE_QUEUE_URL": "",
     "MODEL_PATH": str(ROOT / "model" / "digits.tflite"),
     "MODEL_CARD_PATH": str(ROOT / "model" / "digits.json"),
+    # Retrained model versions, and the "active" pointer every process follows (the committed
+    # model above is the built-in first version). Without a message queue, processes look at
+    # the pointer this often; with one, a promotion reaches them at once.
+    "MODELS_DIR": str(ROOT / "data" / "models"),
+    "MODEL_POLL_SECONDS": 1.0,
+    # A retrain started from the dashboard in fast mode (one short epoch): for tests and demos.
+    "RETRAIN_FAST": False,
     # Inference workers are real OS threads; frames wait in a bounded queue. With
     # INFERENCE_PROCESSES each worker hands its batches to its own child process, so the
     # CPU work runs off the server's GIL (see server/engines.py); off, it runs in the thread.

@@ -8,6 +8,10 @@ the server only sends raw image bytes down a pipe and gets Recognitions back (pr
 PNG included). A child that dies (a decoder crash, the OOM killer) or hangs past
 ``batch_timeout`` costs only the batch it was working on; a fresh child takes over.
 
+A live model swap (``swap``) never interrupts a batch: the batch in flight finishes on the
+model it started with, and the next one uses the new model (a child loads it when that
+batch arrives, as the server's wish travels with every batch).
+
 ``LocalEngine`` does the same work in the calling thread (``INFERENCE_PROCESSES=false``):
 for a small kiosk that cannot spare a child's memory, or a platform that cannot start
 processes; the queue's own tests use it too.
@@ -41,6 +45,8 @@ class Engine(Protocol):
         """Whether the next batch can be recognized, for the health check."""
         ...
 
+    def swap(self, recognizer: Recognizer) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -51,7 +57,10 @@ class LocalEngine:
         self.recognizer = recognizer
 
     def __call__(self, raws: Sequence[bytes]) -> Results:
-        return self.recognizer.recognize_batch(raws)
+        return self.recognizer.recognize_batch(raws)  # one read: a swap mid-batch does not touch this batch
+
+    def swap(self, recognizer: Recognizer) -> None:
+        self.recognizer = recognizer
 
     def alive(self) -> bool:
         return True  # the recognizer lives in this process
@@ -69,7 +78,7 @@ class RecognizerProcess:
     """
 
     def __init__(self, model_path: str, card_path: str, limits: Limits, batch_timeout: float = 30.0) -> None:
-        self._args = (model_path, card_path, limits)
+        self._args = (str(model_path), str(card_path), limits)
         self.batch_timeout = batch_timeout  # generous: it also covers the child's start (imports, model load)
         self._deadline: float | None = None  # when the batch in flight is overdue
         self._hung = False
@@ -88,8 +97,9 @@ class RecognizerProcess:
     def __call__(self, raws: Sequence[bytes]) -> Results:
         self._hung = False
         self._deadline = time.monotonic() + self.batch_timeout
+        model_path, card_path, _ = self._args
         try:
-            self._connection.send(list(raws))
+            self._connection.send(((model_path, card_path), list(raws)))
             return self._connection.recv()
         except (EOFError, OSError) as error:
             if self._hung:
@@ -112,6 +122,13 @@ class RecognizerProcess:
     def alive(self) -> bool:
         """False once the child has died (until the next batch replaces it) or the engine is closed."""
         return not self._closed.is_set() and self._process.is_alive()
+
+    def swap(self, recognizer: Recognizer) -> None:
+        """Ask for ``recognizer``'s model from the next batch on (and from any replacement child)."""
+        if recognizer.files is None:
+            raise ValueError("a recognizer process needs a recognizer loaded from files")
+        model_path, card_path = recognizer.files
+        self._args = (str(model_path), str(card_path), recognizer.limits)
 
     @property
     def pid(self) -> int | None:

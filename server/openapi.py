@@ -14,7 +14,8 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 def error_responses(*statuses: int) -> dict[str, Any]:
     reasons = {
         400: "Malformed request or image",
-        404: "No such attempt",
+        404: "No such attempt or model version",
+        409: "Refused, nothing changed: a model that cannot be served or failed its gate, or a retrain is running",
         413: "Image or request too large",
         415: "Not an allowed image type (PNG, JPEG, GIF, BMP, WebP)",
         500: "The server failed to classify the image (a recognizer process died or hung); retry",
@@ -30,6 +31,12 @@ def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
+TEACHER = "Teacher only (server/teacher.py; every caller is admitted until teacher keys exist)."
+ACTIVE = {
+    "type": "object",
+    "properties": {"active": {"type": "string"}, "card": {"type": "object"}},
+}
 ATTEMPT_ID = {"name": "attempt_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 PROBABILITIES = {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 10}
 DIGIT = {"type": "integer", "minimum": 0, "maximum": 9, "nullable": True}
@@ -197,6 +204,58 @@ SPEC: dict[str, Any] = {
         "/api/openapi.json": {
             "get": {"summary": "This document", "responses": {"200": json_response("OpenAPI 3", {"type": "object"})}}
         },
+        "/api/models": {
+            "get": {
+                "summary": "Model versions with their cards, the active one, accuracy on labelled attempts per "
+                "version and the last retrain's state",
+                "description": TEACHER,
+                "responses": {"200": json_response("The versions", {"$ref": "#/components/schemas/Models"})},
+            }
+        },
+        "/api/models/{version}/activate": {
+            "post": {
+                "summary": "Serve this version in every running process, without a restart",
+                "description": TEACHER + " Frames in flight finish on the old model. 409: the version cannot "
+                "be served (corrupt or foreign model, or it failed its gate); nothing changed.",
+                "parameters": [VERSION],
+                "responses": {"200": json_response("Now active", ACTIVE), **error_responses(404, 409)},
+            }
+        },
+        "/api/models/rollback": {
+            "post": {
+                "summary": "Return every process to the version active before this one",
+                "description": TEACHER,
+                "responses": {"200": json_response("Now active", ACTIVE), **error_responses(409)},
+            }
+        },
+        "/api/models/{version}": {
+            "delete": {
+                "summary": "Discard a candidate that was never active",
+                "description": TEACHER,
+                "parameters": [VERSION],
+                "responses": {
+                    "200": json_response(
+                        "Deleted", {"type": "object", "properties": {"discarded": {"type": "string"}}}
+                    ),
+                    **error_responses(404, 409),
+                },
+            }
+        },
+        "/api/retrain": {
+            "get": {
+                "summary": "The last retrain: idle, running (with progress), done (with the gate's result) or failed",
+                "description": TEACHER,
+                "responses": {"200": json_response("Its state", {"$ref": "#/components/schemas/Retrain"})},
+            },
+            "post": {
+                "summary": "Start a retrain in the background (the command `make retrain` runs)",
+                "description": TEACHER + " It writes a candidate version and never promotes it.",
+                "responses": {
+                    "202": json_response("Started", {"$ref": "#/components/schemas/Retrain"}),
+                    **error_responses(409),
+                },
+            },
+        },
         "/healthz": {
             "get": {
                 "summary": "Whether inference workers can classify, and whether the store is ok or degraded "
@@ -261,6 +320,38 @@ SPEC: dict[str, Any] = {
                     "accuracy": {"type": "number", "nullable": True},
                     "per_digit_accuracy": {"type": "array", "items": {"type": "number", "nullable": True}},
                     "confusion": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+                },
+            },
+            "Models": {
+                "type": "object",
+                "properties": {
+                    "active": {"type": "string"},
+                    "previous": {"type": "array", "items": {"type": "string"}},
+                    "versions": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "version": {"type": "string"},
+                                "builtin": {"type": "boolean"},
+                                "active": {"type": "boolean"},
+                                "card": {"type": "object", "nullable": True},
+                                "error": {"type": "string", "nullable": True},
+                            },
+                        },
+                    },
+                    "labelled_accuracy": {"type": "object", "nullable": True},
+                    "retrain": {"$ref": "#/components/schemas/Retrain"},
+                },
+            },
+            "Retrain": {
+                "type": "object",
+                "properties": {
+                    "state": {"type": "string", "enum": ["idle", "running", "done", "failed"]},
+                    "stage": {"type": "string"},
+                    "progress": {"type": "number"},
+                    "result": {"type": "object"},
+                    "error": {"type": "string"},
                 },
             },
             "Health": {

@@ -18,11 +18,13 @@ from PIL import Image
 
 from model.decode import ImageError, Limits
 from model.recognizer import Recognition, Recognizer
+from model.versions import ModelFiles
 from server.attempt_log import AttemptLog, Spool
 from server.attempts import Attempt, data_url
 from server.concurrency import eventlet_active, wait_for, when_done
 from server.engines import Engine, LocalEngine, RecognizerProcess
 from server.inference import Frame, InferenceQueue, Outcome
+from server.models import ModelSwitch
 from server.ratelimit import TokenBucket
 from server.stores import Store, StoreUnavailable, open_store
 
@@ -110,7 +112,8 @@ class Digits:
     def __init__(self, config: dict[str, Any], store: Store | None = None) -> None:
         self.config = config
         limits = Limits(max_bytes=config["MAX_UPLOAD_BYTES"], max_pixels=config["MAX_IMAGE_PIXELS"])
-        self.recognizer = Recognizer.load(config["MODEL_PATH"], config["MODEL_CARD_PATH"], limits)
+        self.models = ModelSwitch(config, self.use_model)
+        self.recognizer = Recognizer.load(self.models.current.tflite, self.models.current.card_path, limits)
         self.queue = InferenceQueue(
             [self._engine() for _ in range(config["INFERENCE_WORKERS"])],
             limits,
@@ -127,13 +130,22 @@ class Digits:
             self.log.fail(error)
         self.tracker = AttemptTracker()
         self.buckets: dict[str, TokenBucket] = {}
+        self.models.start()
 
     def _engine(self) -> Engine:
         # A monkey-patched (eventlet) process cannot start its children reliably: there the
         # workers recognize in their own real threads, as INFERENCE_PROCESSES=false does.
         if self.config["INFERENCE_PROCESSES"] and not eventlet_active():
-            return RecognizerProcess(self.config["MODEL_PATH"], self.config["MODEL_CARD_PATH"], self.recognizer.limits)
+            model_path, card_path = self.models.current.tflite, self.models.current.card_path
+            return RecognizerProcess(str(model_path), str(card_path), self.recognizer.limits)
         return LocalEngine(self.recognizer)
+
+    def use_model(self, files: ModelFiles) -> None:
+        """Serve another model version from the next batch on; batches in flight finish on the old one."""
+        recognizer = Recognizer.load(files.tflite, files.card_path, self.recognizer.limits)
+        for engine in self.queue.engines:
+            engine.swap(recognizer)
+        self.recognizer = recognizer
 
     def connect(self, session: str) -> None:
         self.buckets[session] = TokenBucket(self.config["RATE_LIMIT_PER_SECOND"], self.config["RATE_LIMIT_BURST"])
@@ -202,7 +214,7 @@ class Digits:
             probabilities=recognition.probabilities,
             image=bounded_image(outcome.raw, self.config["MAX_STORED_IMAGE_BYTES"]),
             input=recognition.preview_png,
-            model_version=self.recognizer.version,
+            model_version=recognition.version or self.recognizer.version,
             frames=frames,
             latency_ms=round(outcome.latency_ms, 3),
             final=frame.final,
@@ -245,6 +257,7 @@ class Digits:
         }
 
     def close(self) -> None:
+        self.models.close()
         self.queue.close()
         self.log.close()
         self.store.close()

@@ -93,6 +93,8 @@ def app_config(tmp_path, store_path) -> dict:
         "TESTING": True,
         "STORE_URL": f"sqlite:///{store_path}",
         "SPOOL_PATH": str(tmp_path / "spool.db"),
+        "MODELS_DIR": str(tmp_path / "models"),
+        "MODEL_POLL_SECONDS": 0.1,
         "LOG_FLUSH_SECONDS": 0.05,
         "STORE_RETRY_SECONDS": 0.2,
     }

@@ -24,7 +24,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> None:
+def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60, log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -34,7 +34,8 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> N
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             stop_server(process)
-            raise RuntimeError(f"the server did not start: {process.stderr.read().decode()[-3000:]}")
+            output = log.read_bytes() if log is not None else (process.stderr.read() if process.stderr else b"")
+            raise RuntimeError(f"the server did not start: {output.decode(errors='replace')[-3000:]}")
         time.sleep(0.2)
 
 
@@ -45,7 +46,9 @@ def start_server(
 
     ``command`` defaults to ``python -m server``, run in ``cwd`` (this tree; a benchmark may
     pass another revision's); ``{port}`` in its arguments is filled in, and ``PORT`` is set in
-    its environment. Returns the process, once healthy, and its base URL.
+    its environment. Its stderr goes to ``data/server.log``: a pipe nobody reads would block the
+    server once it has written 64 KB (werkzeug logs every request). Returns the process, once
+    healthy, and its base URL.
     """
     port = port or free_port()
     environment = {
@@ -54,19 +57,22 @@ def start_server(
         "PORT": str(port),
         "STORE_URL": f"sqlite:///{data / 'attempts.db'}",
         "SPOOL_PATH": str(data / "spool.db"),
+        "MODELS_DIR": str(data / "models"),
         "LOG_FLUSH_SECONDS": "0.05",
         **settings,
     }
-    process = subprocess.Popen(
-        [part.replace("{port}", str(port)) for part in command] if command else [sys.executable, "-m", "server"],
-        cwd=cwd,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group: stopping it stops its workers and children too
-    )
+    log = data / "server.log"  # a file, not a pipe: a pipe nobody reads blocks the server once full
+    with open(log, "ab") as stderr:
+        process = subprocess.Popen(
+            [part.replace("{port}", str(port)) for part in command] if command else [sys.executable, "-m", "server"],
+            cwd=cwd,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,  # its own process group: stopping it stops its workers and children too
+        )
     base = f"http://127.0.0.1:{port}"
-    wait_healthy(base, process)
+    wait_healthy(base, process, log=log)
     return process, base
 
 

@@ -299,3 +299,30 @@ def test_number_mode_reads_a_row_of_digits(server, page, mnist):
     page.wait_for_function(
         "() => document.querySelector('[data-testid=prediction]').textContent === '217'", timeout=15000
     )
+
+
+def test_dashboard_promotes_a_model_version_and_rolls_back(tmp_path, browser):
+    from tests.versions import make_version
+
+    make_version(tmp_path / "models", "20990101-000000-next")
+    with running_server(tmp_path) as base:
+        builtin = requests.get(f"{base}/healthz", timeout=5).json()["model"]["version"]
+        dashboard = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        failed = []  # every API call of the panel answers
+        dashboard.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+        dashboard.goto(f"{base}/dashboard")
+        dashboard.wait_for_selector("[data-testid=versions] tr[data-version='20990101-000000-next']")
+        assert dashboard.get_by_test_id("retrain-state").text_content() == "No retrain yet."
+        dashboard.get_by_test_id("promote-20990101-000000-next").click()
+        dashboard.wait_for_function(
+            "() => document.querySelector('[data-testid=model-message]').textContent.includes('Now serving')"
+        )
+        assert requests.get(f"{base}/healthz", timeout=5).json()["model"]["version"] == "20990101-000000-next"
+        dashboard.get_by_test_id("rollback").click()
+        dashboard.wait_for_function(
+            "() => document.querySelector('[data-testid=model-message]').textContent.includes('Rolled back')"
+        )
+        assert requests.get(f"{base}/healthz", timeout=5).json()["model"]["version"] == builtin
+        screenshot(dashboard, "dashboard-models")
+        dashboard.context.close()
+    assert failed == []

@@ -41,12 +41,17 @@ CALLS = pytest.mark.parametrize(
         ("get", "/api/stats", {}),
         ("get", "/api/openapi.json", {}),
         ("get", "/healthz", {}),
+        ("get", "/api/models", {}),
+        ("post", "/api/models/{version}/activate", {}),
+        ("post", "/api/models/rollback", {}),
+        ("delete", "/api/models/{version}", {}),
+        ("get", "/api/retrain", {}),
     ],
 )
 
 
 def assert_documented_status(client, method: str, path: str, kwargs: dict) -> None:
-    url = path.replace("{attempt_id}", "00000000-0000-4000-8000-000000000000")
+    url = path.replace("{attempt_id}", "00000000-0000-4000-8000-000000000000").replace("{version}", "no-such-version")
     response = getattr(client, method)(url, **kwargs)
     assert str(response.status_code) in SPEC["paths"][path][method]["responses"], response.status_code
 

@@ -3,11 +3,13 @@
 
 import { io } from "../vendor/socket.io.esm.min.js";
 import { attemptCard, fillCard } from "./attempts.js";
+import { refreshModels, setUpModels } from "./models.js";
 import { $, element, percent } from "./view.js";
 
 const FEED_SIZE = 48;
 const attempts = new Map();
 let statsTimer = null;
+let modelsTimer = null;
 
 const socket = io({ transports: ["websocket", "polling"] });
 socket.on("connect", () => {
@@ -23,6 +25,7 @@ socket.on("label", ({ attempt_id, label }) => {
   const attempt = attempts.get(attempt_id);
   if (attempt) upsert({ ...attempt, label });
   refreshStatsSoon();
+  refreshModelsSoon();
 });
 
 function setConnection(state, text) {
@@ -42,6 +45,12 @@ function upsert(attempt) {
 function refreshStatsSoon() {
   clearTimeout(statsTimer);
   statsTimer = setTimeout(refreshStats, 300);
+}
+
+// Accuracy per model version changes with labels; the listing reads every labelled attempt, so not too often.
+function refreshModelsSoon() {
+  clearTimeout(modelsTimer);
+  modelsTimer = setTimeout(refreshModels, 2000);
 }
 
 async function refreshStats() {
@@ -81,3 +90,4 @@ fetch("/api/attempts?limit=24")
   .then((response) => response.json())
   .then((page) => page.attempts.filter((a) => a.final).reverse().forEach(upsert));
 refreshStats();
+setUpModels();

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from cassandra import ConsistencyLevel, DriverException
@@ -60,6 +61,9 @@ STATEMENTS = {
     "page": "SELECT id FROM attempts_by_day WHERE day = ? AND created_at < ? LIMIT ?",
     "outcomes": "SELECT digit, label, final FROM attempts_by_day WHERE day = ? AND created_at >= ?",
     "ping": "SELECT release_version FROM system.local",
+    # The export reads every row once, paged by the driver; the drawing itself stays in the table.
+    "labelled": "SELECT id, created_at, updated_at, source, session, digit, confidence, probabilities, input, "
+    "model_version, frames, latency_ms, final, label FROM attempts",
 }
 
 
@@ -75,6 +79,7 @@ def row_to_attempt(row) -> Attempt | None:
     """An ``attempts`` row as an Attempt; None for a label that arrived before its attempt."""
     if row.created_at is None or row.frames is None:
         return None
+    image = getattr(row, "image", None)  # the export does not read it
     return Attempt(
         id=str(row.id),
         created_at=to_timestamp(row.created_at),
@@ -84,7 +89,7 @@ def row_to_attempt(row) -> Attempt | None:
         digit=row.digit,
         confidence=row.confidence,
         probabilities=list(row.probabilities or []),
-        image=row.image,
+        image=image,
         input=row.input,
         model_version=row.model_version,
         frames=row.frames,
@@ -249,6 +254,24 @@ class CassandraStore:
             for row in self._execute("outcomes", (day, to_datetime(since)))
             if row.final
         ]
+
+    def labelled(self, page_size: int = 500) -> Iterator[Attempt]:
+        """Attempts with a label and the model's input, ``page_size`` rows per round trip.
+
+        A full scan of ``attempts`` (there is no index on label), but never all of it in
+        memory: the driver fetches the next page as this generator is consumed.
+        """
+        session, prepared = self._connect()
+        statement = prepared["labelled"].bind(())
+        statement.fetch_size = page_size
+        try:
+            for row in session.execute(statement):
+                if row.label is not None and row.input is not None:
+                    attempt = row_to_attempt(row)
+                    if attempt is not None:
+                        yield attempt
+        except (NoHostAvailable, DriverException, OSError) as error:
+            raise StoreUnavailable(f"Cassandra export failed: {error}") from error
 
     def ping(self) -> None:
         self._execute("ping", ())

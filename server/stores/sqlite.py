@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from server.attempts import Attempt
@@ -137,6 +138,24 @@ class SqliteStore:
     def outcomes(self, since: float) -> list[tuple[int | None, int | None]]:
         rows = self._run("SELECT digit, label FROM attempts WHERE final = 1 AND created_at >= ?", (since,))
         return [(row["digit"], row["label"]) for row in rows]
+
+    def labelled(self, page_size: int = 500) -> Iterator[Attempt]:
+        """Attempts with a label and the model's input, oldest first, a page at a time (keyset paging).
+
+        The drawing itself is left out: training needs the 28x28 input the model saw.
+        """
+        after: tuple[float, str] = (float("-inf"), "")
+        columns = COLUMNS.replace("image, ", "NULL AS image, ")
+        while True:
+            rows = self._run(
+                f"SELECT {columns} FROM attempts WHERE label IS NOT NULL AND input IS NOT NULL AND frames > 0 "
+                "AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?",
+                (*after, page_size),
+            )
+            yield from (row_to_attempt(row) for row in rows)
+            if len(rows) < page_size:
+                return
+            after = (rows[-1]["created_at"], rows[-1]["id"])
 
     def ping(self) -> None:
         self._run("SELECT 1")
