@@ -142,15 +142,16 @@ def fine_tune(
     """Continue training the current model at a low, decaying learning rate, with the training augmentation."""
     import keras
 
-    from model.train import BATCH_SIZE, training_dataset
+    from model.train import Recipe, training_dataset
 
+    recipe = Recipe(seed=settings.seed)  # the training's batch size and augmentation, the retrain's seed
     keras.utils.set_random_seed(settings.seed)
     model = keras.models.load_model(keras_path)
     if settings.freeze_batch_norm:
         for layer in model.layers:
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.trainable = False  # Keras 3 then also runs it in inference mode
-    steps_per_epoch = math.ceil(len(labels) / BATCH_SIZE)
+    steps_per_epoch = math.ceil(len(labels) / recipe.batch_size)
     total = settings.epochs * steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(settings.learning_rate, decay_steps=total, alpha=0.1)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy")
@@ -165,7 +166,7 @@ def fine_tune(
             on_step(self.done, total)
 
     model.fit(
-        training_dataset(images, labels, settings.seed),
+        training_dataset(images, labels, recipe),
         steps_per_epoch=steps_per_epoch,
         epochs=settings.epochs,
         callbacks=[Progress()],
