@@ -1,14 +1,22 @@
 """The recognizer's end of a pipe: what a recognizer child process runs (``server/engines.py`` starts it).
 
+    python -m model.worker MODEL CARD MAX_BYTES MAX_PIXELS
+
 It lives in ``model`` so that the child imports only what recognition needs (NumPy,
-SciPy, Pillow, LiteRT), not the web server: about 23 MB less per child.
+SciPy, Pillow, LiteRT), not the web server: about 23 MB less per child, and nothing of
+the server's concurrency (eventlet's monkey-patching stays in the web process). Batches
+come in on stdin and results go out on stdout as length-prefixed pickles (``Channel``):
+plain pipes, which a green thread and a real thread wait on alike.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
+import struct
 import sys
-from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from model.decode import Limits
 from model.recognizer import Recognition, Recognizer
@@ -32,7 +40,35 @@ def follow(recognizer: Recognizer, wanted: ModelPaths) -> Recognizer:
         return recognizer
 
 
-def serve(connection: Connection, model_path: str, card_path: str, limits: Limits) -> None:
+class Channel:
+    """Whole Python objects over a pair of pipes: an 8-byte length, then the pickle.
+
+    Both ends are this project's own processes, so pickle is safe here; nothing from the
+    network is ever unpickled (clients' images travel as bytes inside the batch).
+    """
+
+    HEADER = struct.Struct("!Q")
+
+    def __init__(self, reader: BinaryIO, writer: BinaryIO) -> None:
+        self.reader, self.writer = reader, writer
+
+    def send(self, message: Any) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self.writer.write(self.HEADER.pack(len(data)) + data)
+        self.writer.flush()
+
+    def recv(self) -> Any:
+        (length,) = self.HEADER.unpack(self._read(self.HEADER.size))
+        return pickle.loads(self._read(length))
+
+    def _read(self, count: int) -> bytes:
+        data = self.reader.read(count)
+        if data is None or len(data) < count:
+            raise EOFError("the other end closed the pipe")
+        return data
+
+
+def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) -> None:
     """A batch of raw images in, one Recognition or ImageError per image out, until the pipe closes."""
     recognizer = Recognizer.load(Path(model_path), Path(card_path), limits)
     while True:
@@ -46,3 +82,16 @@ def serve(connection: Connection, model_path: str, card_path: str, limits: Limit
             if isinstance(result, Recognition):
                 _ = result.preview_png  # encoded here, off the server's GIL; it travels in the pickle
         connection.send(results)
+
+
+def main() -> None:
+    """Serve on stdin and stdout; whatever a library prints goes to stderr, never into the protocol."""
+    model_path, card_path, max_bytes, max_pixels = sys.argv[1:5]
+    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    channel = Channel(sys.stdin.buffer, protocol_out)
+    serve(channel, model_path, card_path, Limits(max_bytes=int(max_bytes), max_pixels=int(max_pixels)))
+
+
+if __name__ == "__main__":
+    main()

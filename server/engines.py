@@ -19,17 +19,21 @@ processes; the queue's own tests use it too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 from model.decode import ImageError, Limits
 from model.recognizer import Recognition, Recognizer
-from model.worker import serve
+from model.worker import Channel
 
+ROOT = Path(__file__).resolve().parent.parent  # where ``python -m model.worker`` finds ``model``
 log = logging.getLogger("digits.engines")
 Results = list[Recognition | ImageError]
 
@@ -72,9 +76,10 @@ class LocalEngine:
 class RecognizerProcess:
     """A recognizer in a child process, used by one worker thread at a time.
 
-    A batch is a plain blocking send and read; a watchdog thread kills a child that
-    overruns ``batch_timeout``, which ends that read, so the hot path needs no timeout of
-    its own. (Under eventlet the server uses ``LocalEngine`` instead: see ``Digits``.)
+    The child is ``python -m model.worker`` on plain pipes: a batch is a blocking write
+    and read, which under eventlet (``subprocess`` is green there) parks only the green
+    worker thread. A watchdog kills a child that overruns ``batch_timeout``, which ends
+    that read, so the hot path needs no timeout of its own.
     """
 
     def __init__(self, model_path: str, card_path: str, limits: Limits, batch_timeout: float = 30.0) -> None:
@@ -87,12 +92,15 @@ class RecognizerProcess:
         threading.Thread(target=self._watch, name="recognizer-watchdog", daemon=True).start()
 
     def _start(self) -> None:
-        # spawn, not fork: the server has threads, and a forked copy of their locks can deadlock.
-        context = multiprocessing.get_context("spawn")
-        self._connection, child = context.Pipe()
-        self._process = context.Process(target=serve, args=(child, *self._args), name="recognizer", daemon=True)
-        self._process.start()
-        child.close()
+        model_path, card_path, limits = self._args
+        limits_args = [str(limits.max_bytes), str(limits.max_pixels)]
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "model.worker", model_path, card_path, *limits_args],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self._connection = Channel(self._process.stdout, self._process.stdin)
 
     def __call__(self, raws: Sequence[bytes]) -> Results:
         self._hung = False
@@ -115,13 +123,13 @@ class RecognizerProcess:
     def _watch(self) -> None:
         while not self._closed.wait(min(1.0, self.batch_timeout / 4)):
             deadline, process = self._deadline, self._process
-            if deadline is not None and time.monotonic() > deadline and process.is_alive():
+            if deadline is not None and time.monotonic() > deadline and process.poll() is None:
                 self._hung = True
                 process.kill()  # the worker's blocking read then fails, and it starts a new child
 
     def alive(self) -> bool:
         """False once the child has died (until the next batch replaces it) or the engine is closed."""
-        return not self._closed.is_set() and self._process.is_alive()
+        return not self._closed.is_set() and self._process.poll() is None
 
     def swap(self, recognizer: Recognizer) -> None:
         """Ask for ``recognizer``'s model from the next batch on (and from any replacement child)."""
@@ -135,19 +143,24 @@ class RecognizerProcess:
         return self._process.pid
 
     def _exit_code(self) -> int | None:
-        self._process.join(timeout=1)
-        return self._process.exitcode
+        try:
+            return self._process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return None
 
     def _restart(self) -> None:
         self._stop()
         self._start()
 
     def _stop(self) -> None:
-        self._connection.close()  # the child's read ends and it exits
-        self._process.join(timeout=5)
-        if self._process.is_alive():
+        for pipe in (self._process.stdin, self._process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()  # the child's read ends and it exits
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             self._process.kill()
-            self._process.join(timeout=5)
+            self._process.wait(timeout=5)
 
     def close(self) -> None:
         self._closed.set()

@@ -1,4 +1,4 @@
-"""The inference queue: frames from every connection, classified by real worker threads.
+"""The inference queue: frames from every connection, classified by worker threads (green under eventlet).
 
 * Bounded: when ``max_pending`` frames wait, ``submit`` raises ``Busy`` at once rather
   than letting latency grow without limit.
@@ -15,17 +15,16 @@ from __future__ import annotations
 import collections
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from model.decode import ImageError, Limits, image_bytes
 from model.recognizer import Recognition
-from server.concurrency import real_threading
 from server.engines import Engine
 
 log = logging.getLogger("digits.inference")
-_threading = real_threading()
 
 
 class Busy(Exception):
@@ -65,9 +64,9 @@ class Job:
     def __init__(self, frame: Frame) -> None:
         self.frame = frame
         self.outcome: Outcome | None = None
-        self._done = _threading.Event()
+        self._done = threading.Event()
         self._callbacks: list[Callable[[Outcome], None]] = []
-        self._lock = _threading.Lock()
+        self._lock = threading.Lock()
 
     def resolve(self, outcome: Outcome) -> None:
         with self._lock:
@@ -108,10 +107,10 @@ class InferenceQueue:
         self.max_batch = max_batch
         self.max_pending = max_pending
         self._pending: collections.OrderedDict[tuple[str, int | None], Job] = collections.OrderedDict()
-        self._condition = _threading.Condition(_threading.Lock())
+        self._condition = threading.Condition(threading.Lock())
         self._stopping = False
         self._workers = [
-            _threading.Thread(target=self._work, args=(engine,), name=f"inference-{index}", daemon=True)
+            threading.Thread(target=self._work, args=(engine,), name=f"inference-{index}", daemon=True)
             for index, engine in enumerate(engines)
         ]
         for worker in self._workers:

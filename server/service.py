@@ -21,7 +21,7 @@ from model.recognizer import Recognition, Recognizer
 from model.versions import ModelFiles
 from server.attempt_log import AttemptLog, Spool
 from server.attempts import Attempt, data_url
-from server.concurrency import eventlet_active, wait_for, when_done
+from server.concurrency import eventlet_active
 from server.engines import Engine, LocalEngine, RecognizerProcess
 from server.inference import Frame, InferenceQueue, Outcome
 from server.models import ModelSwitch
@@ -133,9 +133,9 @@ class Digits:
         self.models.start()
 
     def _engine(self) -> Engine:
-        # A monkey-patched (eventlet) process cannot start its children reliably: there the
-        # workers recognize in their own real threads, as INFERENCE_PROCESSES=false does.
-        if self.config["INFERENCE_PROCESSES"] and not eventlet_active():
+        # Under eventlet the workers are green threads: recognizing in one would freeze every
+        # connection, so there recognition always runs in child processes.
+        if self.config["INFERENCE_PROCESSES"] or eventlet_active():
             model_path, card_path = self.models.current.tflite, self.models.current.card_path
             return RecognizerProcess(str(model_path), str(card_path), self.recognizer.limits)
         return LocalEngine(self.recognizer)
@@ -168,7 +168,7 @@ class Digits:
         ``StoreUnavailable`` when neither the store nor the spool could keep the attempt.
         """
         job = self.queue.submit(frame)
-        result = self._settle(frame, session, source, wait_for(job.wait, INFERENCE_TIMEOUT))
+        result = self._settle(frame, session, source, job.wait(INFERENCE_TIMEOUT))
         if isinstance(result, ImageError):
             raise result
         assert result is not None, "a REST frame has no newer frame to replace it"
@@ -182,7 +182,7 @@ class Digits:
         replace its older ones in the queue. Raises ``Busy`` at once when the queue is full.
         """
         job = self.queue.submit(frame)
-        when_done(job, lambda outcome: self._deliver(frame, session, source, outcome, deliver), INFERENCE_TIMEOUT)
+        job.add_done_callback(lambda outcome: self._deliver(frame, session, source, outcome, deliver))
 
     def _deliver(self, frame: Frame, session: str, source: str, outcome: Outcome, deliver: Delivery) -> None:
         """A draft's answer goes out at once; a final one once its attempt is durable (the log calls back)."""
