@@ -13,6 +13,10 @@ if os.environ.get("ASYNC_MODE") == "eventlet":  # before anything imports socket
 
     eventlet.monkey_patch()
 
+    from server import fast_unmask
+
+    fast_unmask.install()
+
 import atexit
 from typing import Any
 
