@@ -17,7 +17,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY model/ model/
 COPY server/ server/
 COPY frontend/ frontend/
-COPY Procfile ./
+COPY Procfile gunicorn.conf.py ./
 RUN mkdir -p /app/data/models && chown -R digits:digits /app/data
 
 USER digits
@@ -25,5 +25,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
 
-# The Procfile's web process.
-CMD ["sh", "-c", "exec gunicorn --worker-class gthread --workers 1 --threads 64 --bind 0.0.0.0:${PORT:-8000} --access-logfile - 'server:create_app()'"]
+# The Procfile's web process (gunicorn reads gunicorn.conf.py: eventlet worker, ${PORT}).
+CMD ["sh", "-c", "exec gunicorn 'server:create_app()'"]

@@ -9,7 +9,7 @@ reported as ratios against the baseline's, because absolute times drift on share
     python -m bench.live --drawers 20 --seconds 30
     python -m bench.live --drawers 20,30 --rate 8   # a classroom: each canvas streams 8 frames a second
     python -m bench.live --soak 600           # memory under a 10-minute soak (RSS start/end)
-    python -m bench.live --mode eventlet --no-baseline   # the eventlet server, to compare with threading
+    python -m bench.live --mode eventlet,threading --no-baseline   # the two workers, side by side
     python -m bench.live --url http://host:8000 --drawers 20   # an already running server
     python -m bench.live --versus 9e787d0 --no-baseline   # this tree against another revision, same run
 
@@ -230,13 +230,13 @@ def revision_tree(stack: ExitStack, revision: str) -> Path:
 
 
 def start_ours(stack: ExitStack, mode: str, cwd: Path = ROOT) -> str:
-    """Our server from ``cwd`` (this tree, or another revision's): the Procfile's web process, or eventlet."""
+    """Our server from ``cwd`` (this tree, or another revision's): the Procfile's web process in ``mode``."""
     data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
     # Drawers here send back to back, far faster than a person: lift the per-connection limit.
     return stack.enter_context(
         running_server(
             data,
-            command=procfile_web(cwd) if mode == "threading" else None,
+            command=procfile_web(cwd),
             cwd=cwd,
             ASYNC_MODE=mode,
             RATE_LIMIT_PER_SECOND="100000",
@@ -253,13 +253,14 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--binary", action="store_true", help="also run ours with binary frames (PNG bytes)")
     parser.add_argument("--versus", metavar="REVISION", help="also run our server at this git revision, side by side")
+    parser.add_argument("--versus-mode", default="threading", help="ASYNC_MODE for --versus (threading before 12/2026)")
     parser.add_argument("--soak", type=float, help="run 20 drawers this many seconds and report memory")
     parser.add_argument("--rate", type=float, default=0, help="frames per second per drawer (0: back to back)")
     parser.add_argument(
         "--mode",
-        choices=["threading", "eventlet"],
-        default="threading",
-        help="threading: the Procfile's web process (gunicorn gthread); eventlet: ASYNC_MODE=eventlet python -m server",
+        default="eventlet",
+        help="the Procfile's web process with ASYNC_MODE=eventlet (its default) or threading (gthread); "
+        "comma-separated modes each get a server, measured in the same run",
     )
     args = parser.parse_args()
     counts = [20] if args.soak else [int(count) for count in args.drawers.split(",")]
@@ -275,35 +276,33 @@ def main() -> None:
         "| RSS MB start → end |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    modes = args.mode.split(",")
     with ExitStack() as stack:
-        ours = args.url or start_ours(stack, args.mode)
-        versus = start_ours(stack, args.mode, revision_tree(stack, args.versus)) if args.versus else None
+        ours = {mode: args.url or start_ours(stack, mode) for mode in modes}
+        versus = start_ours(stack, args.versus_mode, revision_tree(stack, args.versus)) if args.versus else None
         baseline = None if args.no_baseline or args.url or args.soak else start_baseline(stack)
-        for server in (ours, versus, baseline):
+        for server in (*ours.values(), versus, baseline):
             if server:  # first frames pay for loading (our recognizer processes, Keras' first predict): not measured
                 load(server, WARM_UP_DRAWERS, WARM_UP_SECONDS, 0, None)
         for drawers in counts:
-            figures = load(ours, drawers, seconds, args.rate, ServerProcesses.find(ours))
-            print(row(f"ours ({args.mode})", drawers, figures), flush=True)
-            if args.binary:
-                binary = load(ours, drawers, seconds, args.rate, ServerProcesses.find(ours), binary=True)
-                print(row(f"ours ({args.mode}), binary frames", drawers, binary), flush=True)
+            for mode, server in ours.items():
+                figures = load(server, drawers, seconds, args.rate, ServerProcesses.find(server))
+                print(row(f"ours ({mode})", drawers, figures), flush=True)
+                if args.binary:
+                    binary = load(server, drawers, seconds, args.rate, ServerProcesses.find(server), binary=True)
+                    print(row(f"ours ({mode}), binary frames", drawers, binary), flush=True)
+                if args.soak:
+                    curve = " → ".join(f"{mb:.0f}" for mb in figures["rss_curve"])
+                    print(f"\nRSS MB every tenth of the soak: {curve}")
             if versus:
-                print(
-                    row(
-                        f"{args.versus} ({args.mode})",
-                        drawers,
-                        load(versus, drawers, seconds, args.rate, ServerProcesses.find(versus)),
-                    )
-                )
-            if args.soak:
-                print("\nRSS MB every tenth of the soak: " + " → ".join(f"{mb:.0f}" for mb in figures["rss_curve"]))
+                again = load(versus, drawers, seconds, args.rate, ServerProcesses.find(versus))
+                print(row(f"{args.versus} ({args.versus_mode})", drawers, again), flush=True)
             if baseline:
                 base = load(baseline, drawers, seconds, args.rate, ServerProcesses.find(baseline))
                 print(row("seed-style baseline", drawers, base), flush=True)
                 ratio = figures["answers_per_s"] / max(base["answers_per_s"], 1e-9)
                 print(
-                    f"| **ratio** | {drawers} | **{ratio:.1f}x** throughput | "
+                    f"| **ratio** ({modes[-1]}) | {drawers} | **{ratio:.1f}x** throughput | "
                     f"{base['p50'] / figures['p50']:.1f}x faster p50 | | "
                     f"{base['p99'] / figures['p99']:.1f}x faster p99 | | | | |",
                     flush=True,

@@ -1,21 +1,22 @@
-"""``python -m server`` (what ``make run`` calls): serve the app on HOST:PORT.
+"""``python -m server`` (what ``make run`` calls): the production stack on HOST:PORT.
 
-With ``ASYNC_MODE=eventlet`` the package monkey-patches the process as its very first
-import (see ``server/__init__.py``), as eventlet requires. Production runs under
-gunicorn (see ``Procfile``).
+It runs gunicorn with ``gunicorn.conf.py``, exactly as the Procfile does, only with the
+configured HOST (127.0.0.1 unless set) instead of every interface: one way to serve.
 """
 
-from server import create_app
-from server.config import load_config
-from server.extensions import socketio
+import os
+import sys
+
+from server.config import ROOT, load_config
 
 
 def main() -> None:
     config = load_config()
-
-    app = create_app()
     print(f"Serving on http://{config['HOST']}:{config['PORT']} (store: {config['STORE_URL'].split('?')[0]})")
-    socketio.run(app, host=config["HOST"], port=config["PORT"], allow_unsafe_werkzeug=True)
+    sys.stdout.flush()
+    os.chdir(ROOT)  # gunicorn reads gunicorn.conf.py from here
+    environment = {**os.environ, "HOST": config["HOST"], "PORT": str(config["PORT"])}
+    os.execve(sys.executable, [sys.executable, "-m", "gunicorn", "server:create_app()"], environment)
 
 
 if __name__ == "__main__":

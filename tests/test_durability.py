@@ -7,6 +7,7 @@ whose answer arrived must be stored exactly once, counted by id in every table.
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -160,8 +161,8 @@ class Stream:
     def _answered(self, attempt_id: str) -> None:
         with self._lock:
             self.answered.append(attempt_id)
-            if len(self.answered) == self.kill_at:
-                self.server.send_signal(signal.SIGKILL)
+            if len(self.answered) == self.kill_at:  # the whole server: gunicorn, its worker, its recognizers
+                os.killpg(self.server.pid, signal.SIGKILL)
 
     def _post(self) -> None:
         with requests.Session() as session:

@@ -22,8 +22,9 @@ def processes() -> dict[str, str]:
 
 
 def test_procfile_declares_web_and_release():
+    """The web process is gunicorn with gunicorn.conf.py (read from the working directory); PORT binds there."""
     assert set(processes()) == {"web", "release"}
-    assert "$PORT" in processes()["web"] or "${PORT" in processes()["web"]
+    assert "gunicorn 'server:create_app()'" in processes()["web"]
 
 
 def test_release_creates_the_schema(tmp_path):
@@ -38,7 +39,9 @@ def test_release_creates_the_schema(tmp_path):
 
 
 def test_web_process_serves_the_app_and_the_protocol(tmp_path, seven_frame):
+    """On $PORT (set by running_server, as a platform does), every interface, the eventlet worker."""
     with running_server(tmp_path, command=["bash", "-c", processes()["web"]]) as base:
+        assert "Using worker: eventlet" in (tmp_path / "server.log").read_text()
         client = socketio.SimpleClient()
         client.connect(base, transports=["websocket"])
         client.emit("frame", {"attempt_id": str(uuid.uuid4()), "seq": 0, "image": seven_frame, "final": True})

@@ -12,7 +12,6 @@ import contextlib
 import os
 import socket
 import struct
-import sys
 import threading
 import zlib
 from typing import NamedTuple
@@ -27,21 +26,17 @@ from bench.live import procfile_web
 from tests.server_process import free_port, start_server, stop_server
 
 MB = 2**20
-STACKS = {
-    "werkzeug (make run)": (None, {}),
-    "gunicorn (Procfile)": ("procfile", {}),
-    "eventlet": (None, {"ASYNC_MODE": "eventlet"}),
+STACKS = {  # the Procfile's web process (what make run serves too), with each worker it can use
+    "eventlet worker": {},
+    "gthread worker": {"ASYNC_MODE": "threading"},
 }
 
 
 @pytest.fixture(params=list(STACKS), scope="module")
 def server(request, tmp_path_factory):
     """A real server of one stack; yields (base URL, its processes' RSS in MB as a function)."""
-    command, settings = STACKS[request.param]
     port = free_port()
-    process, base = start_server(
-        tmp_path_factory.mktemp("ws"), procfile_web() if command else [sys.executable, "-m", "server"], port, **settings
-    )
+    process, base = start_server(tmp_path_factory.mktemp("ws"), procfile_web(), port, **STACKS[request.param])
 
     def rss_mb() -> float:
         tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]

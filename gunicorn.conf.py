@@ -1,0 +1,22 @@
+"""How the web process is served; gunicorn reads this file from the working directory.
+
+The Procfile, ``make run`` (``python -m server``), the container and the tests all start
+this one stack. One process with an eventlet worker: each connection is a green thread,
+so a thousand open sockets (kiosks, forgotten tabs, two classrooms) cost memory, not OS
+threads, and ``/healthz`` keeps answering. Recognition, the CPU work, runs in the
+recognizer child processes (``server/engines.py``), never on the event loop.
+``ASYNC_MODE=threading`` serves with gthread instead (a thread per connection, 64 at most),
+for comparison (``bench.live --mode threading``).
+"""
+
+import os
+
+os.environ.setdefault("ASYNC_MODE", "eventlet")  # the worker's create_app() reads it
+_threads = os.environ["ASYNC_MODE"] == "threading"
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+workers = 1  # more processes: behind a sticky proxy with MESSAGE_QUEUE_URL (README, Scaling)
+worker_class = "gthread" if _threads else "eventlet"
+threads = 64  # gthread only
+worker_connections = 4096  # eventlet only: open connections per process
+accesslog = "-"
