@@ -139,7 +139,9 @@ def test_a_cassandra_crash_loses_no_answered_attempt(crash_node, make_app, seven
     assert load.failures == [], "every request was answered, into the store or the spool"
     wait_until(lambda: health.get("/healthz").json["store"]["spool_depth"] == 0, 60, "the spool to drain")
     answered = sorted(load.acknowledged)
-    for table, ids in stored_ids(crash_node, keyspace).items():
+    stored = stored_ids(crash_node, keyspace)
+    print(f"answered {len(answered)} ({at_crash} before the kill); stored", {t: len(i) for t, i in stored.items()})
+    for table, ids in stored.items():
         assert len(ids) == len(set(ids)), f"{table}: no attempt twice"
         assert sorted(ids) == answered, f"{table}: every answered attempt, exactly once"
 
@@ -213,5 +215,6 @@ def test_a_web_process_crash_loses_no_answered_attempt(tmp_path, seven):
     finally:
         stop_server(restarted)
     missing = set(answered) - set(ids)
+    print(f"answered {len(answered)} before the kill; {len(ids)} stored, {len(missing)} of the answered missing")
     assert not missing, f"{len(missing)} of {len(answered)} answered attempts were lost in the crash"
     assert len(ids) == len(set(ids))
