@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from scripts.cassandra_node import CACHE, Node
 
 
 @dataclass
@@ -19,3 +21,11 @@ def unopenable_sqlite(path: Path) -> Outage:
     """An SQLite store that cannot be opened: a directory stands where its file should be."""
     path.mkdir()
     return Outage(f"sqlite:///{path}", path.rmdir)
+
+
+def own_cassandra_node(name: str, port: int, storage_port: int) -> Iterator[Node]:
+    """A Cassandra node of a test's own (for a test that stops or kills it), stopped after the test."""
+    node = Node(CACHE / name, port=port, storage_port=storage_port)
+    node.start()
+    yield node
+    node.stop()

@@ -19,10 +19,11 @@ import requests
 import socketio as socketio_client
 from cassandra.cluster import Cluster
 
-from scripts.cassandra_node import CACHE, Node
+from scripts.cassandra_node import Node
 from server.extensions import socketio
 from server.stores import StoreUnavailable
 from tests.images import big_digit, data_url, on_canvas, transparent_png
+from tests.outages import own_cassandra_node
 from tests.server_process import start_server, stop_server
 from tests.test_live import events
 from tests.waiting import PredictLoad, wait_until
@@ -105,10 +106,7 @@ def test_when_nothing_can_keep_an_attempt_it_is_not_answered(make_app, seven, mo
 @pytest.fixture
 def crash_node():
     """A Cassandra node of its own: this test kills it."""
-    node = Node(CACHE / "crash-cassandra", port=19044, storage_port=17004)
-    node.start()
-    yield node
-    node.stop()
+    yield from own_cassandra_node("crash-cassandra", 19044, 17004)
 
 
 def stored_ids(node: Node, keyspace: str) -> dict[str, list[str]]:

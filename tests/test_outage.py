@@ -6,8 +6,7 @@ import uuid
 import pytest
 from cassandra.cluster import Cluster
 
-from scripts.cassandra_node import CACHE, Node
-from tests.outages import Outage
+from tests.outages import Outage, own_cassandra_node
 from tests.waiting import PredictLoad, wait_until
 
 CASSANDRA = [pytest.mark.cassandra, pytest.mark.slow]
@@ -16,10 +15,7 @@ CASSANDRA = [pytest.mark.cassandra, pytest.mark.slow]
 @pytest.fixture
 def outage_node():
     """A node of its own: these tests stop and start it."""
-    node = Node(CACHE / "outage-cassandra", port=19043, storage_port=17002)
-    node.start()
-    yield node
-    node.stop()
+    yield from own_cassandra_node("outage-cassandra", 19043, 17002)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=CASSANDRA)])
