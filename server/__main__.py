@@ -8,6 +8,7 @@ gunicorn (see ``Procfile``).
 from server import create_app
 from server.config import load_config
 from server.extensions import socketio
+from server.teacher import dashboard_link
 
 
 def main() -> None:
@@ -15,6 +16,8 @@ def main() -> None:
 
     app = create_app()
     print(f"Serving on http://{config['HOST']}:{config['PORT']} (store: {config['STORE_URL'].split('?')[0]})")
+    link = dashboard_link(config["HOST"], config["PORT"], app.config["TEACHER_TOKEN"])
+    print(f"Teacher dashboard: {link}", flush=True)  # the key, like Jupyter's token: shown only here
     socketio.run(app, host=config["HOST"], port=config["PORT"], allow_unsafe_werkzeug=True)
 
 
