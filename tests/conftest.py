@@ -136,11 +136,21 @@ def app(make_app):
 
 
 @pytest.fixture
-def client(app, teacher_headers):
-    """The teacher's REST client: most API tests are about what a teacher sees (test_access checks who may)."""
-    teacher = app.test_client()
-    teacher.environ_base["HTTP_AUTHORIZATION"] = teacher_headers["Authorization"]
-    return teacher
+def teacher_client(teacher_headers):
+    """Any test app's REST client, sending the teacher key with every request."""
+
+    def client_of(application):
+        teacher = application.test_client()
+        teacher.environ_base["HTTP_AUTHORIZATION"] = teacher_headers["Authorization"]
+        return teacher
+
+    return client_of
+
+
+@pytest.fixture
+def client(app, teacher_client):
+    """The teacher's REST client: most API tests are about what a teacher sees (test_teacher checks who may)."""
+    return teacher_client(app)
 
 
 @pytest.fixture
