@@ -101,7 +101,10 @@ class AttemptTracker:
         """Count one more classified frame; returns the attempt as it was before this frame ended it."""
         with self._lock:
             before = self._attempts.pop(attempt_id, Tracked(time.time(), 0, session, False))
-            self._attempts[attempt_id] = before._replace(frames=before.frames + 1, ended=before.ended or final)
+            # The owner token goes out with the first answer only; memory keeps just its hash after that.
+            self._attempts[attempt_id] = before._replace(
+                frames=before.frames + 1, ended=before.ended or final, token=None
+            )
             self._evict()
             return before._replace(frames=before.frames + 1)
 
@@ -297,7 +300,7 @@ class Digits:
         )
         if not frame.final and not ended:  # a draft classified after its final must not overwrite it
             self.log.record(attempt)
-        return Answer(attempt, recognition, tracked.token if frames == 1 else None)
+        return Answer(attempt, recognition, tracked.token)
 
     def find(self, attempt_id: str) -> Attempt | None:
         """An attempt from memory (not yet written) or from the store."""
