@@ -35,7 +35,7 @@ from requests.adapters import HTTPAdapter
 
 from bench.timing import machine, percentiles
 from model.realistic import Sample, outline_samples
-from tests.server_process import ROOT, running_server
+from tests.server_process import ROOT, TEACHER_HEADERS, running_server
 
 SUBMITTERS = 4
 
@@ -72,7 +72,11 @@ def draw_and_label(base: str, samples: list[Sample], drawers: int) -> int:
     def one(index: int) -> bool:
         session, sample = sessions[index // 10 % drawers], samples[index]  # each drawer draws every digit
         answer = predict(session, base, sample)
-        label = session.put(f"{base}/api/attempts/{answer['attempt_id']}/label", json={"label": sample.label})
+        label = session.put(
+            f"{base}/api/attempts/{answer['attempt_id']}/label",
+            json={"label": sample.label},
+            headers={"X-Owner-Token": answer["owner_token"]},  # a drawer corrects its own answer
+        )
         label.raise_for_status()
         return answer["digit"] == sample.label
 
@@ -140,7 +144,7 @@ def swap(base: str, version: str, probe_sample: Sample) -> tuple[dict[str, dict[
     with LatencyProbe(base, probe_sample) as probe:
         time.sleep(3.0)
         started = time.perf_counter()
-        response = requests.post(f"{base}/api/models/{version}/activate", timeout=60)
+        response = requests.post(f"{base}/api/models/{version}/activate", headers=TEACHER_HEADERS, timeout=60)
         response.raise_for_status()
         promote_ms = (time.perf_counter() - started) * 1000.0
         time.sleep(4.0)

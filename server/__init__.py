@@ -29,6 +29,7 @@ from server.extensions import socketio
 from server.logs import configure_logging
 from server.service import Digits
 from server.stores import StoreUnavailable
+from server.teacher import announce, ensure_teacher_token
 from server.websocket_limits import NoCompression, limit_message_size
 
 SECURITY_HEADERS = {
@@ -52,6 +53,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_logging()
     app = Flask(__name__, static_folder=str(ROOT / "frontend"), static_url_path="/static")
     app.config.update(config)
+    app.config["TEACHER_TOKEN"], new_token = ensure_teacher_token(config)
+    if new_token:  # first start: the only time the link is logged (python -m server prints it every start)
+        announce(config, app.config["TEACHER_TOKEN"])
     app.config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"] * 4 // 3 + 64 * 1024
 
     digits = Digits(config)

@@ -2,6 +2,10 @@
 
 Errors are always JSON ``{"error": {"code", "message"}}`` with a fitting status; no
 stack trace ever reaches a client.
+
+Reading the class's attempts and stats needs the teacher key (``server/teacher.py``);
+one attempt may also be read, relabelled or deleted with its owner token
+(``X-Owner-Token``, ``server/owners.py``), which every predict answer carries.
 """
 
 from __future__ import annotations
@@ -14,30 +18,27 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from model.decode import ImageError, UnsupportedFormat, sniff_format
-from server.attempts import data_url, new_attempt_id
+from server.attempts import Attempt, data_url, new_attempt_id
+from server.errors import ApiError
 from server.inference import Busy, Frame
 from server.openapi import SPEC
+from server.owners import OWNER_HEADER, Access
 from server.protocol import ProtocolError, parse_label
 from server.service import Digits
 from server.stats import summarize
 from server.stores import StoreUnavailable
+from server.teacher import is_teacher, require_teacher, unauthorized
 
 api = Blueprint("api", __name__, url_prefix="/api")
 MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "BMP": "image/bmp", "WEBP": "image/webp"}
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def service() -> Digits:
     return current_app.extensions["digits"]
 
 
-def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
-    return jsonify({"error": {"code": code, "message": message}}), status
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None):
+    return jsonify({"error": {"code": code, "message": message}}), status, headers or {}
 
 
 def attempt_uuid(attempt_id: str) -> str:
@@ -75,7 +76,7 @@ def predict():
     image, source = uploaded_image()
     attempt_id = new_attempt_id()
     answer = service().classify(Frame(attempt_id, 0, image, final=True), request.remote_addr or "", source)
-    prediction = answer.prediction(0)
+    prediction = answer.prediction(0)  # the REST attempt's only answer: it carries the owner token
     return jsonify({key: prediction[key] for key in prediction if key not in ("seq", "final")})
 
 
@@ -97,6 +98,7 @@ def number():
 
 @api.get("/attempts")
 def attempts():
+    require_teacher()
     limit = int_arg("limit", 20, 1, 100)
     before = request.args.get("before")
     try:
@@ -112,20 +114,48 @@ def attempts():
     )
 
 
-def found(attempt_id: str):
+def found(attempt_id: str) -> Attempt:
     attempt = service().find(attempt_uuid(attempt_id))
     if attempt is None:
         raise ApiError(404, "not_found", "There is no attempt with this id.")
     return attempt
 
 
+def require_owner(attempt_id: str) -> str:
+    """The attempt's canonical id, once the caller has shown its owner token or the teacher key.
+
+    No credential at all is 401 (as for every teacher route); a token that is not this
+    attempt's is 403, and nothing is read or changed.
+    """
+    attempt_id = attempt_uuid(attempt_id)
+    teacher = is_teacher()
+    token = request.headers.get(OWNER_HEADER) or None
+    if not teacher and token is None:
+        raise unauthorized("This needs the attempt's owner token (X-Owner-Token) or the teacher key.")
+    access = service().access(attempt_id, None, token, teacher)
+    if access is Access.UNKNOWN:
+        raise ApiError(404, "not_found", "There is no attempt with this id.")
+    if access is Access.FORBIDDEN:
+        raise ApiError(403, "forbidden", "This attempt belongs to someone else.")
+    return attempt_id
+
+
 @api.get("/attempts/<attempt_id>")
 def attempt(attempt_id: str):
-    return jsonify(found(attempt_id).summary())
+    return jsonify(found(require_owner(attempt_id)).summary())
+
+
+@api.delete("/attempts/<attempt_id>")
+def delete_attempt(attempt_id: str):
+    attempt_id = require_owner(attempt_id)
+    if not service().delete(attempt_id):
+        raise ApiError(404, "not_found", "There is no attempt with this id.")
+    return jsonify({"deleted": attempt_id})
 
 
 @api.get("/attempts/<attempt_id>/image")
 def attempt_image(attempt_id: str):
+    require_teacher()
     drawing = found(attempt_id).image
     if not drawing:
         raise ApiError(404, "not_found", "This attempt has no stored drawing.")
@@ -138,7 +168,7 @@ def attempt_image(attempt_id: str):
 
 @api.put("/attempts/<attempt_id>/label")
 def put_label(attempt_id: str):
-    attempt_id = attempt_uuid(attempt_id)
+    attempt_id = require_owner(attempt_id)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "label" not in body:
         raise ApiError(400, "bad_request", 'Send JSON {"label": 0-9} (or null to clear it).')
@@ -153,6 +183,7 @@ def put_label(attempt_id: str):
 
 @api.get("/stats")
 def stats():
+    require_teacher()
     days = int_arg("days", 30, 1, 366)
     summary: dict[str, Any] = summarize(service().store.outcomes(time.time() - days * 86400))
     return jsonify({"days": days, **summary})
@@ -165,7 +196,7 @@ def openapi():
 
 @api.errorhandler(ApiError)
 def api_error(error: ApiError):
-    return error_response(error.status, error.code, error.message)
+    return error_response(error.status, error.code, error.message, error.headers)
 
 
 @api.errorhandler(ImageError)

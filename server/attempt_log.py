@@ -92,6 +92,10 @@ def label_op(attempt_id: str, label: int | None, created_at: float) -> dict[str,
     return {"op": "label", "id": attempt_id, "label": label, "created_at": created_at}
 
 
+def delete_op(attempt_id: str, created_at: float) -> dict[str, Any]:
+    return {"op": "delete", "id": attempt_id, "created_at": created_at}
+
+
 def apply(store: Store, operations: list[dict[str, Any]]) -> None:
     """Write operations in order: consecutive upserts go as one batch."""
     upserts: list[Attempt] = []
@@ -102,9 +106,26 @@ def apply(store: Store, operations: list[dict[str, Any]]) -> None:
         if upserts:
             store.upsert(upserts)
             upserts = []
-        store.set_label(operation["id"], operation["label"], operation["created_at"])
+        if operation["op"] == "delete":
+            store.delete(operation["id"], operation["created_at"])
+        else:
+            store.set_label(operation["id"], operation["label"], operation["created_at"])
     if upserts:
         store.upsert(upserts)
+
+
+def wait_durable(register: Callable[[Durable], None], timeout: float) -> None:
+    """Hand ``register`` a callback for the writer and wait for it; StoreUnavailable unless it said durable."""
+    landed = threading.Event()
+    outcome: list[bool] = []
+
+    def settle(durable: bool) -> None:
+        outcome.append(durable)
+        landed.set()
+
+    register(settle)
+    if not landed.wait(timeout) or not outcome[0]:
+        raise StoreUnavailable("The attempt could not be stored durably.")
 
 
 class AttemptLog:
@@ -142,16 +163,24 @@ class AttemptLog:
 
     def commit(self, attempt: Attempt, timeout: float) -> None:
         """Record an attempt and return once it is durable; raises StoreUnavailable when it is not."""
-        landed = threading.Event()
-        outcome: list[bool] = []
+        wait_durable(lambda settle: self.record(attempt, settle), timeout)
 
-        def settle(durable: bool) -> None:
-            outcome.append(durable)
-            landed.set()
+    def delete(self, attempt_id: str, created_at: float, timeout: float) -> None:
+        """Forget an attempt everywhere, in order after its earlier writes; returns once that is durable.
 
-        self.record(attempt, settle)
-        if not landed.wait(timeout) or not outcome[0]:
-            raise StoreUnavailable("The attempt could not be stored durably.")
+        Its unwritten versions are dropped here, so no later flush brings it back; a spooled
+        delete is replayed after the spooled upserts it follows.
+        """
+
+        def enqueue(settle: Durable) -> None:
+            with self._lock:
+                self._drafts.pop(attempt_id, None)
+                self._answers.pop(attempt_id, None)
+                self._labels.append(delete_op(attempt_id, created_at))  # labels and deletes keep one order
+                self._waiting.append(settle)
+            self._wake.set()
+
+        wait_durable(enqueue, timeout)
 
     def label(self, attempt_id: str, label: int | None, created_at: float) -> None:
         with self._lock:

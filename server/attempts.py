@@ -32,6 +32,7 @@ class Attempt:
     final: bool = False
     label: int | None = None
     updated_at: float = field(default_factory=time.time)
+    owner: str | None = None  # SHA-256 of the owner token (server/owners.py); never in summary()
 
     def summary(self) -> dict[str, Any]:
         """The JSON view of an attempt for the API: everything but the drawing itself."""

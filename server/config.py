@@ -17,6 +17,10 @@ DEFAULTS: dict[str, Any] = {
     "STORE_URL": f"sqlite:///{ROOT / 'data' / 'attempts.db'}",
     # The durable local spool that keeps attempts while the store is unreachable.
     "SPOOL_PATH": str(ROOT / "data" / "spool.db"),
+    # The teacher key (see server/teacher.py). Empty: one is made on first start and kept,
+    # with the server's other local state, in DATA_DIR/teacher_token (mode 0600).
+    "TEACHER_TOKEN": "",
+    "DATA_DIR": str(ROOT / "data"),
     "HOST": "127.0.0.1",
     "PORT": 8000,
     # threading (default, measured faster and safer) or eventlet; see the README.

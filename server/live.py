@@ -4,6 +4,10 @@ Protocol (README, "Socket.IO protocol"): ``frame`` in, ``prediction`` out (later
 the thread that classified it: the handler never waits); ``label`` in,
 acknowledged; ``watch`` joins the classroom dashboard's live feed; every rejected event
 gets an ``error`` event with a stable code, and the connection stays usable.
+
+Who may do what (README, "Security and privacy"): a connection shows the teacher key once,
+in its connect ``auth``; ``watch`` needs it. A frame or label of an attempt another
+connection started needs that attempt's ``owner_token`` or the key.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from flask_socketio import emit, join_room
 from model.decode import ImageError
 from server.extensions import socketio
 from server.inference import Busy, Frame
+from server.owners import Access
 from server.protocol import ProtocolError, parse_frame, parse_label_event
 from server.service import Answer, Delivery, Digits
+from server.teacher import is_teacher_token
 
 log = logging.getLogger("digits.live")
 DASHBOARD = "dashboard"
@@ -60,9 +66,21 @@ def deliverer(session: str, payload: dict[str, Any], seq: int, final: bool) -> D
     return deliver
 
 
+FORBIDDEN = "This attempt belongs to another drawer: send its owner_token."
+
+
+def teacher_key(auth: Any) -> Any:
+    return auth.get("token") if isinstance(auth, dict) else None
+
+
 @socketio.on("connect")
 def connect(auth: Any = None) -> None:
-    service().connect(request.sid)
+    """Everyone may connect to draw; a wrong teacher key is refused, so a teacher notices at once."""
+    key = teacher_key(auth)
+    teacher = is_teacher_token(key)
+    if key is not None and not teacher:
+        emit("error", rejection("unauthorized", "The teacher key is wrong; drawing still works."))
+    service().connect(request.sid, teacher)
 
 
 @socketio.on("disconnect")
@@ -80,6 +98,9 @@ def frame(payload: Any) -> None:
         return
     if not digits.allow(request.sid):
         reject("rate_limited", "Too many frames: slow down and send the latest drawing.", payload)
+        return
+    if not digits.may_draw(event.attempt_id, request.sid, event.owner_token, digits.is_teacher(request.sid)):
+        reject("forbidden", FORBIDDEN, payload)
         return
     try:
         digits.submit(
@@ -101,7 +122,10 @@ def label(payload: Any) -> dict[str, Any]:
         return reject(error.code, error.message, payload)
     if not digits.allow(request.sid):
         return reject("rate_limited", "Too many events: slow down.", payload)
-    if not digits.label(event.attempt_id, event.label):
+    access = digits.access(event.attempt_id, request.sid, event.owner_token, digits.is_teacher(request.sid))
+    if access is Access.FORBIDDEN:
+        return reject("forbidden", FORBIDDEN, payload)
+    if access is Access.UNKNOWN or not digits.label(event.attempt_id, event.label):
         return reject("unknown_attempt", "There is no attempt with this id.", payload)
     socketio.emit("label", {"attempt_id": event.attempt_id, "label": event.label}, to=DASHBOARD)
     return {"ok": True, "attempt_id": event.attempt_id, "label": event.label}
@@ -109,7 +133,9 @@ def label(payload: Any) -> dict[str, Any]:
 
 @socketio.on("watch")
 def watch(payload: Any = None) -> dict[str, Any]:
-    """Join the dashboard's live feed of finished attempts and labels."""
+    """Join the dashboard's live feed of finished attempts and labels: teachers only (it shows every drawing)."""
+    if not service().is_teacher(request.sid):
+        return reject("unauthorized", "The live feed needs the teacher key: connect with auth {token}.", payload)
     join_room(DASHBOARD)
     return {"ok": True}
 

@@ -75,7 +75,7 @@ def retrain():
 
 @models_api.errorhandler(ApiError)
 def api_error(error: ApiError):
-    return error_response(error.status, error.code, error.message)
+    return error_response(error.status, error.code, error.message, error.headers)
 
 
 @models_api.errorhandler(VersionError)

@@ -14,6 +14,8 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 def error_responses(*statuses: int) -> dict[str, Any]:
     reasons = {
         400: "Malformed request or image",
+        401: "No teacher key (or owner token) sent, or a wrong teacher key; see WWW-Authenticate",
+        403: "The owner token sent is not this attempt's: nothing was read or changed",
         404: "No such attempt or model version",
         409: "Refused, nothing changed: a model that cannot be served or failed its gate, or a retrain is running",
         413: "Image or request too large",
@@ -32,7 +34,11 @@ def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
-TEACHER = "Teacher only (server/teacher.py; every caller is admitted until teacher keys exist)."
+TEACHER = "Teacher only: send the teacher key as Authorization: Bearer <key> (server/teacher.py)."
+OWNER = (
+    "The attempt's owner (X-Owner-Token: the owner_token its prediction gave) or a teacher "
+    "(Authorization: Bearer <key>). No credential: 401; another attempt's token: 403."
+)
 ACTIVE = {
     "type": "object",
     "properties": {"active": {"type": "string"}, "card": {"type": "object"}},
@@ -128,6 +134,7 @@ SPEC: dict[str, Any] = {
         "/api/attempts": {
             "get": {
                 "summary": "Attempts, newest first, paged by creation time",
+                "description": TEACHER,
                 "parameters": [
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
                     {"name": "before", "in": "query", "schema": {"type": "number"}},
@@ -151,15 +158,26 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "One attempt",
                 "parameters": [ATTEMPT_ID],
+                "description": OWNER,
                 "responses": {
                     "200": json_response("The attempt", {"$ref": "#/components/schemas/Attempt"}),
                     **error_responses(400, 404, 503),
                 },
-            }
+            },
+            "delete": {
+                "summary": "Delete an attempt and its drawing from every table",
+                "description": OWNER + " Returns once the deletion is durable (in the store or the spool).",
+                "parameters": [ATTEMPT_ID],
+                "responses": {
+                    "200": json_response("Deleted", {"type": "object", "properties": {"deleted": {"type": "string"}}}),
+                    **error_responses(400, 404, 503),
+                },
+            },
         },
         "/api/attempts/{attempt_id}/image": {
             "get": {
                 "summary": "The stored drawing of an attempt",
+                "description": TEACHER,
                 "parameters": [ATTEMPT_ID],
                 "responses": {
                     "200": {
@@ -173,6 +191,7 @@ SPEC: dict[str, Any] = {
         "/api/attempts/{attempt_id}/label": {
             "put": {
                 "summary": "Set (or clear with null) the digit a person says the drawing is",
+                "description": OWNER,
                 "parameters": [ATTEMPT_ID],
                 "requestBody": {
                     "required": True,
@@ -194,6 +213,7 @@ SPEC: dict[str, Any] = {
         "/api/stats": {
             "get": {
                 "summary": "Counts per digit, accuracy over labelled attempts and the confusion matrix",
+                "description": TEACHER,
                 "parameters": [{"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
                 "responses": {
                     "200": json_response("Statistics over finished attempts", {"$ref": "#/components/schemas/Stats"}),
@@ -265,6 +285,20 @@ SPEC: dict[str, Any] = {
         },
     },
     "components": {
+        "securitySchemes": {
+            "teacherKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The teacher key: TEACHER_TOKEN, or the one the server made and printed at "
+                "first start (DATA_DIR/teacher_token)",
+            },
+            "ownerToken": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Owner-Token",
+                "description": "An attempt's owner_token, from its prediction",
+            },
+        },
         "schemas": {
             "Error": {
                 "type": "object",
@@ -288,6 +322,11 @@ SPEC: dict[str, Any] = {
                     "low_confidence": {"type": "boolean"},
                     "reason": {"type": "string", "nullable": True},
                     "preview": {"type": "string", "nullable": True, "description": "data URL of the 28x28 input"},
+                    "owner_token": {
+                        "type": "string",
+                        "description": "Proof that the attempt is yours: send it as X-Owner-Token to read, "
+                        "relabel or delete it. Only its SHA-256 is stored; keep it, it is not shown again.",
+                    },
                 },
             },
             "Attempt": {
@@ -385,6 +424,39 @@ SPEC: dict[str, Any] = {
                     "queue_depth": {"type": "integer"},
                 },
             },
-        }
+        },
     },
 }
+
+
+TEACHER_ONLY = [
+    ("/api/attempts", "get"),
+    ("/api/attempts/{attempt_id}/image", "get"),
+    ("/api/stats", "get"),
+    ("/api/models", "get"),
+    ("/api/models/{version}/activate", "post"),
+    ("/api/models/rollback", "post"),
+    ("/api/models/{version}", "delete"),
+    ("/api/retrain", "get"),
+    ("/api/retrain", "post"),
+]
+OWNER_OR_TEACHER = [
+    ("/api/attempts/{attempt_id}", "get"),
+    ("/api/attempts/{attempt_id}", "delete"),
+    ("/api/attempts/{attempt_id}/label", "put"),
+]
+
+
+def require_security(spec: dict[str, Any]) -> None:
+    """Every protected operation names its schemes and documents its refusals, from the two lists above."""
+    for routes, security, refusals in (
+        (TEACHER_ONLY, [{"teacherKey": []}], (401,)),
+        (OWNER_OR_TEACHER, [{"teacherKey": []}, {"ownerToken": []}], (401, 403)),
+    ):
+        for path, method in routes:
+            operation = spec["paths"][path][method]
+            operation["security"] = security
+            operation["responses"].update(error_responses(*refusals))
+
+
+require_security(SPEC)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_SEQ = 2**53  # JavaScript's largest exact integer
+MAX_OWNER_TOKEN_CHARS = 128
 
 
 class ProtocolError(ValueError):
@@ -26,12 +27,14 @@ class FrameEvent:
     seq: int
     image: str | bytes
     final: bool
+    owner_token: str | None = None
 
 
 @dataclass(frozen=True)
 class LabelEvent:
     attempt_id: str
     label: int
+    owner_token: str | None = None
 
 
 def require_object(payload: Any) -> dict[str, Any]:
@@ -48,6 +51,15 @@ def parse_attempt_id(value: Any) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise ProtocolError("bad_attempt_id", "attempt_id must be a UUID string.") from None
+
+
+def parse_owner_token(value: Any) -> str | None:
+    """The optional ``owner_token`` an attempt's first answer gave: proof of ownership from another connection."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_OWNER_TOKEN_CHARS:
+        raise ProtocolError("bad_owner_token", "owner_token must be the string the attempt's first prediction gave.")
+    return value
 
 
 def parse_label(value: Any) -> int:
@@ -84,9 +96,13 @@ def parse_frame(payload: Any, max_image_bytes: int) -> FrameEvent:
     final = payload.get("final", False)
     if not isinstance(final, bool):
         raise ProtocolError("bad_payload", "final must be true or false.")
-    return FrameEvent(attempt_id, seq, image, final)
+    return FrameEvent(attempt_id, seq, image, final, parse_owner_token(payload.get("owner_token")))
 
 
 def parse_label_event(payload: Any) -> LabelEvent:
     payload = require_object(payload)
-    return LabelEvent(parse_attempt_id(payload.get("attempt_id")), parse_label(payload.get("label")))
+    return LabelEvent(
+        parse_attempt_id(payload.get("attempt_id")),
+        parse_label(payload.get("label")),
+        parse_owner_token(payload.get("owner_token")),
+    )

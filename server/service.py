@@ -25,6 +25,7 @@ from server.concurrency import eventlet_active
 from server.engines import Engine, LocalEngine, RecognizerProcess
 from server.inference import Frame, InferenceQueue, Outcome
 from server.models import ModelSwitch
+from server.owners import Access, new_owner_token, owns
 from server.ratelimit import TokenBucket
 from server.stores import Store, StoreUnavailable, open_store
 
@@ -49,10 +50,13 @@ class Answer:
 
     attempt: Attempt
     recognition: Recognition
+    owner_token: str | None = None  # only on the attempt's first answer, to whoever started it
 
     def prediction(self, seq: int) -> dict[str, Any]:
         """The ``prediction`` event payload of the Socket.IO protocol."""
+        owner = {"owner_token": self.owner_token} if self.owner_token else {}
         return {
+            **owner,
             "attempt_id": self.attempt.id,
             "seq": seq,
             "digit": self.recognition.digit,
@@ -71,30 +75,50 @@ Delivery = Callable[[Answer | ImageError | None], None]  # where a live frame's 
 class Tracked(NamedTuple):
     created_at: float
     frames: int
-    session: str
+    session: str | None  # the connection that started (or resumed) it; None for REST attempts
     ended: bool  # a final frame of the attempt was classified
+    owner: str | None = None  # the owner token's hash, stored with the attempt
+    token: str | None = None  # the owner token itself, for the first answer; only where it was made
 
 
 class AttemptTracker:
-    """What a frame lacks of its attempt's record: when it started, how many frames it had, whether it ended."""
+    """What a frame lacks of its attempt's record: when it started, how many frames it had, whether it
+    ended, and who owns it (so the common frame, from its own connection, is let through by one lookup)."""
 
     def __init__(self, capacity: int = TRACKED_ATTEMPTS) -> None:
         self._attempts: collections.OrderedDict[str, Tracked] = collections.OrderedDict()
         self._lock = threading.Lock()
         self.capacity = capacity
 
-    def observe(self, attempt_id: str, session: str, final: bool) -> Tracked:
+    def claim(self, attempt_id: str, tracked: Tracked) -> Tracked:
+        """Track ``tracked`` unless the attempt already is; returns whichever is tracked (first claim wins)."""
+        with self._lock:
+            current = self._attempts.setdefault(attempt_id, tracked)
+            self._evict()
+            return current
+
+    def observe(self, attempt_id: str, session: str | None, final: bool) -> Tracked:
         """Count one more classified frame; returns the attempt as it was before this frame ended it."""
         with self._lock:
             before = self._attempts.pop(attempt_id, Tracked(time.time(), 0, session, False))
-            self._attempts[attempt_id] = Tracked(before.created_at, before.frames + 1, session, before.ended or final)
-            while len(self._attempts) > self.capacity:
-                self._attempts.popitem(last=False)
-            return Tracked(before.created_at, before.frames + 1, session, before.ended)
+            # The owner token goes out with the first answer only; memory keeps just its hash after that.
+            self._attempts[attempt_id] = before._replace(
+                frames=before.frames + 1, ended=before.ended or final, token=None
+            )
+            self._evict()
+            return before._replace(frames=before.frames + 1)
 
     def get(self, attempt_id: str) -> Tracked | None:
+        return self._attempts.get(attempt_id)  # one dict read: atomic, and on every frame's path
+
+    def forget(self, attempt_id: str) -> None:
         with self._lock:
-            return self._attempts.get(attempt_id)
+            self._attempts.pop(attempt_id, None)
+
+    def _evict(self) -> None:
+        """Called with the lock held: the oldest attempts go first; the store still knows their owners."""
+        while len(self._attempts) > self.capacity:
+            self._attempts.popitem(last=False)
 
 
 def bounded_image(raw: bytes, max_bytes: int) -> bytes:
@@ -106,6 +130,14 @@ def bounded_image(raw: bytes, max_bytes: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
+
+
+def starting(stored: Attempt | None, session: str | None) -> Tracked:
+    """The tracker entry for an attempt that is not tracked: resumed from the store, else new with a fresh token."""
+    if stored is not None:
+        return Tracked(stored.created_at, stored.frames, session, stored.final, stored.owner)
+    token, owner = new_owner_token()
+    return Tracked(time.time(), 0, session, False, owner, token)
 
 
 class Digits:
@@ -130,6 +162,7 @@ class Digits:
             self.log.fail(error)
         self.tracker = AttemptTracker()
         self.buckets: dict[str, TokenBucket] = {}
+        self.teachers: set[str] = set()  # connections that showed the teacher key on connect
         self.models.start()
 
     def _engine(self) -> Engine:
@@ -147,11 +180,54 @@ class Digits:
             engine.swap(recognizer)
         self.recognizer = recognizer
 
-    def connect(self, session: str) -> None:
+    def connect(self, session: str, teacher: bool = False) -> None:
         self.buckets[session] = TokenBucket(self.config["RATE_LIMIT_PER_SECOND"], self.config["RATE_LIMIT_BURST"])
+        if teacher:
+            self.teachers.add(session)
 
     def disconnect(self, session: str) -> None:
         self.buckets.pop(session, None)
+        self.teachers.discard(session)
+
+    def is_teacher(self, session: str) -> bool:
+        return session in self.teachers
+
+    def access(self, attempt_id: str, session: str | None, owner_token: str | None, teacher: bool) -> Access:
+        """May this caller change the attempt? Its own connection may (one lookup); others need its token or the key.
+
+        ``session`` is None for REST callers: they always prove ownership with the token.
+        """
+        tracked = self.tracker.get(attempt_id)
+        if tracked is not None and session is not None and tracked.session == session:
+            return Access.ALLOWED
+        if tracked is not None:
+            owner = tracked.owner
+        else:
+            stored = self.find(attempt_id)
+            if stored is None:
+                return Access.UNKNOWN
+            owner = stored.owner
+        return Access.ALLOWED if teacher or owns(owner, owner_token) else Access.FORBIDDEN
+
+    def may_draw(self, attempt_id: str, session: str, owner_token: str | None, teacher: bool) -> bool:
+        """Whether a connection may send a frame of this attempt; a new attempt becomes its own.
+
+        The common frame, from the connection drawing it, costs one dict lookup. An untracked
+        id costs one store read: a stored attempt (after a reconnect or restart) is resumed
+        with its owner and start; while the store is down it counts as new (ids are random
+        UUIDs that only teachers and owners ever see).
+        """
+        tracked = self.tracker.get(attempt_id)
+        if tracked is not None:
+            return tracked.session == session or teacher or owns(tracked.owner, owner_token)
+        try:
+            stored = self.find(attempt_id)
+        except StoreUnavailable:
+            stored = None
+        if stored is not None and not (teacher or owns(stored.owner, owner_token)):
+            return False
+        claimed = self.tracker.claim(attempt_id, starting(stored, session))
+        return claimed.session == session or stored is not None  # of two new claims, the first wins
 
     def allow(self, session: str) -> bool:
         """The connection's rate limit: False when it sends faster than it may."""
@@ -167,6 +243,7 @@ class Digits:
         Raises ``Busy`` when the queue is full, ``ImageError`` for an image we refuse and
         ``StoreUnavailable`` when neither the store nor the spool could keep the attempt.
         """
+        self.tracker.claim(frame.attempt_id, starting(None, None))
         job = self.queue.submit(frame)
         result = self._settle(frame, session, source, job.wait(INFERENCE_TIMEOUT))
         if isinstance(result, ImageError):
@@ -203,7 +280,8 @@ class Digits:
         if outcome.error is not None:
             return outcome.error
         recognition = outcome.recognition
-        created_at, frames, _, ended = self.tracker.observe(frame.attempt_id, session, frame.final)
+        tracked = self.tracker.observe(frame.attempt_id, session, frame.final)
+        created_at, frames, ended = tracked.created_at, tracked.frames, tracked.ended
         attempt = Attempt(
             id=frame.attempt_id,
             created_at=created_at,
@@ -218,10 +296,11 @@ class Digits:
             frames=frames,
             latency_ms=round(outcome.latency_ms, 3),
             final=frame.final,
+            owner=tracked.owner,
         )
         if not frame.final and not ended:  # a draft classified after its final must not overwrite it
             self.log.record(attempt)
-        return Answer(attempt, recognition)
+        return Answer(attempt, recognition, tracked.token)
 
     def find(self, attempt_id: str) -> Attempt | None:
         """An attempt from memory (not yet written) or from the store."""
@@ -238,6 +317,17 @@ class Digits:
                 return False
             created_at = attempt.created_at
         self.log.label(attempt_id, label, created_at)
+        return True
+
+    def delete(self, attempt_id: str) -> bool:
+        """Remove an attempt and its drawing from memory and every table; False when it is unknown."""
+        attempt = self.find(attempt_id)
+        tracked = self.tracker.get(attempt_id)
+        if attempt is None and tracked is None:
+            return False
+        self.tracker.forget(attempt_id)
+        created_at = attempt.created_at if attempt is not None else tracked.created_at
+        self.log.delete(attempt_id, created_at, DURABLE_TIMEOUT)
         return True
 
     def health(self) -> dict[str, Any]:

@@ -1,13 +1,94 @@
-"""Who may change the model: the one place the teacher check lives.
+"""The teacher key: who may watch the class, read every attempt, relabel or delete any, and change the model.
 
-Every teacher-only route (listing, promoting, rolling back and discarding model versions,
-starting a retrain) calls ``require_teacher()`` first. There is no teacher key yet, so it
-admits everyone; the teacher-key issue (``TEACHER_TOKEN``, rooms and owner tokens) fills
-it in here, and no route needs to change.
+``TEACHER_TOKEN`` comes from the environment; without it the server makes one on its
+first start and keeps it in ``DATA_DIR/teacher_token`` (mode 0600), the way Jupyter keeps
+its token, so a classroom server needs no setup and the key survives restarts. The
+dashboard link printed at start carries the key in its fragment, which browsers never
+send to the server or put in a Referer.
+
+REST callers send ``Authorization: Bearer <key>``; Socket.IO clients send
+``auth: {"token": <key>}`` once, on connect. Keys are compared in constant time.
 """
 
 from __future__ import annotations
 
+import hmac
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, request
+
+from server.errors import ApiError
+
+TOKEN_FILE = "teacher_token"
+log = logging.getLogger("digits.teacher")
+
+
+def token_path(config: dict[str, Any]) -> Path:
+    return Path(config["DATA_DIR"]) / TOKEN_FILE
+
+
+def ensure_teacher_token(config: dict[str, Any]) -> tuple[str, bool]:
+    """The configured key, else the kept one, else a new one written with mode 0600; and whether it is new."""
+    if config["TEACHER_TOKEN"]:
+        return config["TEACHER_TOKEN"], False
+    path = token_path(config)
+    try:
+        return path.read_text().strip(), False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    try:  # O_EXCL: of two processes starting together, one writes and the other reads its key
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip(), False
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token + "\n")
+    return token, True
+
+
+def dashboard_link(host: str, port: int | str, token: str) -> str:
+    """The link a teacher opens: the key travels in the fragment, never to the server in a request line."""
+    return f"http://{host}:{port}/dashboard#token={token}"
+
+
+def announce(config: dict[str, Any], token: str) -> None:
+    """Log the dashboard link once, where gunicorn (which never runs ``python -m server``) shows it."""
+    log.warning("Teacher dashboard: %s", dashboard_link(config["HOST"], config["PORT"], token))
+
+
+def is_teacher_token(candidate: Any) -> bool:
+    """Whether ``candidate`` is the teacher key, in constant time."""
+    if not isinstance(candidate, str) or not candidate:
+        return False
+    return hmac.compare_digest(candidate.encode(), current_app.config["TEACHER_TOKEN"].encode())
+
+
+def bearer() -> str | None:
+    """The request's ``Authorization: Bearer`` credential, if it has one."""
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" and credential.strip() else None
+
+
+def unauthorized(message: str = "This needs the teacher key: Authorization: Bearer <key>.") -> ApiError:
+    return ApiError(401, "unauthorized", message, {"WWW-Authenticate": 'Bearer realm="teacher"'})
+
+
+def is_teacher() -> bool:
+    """Whether this request carries the teacher key; a wrong key is refused outright, never ignored."""
+    credential = bearer()
+    if credential is None:
+        return False
+    if not is_teacher_token(credential):
+        raise unauthorized("The teacher key is wrong.")
+    return True
+
 
 def require_teacher() -> None:
-    """Raise ``ApiError(403, "forbidden", ...)`` unless the request comes from a teacher; for now, admit everyone."""
+    """Raise a 401 ``ApiError`` unless the request carries the teacher key."""
+    if not is_teacher():
+        raise unauthorized()

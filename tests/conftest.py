@@ -19,6 +19,7 @@ from model.litert import Classifier
 from model.recognizer import Recognizer
 from tests.images import CLEAR, blank_png, data_url, drawing
 from tests.outages import Outage, unopenable_sqlite
+from tests.server_process import TEACHER_TOKEN
 
 SKIPPED: list[str] = []
 
@@ -87,10 +88,23 @@ def store_path(tmp_path) -> Path:
 
 
 @pytest.fixture
-def app_config(tmp_path, store_path) -> dict:
-    """A test app on its own SQLite file and spool, flushing the attempt log quickly."""
+def teacher_token() -> str:
+    """The test apps' teacher key."""
+    return TEACHER_TOKEN
+
+
+@pytest.fixture
+def teacher_headers(teacher_token) -> dict[str, str]:
+    return {"Authorization": f"Bearer {teacher_token}"}
+
+
+@pytest.fixture
+def app_config(tmp_path, store_path, teacher_token) -> dict:
+    """A test app on its own SQLite file and spool, flushing the attempt log quickly, with a known teacher key."""
     return {
         "TESTING": True,
+        "TEACHER_TOKEN": teacher_token,
+        "DATA_DIR": str(tmp_path / "data"),
         "STORE_URL": f"sqlite:///{store_path}",
         "SPOOL_PATH": str(tmp_path / "spool.db"),
         "MODELS_DIR": str(tmp_path / "models"),
@@ -122,7 +136,26 @@ def app(make_app):
 
 
 @pytest.fixture
-def client(app):
+def teacher_client(teacher_headers):
+    """Any test app's REST client, sending the teacher key with every request."""
+
+    def client_of(application):
+        teacher = application.test_client()
+        teacher.environ_base["HTTP_AUTHORIZATION"] = teacher_headers["Authorization"]
+        return teacher
+
+    return client_of
+
+
+@pytest.fixture
+def client(app, teacher_client):
+    """The teacher's REST client: most API tests are about what a teacher sees (test_teacher checks who may)."""
+    return teacher_client(app)
+
+
+@pytest.fixture
+def anonymous(app):
+    """A REST client without the teacher key: a pupil's browser or a kiosk."""
     return app.test_client()
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+TEACHER_TOKEN = "test-teacher-key-not-a-secret"  # every test server's key, so tests can act as the teacher
+TEACHER_HEADERS = {"Authorization": f"Bearer {TEACHER_TOKEN}"}
 
 
 def free_port() -> int:
@@ -59,6 +61,8 @@ def start_server(
         "SPOOL_PATH": str(data / "spool.db"),
         "MODELS_DIR": str(data / "models"),
         "LOG_FLUSH_SECONDS": "0.05",
+        "DATA_DIR": str(data),
+        "TEACHER_TOKEN": TEACHER_TOKEN,
         **settings,
     }
     log = data / "server.log"  # a file, not a pipe: a pipe nobody reads blocks the server once full

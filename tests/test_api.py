@@ -192,8 +192,8 @@ READS = ["/api/attempts", "/api/attempts/00000000-0000-4000-8000-000000000000", 
 
 
 @pytest.mark.parametrize("path", [*READS, "/api/attempts/00000000-0000-4000-8000-000000000000/image"])
-def test_reads_while_the_store_is_down_answer_503_store_unavailable(store_down_app, path):
-    response = store_down_app.test_client().get(path)
+def test_reads_while_the_store_is_down_answer_503_store_unavailable(store_down_app, teacher_headers, path):
+    response = store_down_app.test_client().get(path, headers=teacher_headers)
     assert response.status_code == 503
     assert response.json["error"]["code"] == "store_unavailable"
     assert response.json["error"]["message"]

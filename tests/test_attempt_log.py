@@ -34,6 +34,11 @@ class FlakyStore(SqliteStore):
             raise StoreUnavailable("switched off")
         super().set_label(attempt_id, label, created_at)
 
+    def delete(self, attempt_id, created_at):
+        if self.down:
+            raise StoreUnavailable("switched off")
+        super().delete(attempt_id, created_at)
+
     def ping(self):
         self.pings = getattr(self, "pings", 0) + 1
         if self.down:
@@ -223,3 +228,20 @@ def test_replaying_the_same_spool_twice_stores_each_attempt_once(store, tmp_path
 def test_attempt_json_round_trip():
     record = dataclasses.replace(make_attempt(final=True), label=3)
     assert Attempt.from_json(record.to_json()) == record
+
+
+def test_a_delete_drops_unwritten_drafts_and_is_replayed_after_the_spooled_writes_it_follows(store, tmp_path):
+    log = AttemptLog(store, Spool(tmp_path / "spool.db"), flush_seconds=0.05, retry_seconds=0.05)
+    kept, deleted = make_attempt(), make_attempt()
+    store.down = True
+    log.commit(kept, timeout=5)
+    log.commit(deleted, timeout=5)  # both spooled
+    log.record(dataclasses.replace(deleted, frames=2, final=False))  # a draft not yet written
+    log.delete(deleted.id, deleted.created_at, timeout=5)  # durable in the spool, behind the upserts
+    assert log.pending(deleted.id) is None
+    store.down = False
+    wait_until(lambda: log.health()["spool_depth"] == 0, what="the spool to drain")
+    log.flush()
+    assert store.get(deleted.id) is None, "the delete came after its upsert, and the draft never landed"
+    assert store.get(kept.id) is not None
+    log.close()

@@ -6,6 +6,7 @@ row of the digit becomes one stroke, with mouse drags and with touch events.
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import requests
 from playwright.sync_api import sync_playwright
 
 from tests.images import CLEAR, data_url
-from tests.server_process import free_port, running_server
+from tests.server_process import TEACHER_HEADERS, TEACHER_TOKEN, free_port, running_server
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
@@ -183,7 +184,7 @@ def test_feedback_round_trip_is_stored(server, page, mnist):
     page.wait_for_function("() => document.querySelector('[data-testid=thanks]').textContent.includes('Saved as 1')")
 
     def latest() -> dict:  # this test's drawing is the newest attempt
-        return requests.get(f"{server}/api/attempts?limit=1", timeout=5).json()["attempts"][0]
+        return requests.get(f"{server}/api/attempts?limit=1", headers=TEACHER_HEADERS, timeout=5).json()["attempts"][0]
 
     wait_until(lambda: latest()["label"] == 1, what="the label in the store")
     newest = latest()
@@ -191,9 +192,12 @@ def test_feedback_round_trip_is_stored(server, page, mnist):
     assert newest["final"] is True
     assert newest["source"] == "canvas"
     assert uuid.UUID(newest["attempt_id"]).version == 7, "the page makes time-based attempt ids"
-    assert requests.get(f"{server}/api/attempts/{newest['attempt_id']}/image", timeout=5).headers["Content-Type"] == (
-        "image/png"
-    )
+    image = requests.get(f"{server}/api/attempts/{newest['attempt_id']}/image", headers=TEACHER_HEADERS, timeout=5)
+    assert image.headers["Content-Type"] == "image/png"
+    owner_token = page.evaluate(f"sessionStorage.getItem('owner:{newest['attempt_id']}')")
+    assert owner_token, "the page keeps its attempt's owner token"
+    mine = {"X-Owner-Token": owner_token}
+    assert requests.get(f"{server}/api/attempts/{newest['attempt_id']}", headers=mine, timeout=5).json()["label"] == 1
 
 
 def test_clear_and_keyboard_shortcuts(server, page, mnist):
@@ -226,7 +230,7 @@ def test_kiosk_resets_after_idle(server, browser, mnist):
 
 def test_dashboard_receives_another_clients_attempt_live(server, browser, page, mnist):
     dashboard = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    dashboard.goto(f"{server}/dashboard")
+    dashboard.goto(f"{server}/dashboard#token={TEACHER_TOKEN}")
     dashboard.wait_for_selector("[data-testid=connection][data-state=connected]")
     page.goto(server)
     page.wait_for_selector("[data-testid=connection][data-state=connected]")
@@ -244,14 +248,17 @@ def test_dashboard_receives_another_clients_attempt_live(server, browser, page, 
 
 
 def stored_ids(server: str) -> list[str]:
-    return [a["attempt_id"] for a in requests.get(f"{server}/api/attempts?limit=100", timeout=5).json()["attempts"]]
+    return [
+        a["attempt_id"]
+        for a in requests.get(f"{server}/api/attempts?limit=100", headers=TEACHER_HEADERS, timeout=5).json()["attempts"]
+    ]
 
 
 def test_history_lists_stored_attempts(server, page, seven_png):
     response = requests.post(f"{server}/api/predict", json={"image": data_url(seven_png)}, timeout=10)
     attempt_id = response.json()["attempt_id"]
     wait_until(lambda: attempt_id in stored_ids(server), what="the attempt in the store")
-    page.goto(f"{server}/history")
+    page.goto(f"{server}/history#token={TEACHER_TOKEN}")
     card = page.locator(f"[data-testid=history] li[data-attempt='{attempt_id}']")
     card.locator("img").wait_for()
     assert card.get_by_test_id("read").text_content() == "7"
@@ -310,7 +317,7 @@ def test_dashboard_promotes_a_model_version_and_rolls_back(tmp_path, browser):
         dashboard = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         failed = []  # every API call of the panel answers
         dashboard.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
-        dashboard.goto(f"{base}/dashboard")
+        dashboard.goto(f"{base}/dashboard#token={TEACHER_TOKEN}")
         dashboard.wait_for_selector("[data-testid=versions] tr[data-version='20990101-000000-next']")
         assert dashboard.get_by_test_id("retrain-state").text_content() == "No retrain yet."
         dashboard.get_by_test_id("promote-20990101-000000-next").click()
@@ -326,3 +333,39 @@ def test_dashboard_promotes_a_model_version_and_rolls_back(tmp_path, browser):
         screenshot(dashboard, "dashboard-models")
         dashboard.context.close()
     assert failed == []
+
+
+def printed_link(log: Path) -> str:
+    """The dashboard link a first start logs (python -m server also prints it on stdout)."""
+    for line in log.read_text().splitlines():
+        if "Teacher dashboard: " in line:
+            return json.loads(line)["message"].split("Teacher dashboard: ", 1)[1]
+    raise AssertionError("no dashboard link in the server's log")
+
+
+def test_the_printed_link_opens_the_dashboard_and_the_key_leaves_the_address_bar(tmp_path, browser, mnist):
+    with running_server(tmp_path, TEACHER_TOKEN="") as base:
+        link = printed_link(tmp_path / "server.log")
+        key = (tmp_path / "teacher_token").read_text().strip()
+        assert link == f"{base}/dashboard#token={key}"
+        dashboard = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        dashboard.goto(link)
+        dashboard.wait_for_selector("[data-testid=connection][data-state=connected]")
+        assert "token" not in dashboard.url, "the key is removed from the address bar"
+        assert dashboard.get_by_test_id("need-key").is_hidden()
+        pupil = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()
+        pupil.goto(base)
+        pupil.wait_for_selector("[data-testid=connection][data-state=connected]")
+        draw_with_mouse(pupil, strokes(mnist.x_test[CLEAR[3]], pad_box(pupil)))
+        wait_for_digit(pupil, 3)
+        read_digits = "[...document.querySelectorAll('[data-testid=feed] [data-testid=read]')].map(e => e.textContent)"
+        dashboard.wait_for_function(f"() => {read_digits}.includes('3')", timeout=10000)
+        dashboard.reload()  # the key stays with the tab
+        dashboard.wait_for_selector("[data-testid=connection][data-state=connected]")
+        dashboard.wait_for_function(f"() => {read_digits}.includes('3')", timeout=10000)
+        stranger = browser.new_context().new_page()  # no key: the page loads, its data does not
+        stranger.goto(f"{base}/dashboard")
+        stranger.wait_for_selector("[data-testid=need-key]:not([hidden])")
+        assert stranger.get_by_test_id("feed").locator("li").count() == 0
+        for opened in (dashboard, pupil, stranger):
+            opened.context.close()

@@ -118,8 +118,8 @@ def test_error_echoes_attempt_and_seq(socket_client):
     assert (error["attempt_id"], error["seq"]) == (attempt_id, 9)
 
 
-def socket_to(app):
-    return socketio.test_client(app)
+def socket_to(app, auth: dict | None = None):
+    return socketio.test_client(app, auth=auth)
 
 
 def test_oversized_frame_is_refused(make_app, seven_frame, seven_png):
@@ -171,11 +171,11 @@ def test_bad_labels_are_refused(socket_client, payload, code):
     assert events(socket_client, "error")[0]["code"] == code
 
 
-def test_dashboard_sees_finished_attempts_and_labels_of_other_clients(make_app, seven_frame):
+def test_dashboard_sees_finished_attempts_and_labels_of_other_clients(make_app, seven_frame, teacher_token):
     # One inference worker delivers each answer in full (prediction, then any broadcast) before
     # it takes the next frame: a broadcast of the draft would reach the dashboard before the final's.
     app = make_app(INFERENCE_WORKERS=1)
-    drawer, dashboard = socket_to(app), socket_to(app)
+    drawer, dashboard = socket_to(app), socket_to(app, {"token": teacher_token})
     assert dashboard.emit("watch", callback=True) == {"ok": True}
     attempt_id = new_id()
     drawer.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame, "final": False})

@@ -37,6 +37,8 @@ CALLS = pytest.mark.parametrize(
         ("get", "/api/attempts", {"query_string": {"limit": 0}}),
         ("get", "/api/attempts/{attempt_id}", {}),
         ("get", "/api/attempts/{attempt_id}/image", {}),
+        ("delete", "/api/attempts/{attempt_id}", {}),
+        ("get", "/api/attempts/{attempt_id}", {"headers": {"X-Owner-Token": "not-its-token"}}),
         ("put", "/api/attempts/{attempt_id}/label", {"json": {"label": 3}}),
         ("get", "/api/stats", {}),
         ("get", "/api/openapi.json", {}),
@@ -64,6 +66,23 @@ def test_real_responses_use_documented_status_codes(client, method, path, kwargs
 @CALLS
 def test_responses_while_the_store_is_down_use_documented_status_codes(store_down_app, method, path, kwargs):
     assert_documented_status(store_down_app.test_client(), method, path, kwargs)
+
+
+@CALLS
+def test_responses_without_the_teacher_key_use_documented_status_codes(anonymous, method, path, kwargs):
+    assert_documented_status(anonymous, method, path, kwargs)
+
+
+def test_protected_routes_name_their_security_schemes():
+    schemes = set(SPEC["components"]["securitySchemes"])
+    for path, item in SPEC["paths"].items():
+        for method, operation in item.items():
+            for requirement in operation.get("security", []):
+                assert set(requirement) <= schemes, (path, method)
+            if operation.get("security"):
+                assert "401" in operation["responses"], (path, method)
+    assert SPEC["paths"]["/api/attempts"]["get"]["security"] == [{"teacherKey": []}]
+    assert "security" not in SPEC["paths"]["/api/predict"]["post"], "drawing needs no key"
 
 
 def test_health_has_the_documented_fields(client):

@@ -28,8 +28,8 @@ def outage(request) -> Outage:
     return Outage(f"cassandra://127.0.0.1:{node.port}/late_{uuid.uuid4().hex[:12]}", node.start)
 
 
-def test_the_app_starts_with_the_store_down_and_drains_once_it_is_back(outage, make_app, seven_frame):
-    client = make_app(STORE_URL=outage.url).test_client()
+def test_the_app_starts_with_the_store_down_and_drains_once_it_is_back(outage, make_app, teacher_client, seven_frame):
+    client = teacher_client(make_app(STORE_URL=outage.url))
     answer = client.post("/api/predict", json={"image": seven_frame})
     assert answer.status_code == 200, "predictions go on without the store"
     assert answer.json["digit"] == 7

@@ -28,7 +28,12 @@ def test_procfile_declares_web_and_release():
 
 
 def test_release_creates_the_schema(tmp_path):
-    environment = {**os.environ, "STORE_URL": f"sqlite:///{tmp_path / 'a.db'}", "SPOOL_PATH": str(tmp_path / "s.db")}
+    environment = {
+        **os.environ,
+        "STORE_URL": f"sqlite:///{tmp_path / 'a.db'}",
+        "SPOOL_PATH": str(tmp_path / "s.db"),
+        "DATA_DIR": str(tmp_path),
+    }
     environment["PATH"] = f"{Path(sys.executable).parent}:{environment['PATH']}"
     result = subprocess.run(
         ["bash", "-c", processes()["release"]], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120

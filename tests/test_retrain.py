@@ -142,9 +142,9 @@ def test_a_failing_gate_changes_nothing(tmp_path, labelled_file, capsys, monkeyp
     assert not (models / "active").exists()
 
 
-def test_a_retrain_started_from_the_dashboard_api(make_app):
+def test_a_retrain_started_from_the_dashboard_api(make_app, teacher_client):
     app = make_app(INFERENCE_PROCESSES=False)
-    client = app.test_client()
+    client = teacher_client(app)
     versions = app.extensions["digits"].models.versions
     with versions.retrain_lock():
         response = client.post("/api/retrain")
@@ -153,10 +153,10 @@ def test_a_retrain_started_from_the_dashboard_api(make_app):
 
 
 @pytest.mark.slow
-def test_a_background_retrain_reports_progress_and_its_candidate_can_be_promoted(make_app):
+def test_a_background_retrain_reports_progress_and_its_candidate_can_be_promoted(make_app, teacher_client):
     app = make_app(INFERENCE_PROCESSES=False, RETRAIN_FAST=True)
     store_attempts(app.extensions["digits"].store, generated_attempts(200))
-    client = app.test_client()
+    client = teacher_client(app)
     assert client.post("/api/retrain").status_code == 202
     assert client.post("/api/retrain").status_code == 409, "one at a time"
     wait_until(lambda: client.get("/api/retrain").json["state"] != "running", timeout=240, what="the retrain")

@@ -7,7 +7,7 @@ import pytest
 import socketio
 
 from server.stores import open_store
-from tests.server_process import running_server
+from tests.server_process import TEACHER_TOKEN, running_server
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.slow]
 
@@ -31,7 +31,7 @@ def test_two_processes_share_the_dashboard_feed_and_the_store(tmp_path, cassandr
     (tmp_path / "b").mkdir()
     with running_server(tmp_path / "a", **settings) as first, running_server(tmp_path / "b", **settings) as second:
         dashboard = socketio.SimpleClient()
-        dashboard.connect(first, transports=["websocket"])
+        dashboard.connect(first, transports=["websocket"], auth={"token": TEACHER_TOKEN})
         assert dashboard.call("watch", timeout=10) == {"ok": True}
         attempt_ids: list[str] = []
         drawers = [

@@ -31,6 +31,7 @@ ATTEMPT_COLUMNS = {
     "latency_ms",
     "final",
     "label",
+    "owner",
 }
 SCHEMAS = {
     "sqlite": {"attempts": ATTEMPT_COLUMNS},
@@ -92,6 +93,16 @@ def test_upsert_then_get_round_trips(store):
     assert loaded.created_at == pytest.approx(record.created_at, abs=0.001)
     for field in sorted(ATTEMPT_COLUMNS - {"id", "created_at", "updated_at"}):  # times: compared above, or stamped
         assert getattr(loaded, field) == getattr(record, field), field
+
+
+def test_delete_forgets_the_attempt_and_an_ownerless_write_keeps_the_owner(store):
+    record = make_attempt(time.time())
+    store.upsert([record])
+    store.upsert([Attempt(**{**record.__dict__, "owner": None, "frames": 2})])  # its tracker entry was evicted
+    assert store.get(record.id).owner == record.owner
+    store.delete(record.id, record.created_at)
+    assert store.get(record.id) is None
+    assert record.id not in [attempt.id for attempt in store.recent(10, None)]
 
 
 def test_upsert_by_id_keeps_one_record_with_the_latest_frame(store):

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.images import big_digit, data_url, on_canvas, transparent_png
-from tests.server_process import ROOT, running_server
+from tests.server_process import ROOT, TEACHER_HEADERS, running_server
 from tests.versions import make_version
 from tests.waiting import PredictLoad, wait_until
 
@@ -31,10 +31,10 @@ def answered_by(client, seven: str) -> str:
 
 
 @pytest.mark.parametrize("processes", [True, False], ids=["recognizer-processes", "in-thread"])
-def test_promote_and_rollback_switch_the_app_under_load(make_app, app_config, seven, processes):
+def test_promote_and_rollback_switch_the_app_under_load(make_app, app_config, teacher_client, seven, processes):
     make_version(Path(app_config["MODELS_DIR"]), NEXT)
     app = make_app(INFERENCE_PROCESSES=processes)
-    client = app.test_client()
+    client = teacher_client(app)
     builtin = client.get("/healthz").json["model"]["version"]
     assert answered_by(client, seven) == builtin
     with PredictLoad(app, seven, drawers=2) as load:
@@ -54,12 +54,12 @@ def test_promote_and_rollback_switch_the_app_under_load(make_app, app_config, se
     assert answered == {builtin, NEXT}
 
 
-def test_the_models_route_lists_versions_and_refusals_change_nothing(make_app, app_config, seven):
+def test_the_models_route_lists_versions_and_refusals_change_nothing(make_app, app_config, teacher_client, seven):
     models = Path(app_config["MODELS_DIR"])
     make_version(models, NEXT)
     make_version(models, "20990102-000000-rejected", gate={"accepted": False, "reasons": ["worse on held-out"]})
     (make_version(models, "20990103-000000-corrupt") / "digits.tflite").write_bytes(b"garbage")
-    client = make_app(INFERENCE_PROCESSES=False).test_client()
+    client = teacher_client(make_app(INFERENCE_PROCESSES=False))
     listing = client.get("/api/models").json
     builtin = listing["active"]
     listed = [v["version"] for v in listing["versions"]]
@@ -97,6 +97,7 @@ def flask_command(data: Path, *args: str) -> str:
         "STORE_URL": f"sqlite:///{data / 'attempts.db'}",
         "SPOOL_PATH": str(data / "cli-spool.db"),
         "MODELS_DIR": str(data / "models"),
+        "DATA_DIR": str(data),  # its teacher key, not the repository's
         "INFERENCE_WORKERS": "0",
     }
     result = subprocess.run(
@@ -139,7 +140,7 @@ def test_a_running_server_follows_promote_and_rollback_through_the_data_folder(t
 
 def answered_by_server(base: str, seven: str) -> str:
     attempt_id = requests.post(f"{base}/api/predict", json={"image": seven}, timeout=30).json()["attempt_id"]
-    return requests.get(f"{base}/api/attempts/{attempt_id}", timeout=5).json()["model_version"]
+    return requests.get(f"{base}/api/attempts/{attempt_id}", headers=TEACHER_HEADERS, timeout=5).json()["model_version"]
 
 
 @pytest.mark.slow
@@ -152,10 +153,12 @@ def test_a_second_web_process_follows_through_redis(tmp_path, redis_url, seven):
     settings = {"MESSAGE_QUEUE_URL": redis_url, "MODELS_DIR": str(shared), "MODEL_POLL_SECONDS": "3600"}
     with running_server(tmp_path / "a", **settings) as first, running_server(tmp_path / "b", **settings) as second:
         builtin = version_of(second)
-        assert requests.post(f"{first}/api/models/{NEXT}/activate", timeout=30).status_code == 200
+        assert (
+            requests.post(f"{first}/api/models/{NEXT}/activate", headers=TEACHER_HEADERS, timeout=30).status_code == 200
+        )
         wait_until(lambda: version_of(second) == NEXT, timeout=5, what="the second process to follow")
         assert answered_by_server(second, seven) == NEXT
-        assert requests.post(f"{first}/api/models/rollback", timeout=30).status_code == 200
+        assert requests.post(f"{first}/api/models/rollback", headers=TEACHER_HEADERS, timeout=30).status_code == 200
         wait_until(lambda: version_of(second) == builtin, timeout=5, what="the second process to roll back")
         assert answered_by_server(second, seven) == builtin
 

@@ -13,6 +13,7 @@ import os
 import socket
 import struct
 import threading
+import uuid
 import zlib
 from typing import NamedTuple
 
@@ -114,7 +115,8 @@ def still_serves(base: str, seven_frame: str) -> None:
     assert requests.get(f"{base}/healthz", timeout=10).status_code == 200
     client = socketio_client.SimpleClient()
     client.connect(base, transports=["websocket"])
-    client.emit("frame", {"attempt_id": "00000000-0000-4000-8000-000000000001", "seq": 0, "image": seven_frame})
+    attempt_id = str(uuid.uuid4())  # a fresh attempt: one another connection started would be forbidden
+    client.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame})
     name, prediction = client.receive(timeout=20)
     client.disconnect()
     assert name == "prediction"

@@ -4,6 +4,7 @@
 import { io } from "../vendor/socket.io.esm.min.js";
 import { attemptCard, fillCard } from "./attempts.js";
 import { refreshModels, setUpModels } from "./models.js";
+import { needKey, teacherFetch, teacherToken } from "./teacher.js";
 import { $, element, percent } from "./view.js";
 
 const FEED_SIZE = 48;
@@ -11,10 +12,16 @@ const attempts = new Map();
 let statsTimer = null;
 let modelsTimer = null;
 
-const socket = io({ transports: ["websocket", "polling"] });
+// The key goes once, with the connection; the server remembers it for this connection.
+const socket = io({ transports: ["websocket", "polling"], auth: { token: teacherToken() ?? "" } });
 socket.on("connect", () => {
-  setConnection("connected", "Live");
-  socket.emit("watch");
+  socket.emit("watch", null, (ack) => {
+    if (ack?.ok) setConnection("connected", "Live");
+    else {
+      setConnection("offline", "No teacher key");
+      needKey();
+    }
+  });
 });
 socket.on("disconnect", () => setConnection("offline", "Offline"));
 socket.on("attempt", (attempt) => {
@@ -54,7 +61,9 @@ function refreshModelsSoon() {
 }
 
 async function refreshStats() {
-  const stats = await (await fetch("/api/stats?days=1")).json();
+  const response = await teacherFetch("/api/stats?days=1");
+  if (!response.ok) return;
+  const stats = await response.json();
   $("attempts").textContent = stats.attempts;
   $("labelled").textContent = stats.labelled;
   $("accuracy").textContent = stats.accuracy === null ? "–" : percent(stats.accuracy);
@@ -86,8 +95,8 @@ function renderConfusion(matrix) {
   $("confusion").replaceChildren(head, ...rows);
 }
 
-fetch("/api/attempts?limit=24")
-  .then((response) => response.json())
+teacherFetch("/api/attempts?limit=24")
+  .then((response) => (response.ok ? response.json() : { attempts: [] }))
   .then((page) => page.attempts.filter((a) => a.final).reverse().forEach(upsert));
 refreshStats();
 setUpModels();

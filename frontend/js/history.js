@@ -1,6 +1,7 @@
 // The history page: recent attempts from the store, newest first, paged.
 
 import { attemptCard } from "./attempts.js";
+import { teacherFetch } from "./teacher.js";
 import { $ } from "./view.js";
 
 let before = null;
@@ -8,7 +9,8 @@ let before = null;
 async function loadPage() {
   const query = new URLSearchParams({ limit: "24" });
   if (before !== null) query.set("before", before);
-  const response = await fetch(`/api/attempts?${query}`);
+  const response = await teacherFetch(`/api/attempts?${query}`);
+  if (!response.ok) return;
   const page = await response.json();
   $("history").append(...page.attempts.map(attemptCard));
   before = page.next_before;

@@ -1,5 +1,8 @@
 // The live connection: streams frames of the current attempt over Socket.IO (protocol
 // in the README) and reports predictions, labels, errors and the connection state.
+// An attempt's first prediction carries its owner token: it is kept (in memory and in
+// sessionStorage, keyed by attempt id) and sent with the attempt's later frames and labels,
+// so after a reconnect (a new connection) the server still knows the drawing is ours.
 
 import { io } from "../vendor/socket.io.esm.min.js";
 import { newAttemptId } from "./ids.js";
@@ -14,6 +17,7 @@ export class LiveClassifier extends EventTarget {
     this.timer = null;
     this.unsent = null; // { getFrame, final } waiting for the throttle or the connection
     this.newestAnswered = -1;
+    this.owners = new Map(); // attempt id -> owner token
     this.socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 3000 });
     this.socket.on("connect", () => {
       this.emitState("connected");
@@ -74,10 +78,26 @@ export class LiveClassifier extends EventTarget {
     this.lastSentAt = performance.now();
     const image = await getFrame();
     if (!image || attemptId !== this.attemptId) return;
-    this.socket.emit("frame", { attempt_id: attemptId, seq, image, final });
+    this.socket.emit("frame", { attempt_id: attemptId, seq, image, final, ...this.ownership(attemptId) });
+  }
+
+  // { owner_token } once the server has given one for the attempt, else nothing.
+  ownership(attemptId) {
+    const token = this.owners.get(attemptId) ?? sessionStorage.getItem(`owner:${attemptId}`);
+    return token ? { owner_token: token } : {};
+  }
+
+  keepOwnerToken(attemptId, token) {
+    this.owners.set(attemptId, token);
+    try {
+      sessionStorage.setItem(`owner:${attemptId}`, token);
+    } catch {
+      // storage full or disabled: memory still has it for this page's life
+    }
   }
 
   onPrediction(prediction) {
+    if (prediction.owner_token) this.keepOwnerToken(prediction.attempt_id, prediction.owner_token);
     if (prediction.attempt_id !== this.attemptId || prediction.seq < this.newestAnswered) return;
     this.newestAnswered = prediction.seq;
     this.dispatchEvent(new CustomEvent("prediction", { detail: prediction }));
@@ -86,7 +106,8 @@ export class LiveClassifier extends EventTarget {
   label(digit) {
     const attemptId = this.attemptId;
     return new Promise((resolve) => {
-      this.socket.timeout(5000).emit("label", { attempt_id: attemptId, label: digit }, (error, ack) => {
+      const payload = { attempt_id: attemptId, label: digit, ...this.ownership(attemptId) };
+      this.socket.timeout(5000).emit("label", payload, (error, ack) => {
         resolve(error ? { ok: false, code: "timeout", message: "The server did not answer." } : ack);
       });
     });

@@ -1,8 +1,9 @@
 // The teacher's model panels on the dashboard: every model version with its accuracy on
 // this class's labelled attempts, and a retrain that runs in the background with a
 // progress bar, then offers to promote or discard its candidate once the gate has spoken.
-// Teacher-only routes: the server decides who may call them (server/teacher.py).
+// Teacher-only routes: the server decides who may call them (server/teacher.py); the key goes with each call.
 
+import { teacherFetch } from "./teacher.js";
 import { $, element } from "./view.js";
 
 const POLL_MS = 1000;
@@ -13,7 +14,7 @@ function percentOf(value, digits = 1) {
 }
 
 async function call(method, url) {
-  const response = await fetch(url, { method });
+  const response = await teacherFetch(url, { method });
   const body = await response.json();
   if (!response.ok) throw new Error(body.error?.message ?? `${response.status}`);
   return body;

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from cassandra import ConsistencyLevel, DriverException
+from cassandra import ConsistencyLevel, DriverException, InvalidRequest
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
 from cassandra.policies import ConstantReconnectionPolicy, DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
@@ -40,7 +40,7 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS attempts (
         id uuid PRIMARY KEY, created_at timestamp, updated_at timestamp, source text, session text,
         digit int, confidence double, probabilities list<double>, image blob, input blob,
-        model_version text, frames int, latency_ms double, final boolean, label int)""",
+        model_version text, frames int, latency_ms double, final boolean, label int, owner text)""",
     """CREATE TABLE IF NOT EXISTS attempts_by_day (
         day text, created_at timestamp, id uuid, digit int, label int, final boolean,
         PRIMARY KEY ((day), created_at, id)) WITH CLUSTERING ORDER BY (created_at DESC, id ASC)""",
@@ -48,15 +48,29 @@ TABLES = (
         bucket int, day text, PRIMARY KEY ((bucket), day)) WITH CLUSTERING ORDER BY (day DESC)""",
 )
 
+# Tables made before attempts had owners get the column. CQL has no ADD IF NOT EXISTS that 2.1
+# understands, so "it is already there" is recognised by its message (2.1 and 5 word it differently).
+ADD_OWNER = "ALTER TABLE attempts ADD owner text"
+ALREADY_THERE = ("already exist", "conflicts with an existing column")
+
+INSERT = (
+    "INSERT INTO attempts (id, created_at, updated_at, source, session, digit, confidence, probabilities, "
+    "image, input, model_version, frames, latency_ms, final{owner}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{mark})"
+)
+
 STATEMENTS = {
-    "insert": "INSERT INTO attempts (id, created_at, updated_at, source, session, digit, confidence, probabilities, "
-    "image, input, model_version, frames, latency_ms, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "insert": INSERT.format(owner=", owner", mark=", ?"),
+    # A record without an owner (its tracker entry was evicted) must not erase the stored one.
+    "insert_ownerless": INSERT.format(owner="", mark=""),
     "insert_by_day": "INSERT INTO attempts_by_day (day, created_at, id, digit, final) VALUES (?, ?, ?, ?, ?)",
     "insert_day": "INSERT INTO attempt_days (bucket, day) VALUES (?, ?)",
     "label": "UPDATE attempts SET label = ? WHERE id = ?",
     "label_by_day": "UPDATE attempts_by_day SET label = ? WHERE day = ? AND created_at = ? AND id = ?",
+    "delete": "DELETE FROM attempts WHERE id = ?",
+    "delete_by_day": "DELETE FROM attempts_by_day WHERE day = ? AND created_at = ? AND id = ?",
     "get": "SELECT id, created_at, updated_at, source, session, digit, confidence, probabilities, image, input, "
-    "model_version, frames, latency_ms, final, label FROM attempts WHERE id = ?",
+    "model_version, frames, latency_ms, final, label, owner FROM attempts WHERE id = ?",
     "days": "SELECT day FROM attempt_days WHERE bucket = ? AND day <= ? LIMIT ?",
     "page": "SELECT id FROM attempts_by_day WHERE day = ? AND created_at < ? LIMIT ?",
     "outcomes": "SELECT digit, label, final FROM attempts_by_day WHERE day = ? AND created_at >= ?",
@@ -96,6 +110,7 @@ def row_to_attempt(row) -> Attempt | None:
         latency_ms=row.latency_ms,
         final=bool(row.final),
         label=row.label,
+        owner=getattr(row, "owner", None),  # the export does not read it
     )
 
 
@@ -162,6 +177,11 @@ class CassandraStore:
         session.set_keyspace(self.keyspace)
         for ddl in TABLES:
             session.execute(ddl, timeout=30)
+        try:
+            session.execute(ADD_OWNER, timeout=30)
+        except InvalidRequest as error:
+            if not any(words in str(error) for words in ALREADY_THERE):
+                raise
 
     def _execute(self, name: str, parameters: tuple) -> list:
         session, prepared = self._connect()
@@ -180,8 +200,9 @@ class CassandraStore:
             attempt_id, created = uuid.UUID(attempt.id), to_datetime(attempt.created_at)
             day = day_of(attempt.created_at)
             batch = BatchStatement(batch_type=BatchType.UNLOGGED, consistency_level=self.consistency)
+            owned = attempt.owner is not None
             batch.add(
-                prepared["insert"],
+                prepared["insert" if owned else "insert_ownerless"],
                 (
                     attempt_id,
                     created,
@@ -197,6 +218,7 @@ class CassandraStore:
                     attempt.frames,
                     attempt.latency_ms,
                     attempt.final,
+                    *((attempt.owner,) if owned else ()),
                 ),
             )
             batch.add(prepared["insert_by_day"], (day, created, attempt_id, attempt.digit, attempt.final))
@@ -218,6 +240,18 @@ class CassandraStore:
             session.execute(batch)
         except (NoHostAvailable, DriverException, OSError) as error:
             raise StoreUnavailable(f"Cassandra label write failed: {error}") from error
+
+    def delete(self, attempt_id: str, created_at: float) -> None:
+        """The attempt's row (drawing included) and its history row, together."""
+        session, prepared = self._connect()
+        key = uuid.UUID(attempt_id)
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED, consistency_level=self.consistency)
+        batch.add(prepared["delete"], (key,))
+        batch.add(prepared["delete_by_day"], (day_of(created_at), to_datetime(created_at), key))
+        try:
+            session.execute(batch)
+        except (NoHostAvailable, DriverException, OSError) as error:
+            raise StoreUnavailable(f"Cassandra delete failed: {error}") from error
 
     def get(self, attempt_id: str) -> Attempt | None:
         rows = self._execute("get", (uuid.UUID(attempt_id),))

@@ -36,21 +36,23 @@ CREATE TABLE IF NOT EXISTS attempts (
     frames INTEGER NOT NULL,
     latency_ms REAL NOT NULL,
     final INTEGER NOT NULL,
-    label INTEGER
+    label INTEGER,
+    owner TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_by_time ON attempts (created_at DESC);
 """
 
 UPSERT = """
 INSERT INTO attempts (id, created_at, updated_at, source, session, digit, confidence, probabilities, image, input,
-                      model_version, frames, latency_ms, final)
+                      model_version, frames, latency_ms, final, owner)
 VALUES (:id, :created_at, :updated_at, :source, :session, :digit, :confidence, :probabilities, :image, :input,
-        :model_version, :frames, :latency_ms, :final)
+        :model_version, :frames, :latency_ms, :final, :owner)
 ON CONFLICT (id) DO UPDATE SET
     updated_at = excluded.updated_at, source = excluded.source, session = excluded.session,
     digit = excluded.digit, confidence = excluded.confidence, probabilities = excluded.probabilities,
     image = excluded.image, input = excluded.input, model_version = excluded.model_version,
     frames = excluded.frames, latency_ms = excluded.latency_ms, final = excluded.final,
+    owner = COALESCE(excluded.owner, attempts.owner),
     created_at = MIN(attempts.created_at, excluded.created_at)
 """
 
@@ -64,8 +66,15 @@ ON CONFLICT (id) DO UPDATE SET label = excluded.label
 
 COLUMNS = (
     "id, created_at, source, session, digit, confidence, probabilities, image, input, model_version, frames, "
-    "latency_ms, final, label, updated_at"
+    "latency_ms, final, label, updated_at, owner"
 )
+
+
+def add_owner_column(connection: sqlite3.Connection) -> None:
+    """Files made before attempts had owners get the column; a no-op once it is there."""
+    columns = {row["name"] for row in connection.execute("PRAGMA table_info(attempts)")}
+    if "owner" not in columns:
+        connection.execute("ALTER TABLE attempts ADD COLUMN owner TEXT")
 
 
 def row_to_attempt(row: sqlite3.Row) -> Attempt:
@@ -92,6 +101,7 @@ class SqliteStore:
                 connection.execute("PRAGMA synchronous=FULL")  # a committed attempt survives a crash
                 connection.execute("PRAGMA busy_timeout=5000")
                 connection.executescript(SCHEMA)
+                add_owner_column(connection)
             except sqlite3.Error:
                 connection.close()
                 raise
@@ -123,6 +133,10 @@ class SqliteStore:
 
     def set_label(self, attempt_id: str, label: int | None, created_at: float) -> None:
         self._run(LABEL, {"id": attempt_id, "label": label, "created_at": created_at})
+
+    def delete(self, attempt_id: str, created_at: float) -> None:
+        """The attempt's row, drawing and all; ``created_at`` is for stores that index by day."""
+        self._run("DELETE FROM attempts WHERE id = ?", (attempt_id,))
 
     def get(self, attempt_id: str) -> Attempt | None:
         rows = self._run(f"SELECT {COLUMNS} FROM attempts WHERE id = ? AND frames > 0", (attempt_id,))

@@ -1,0 +1,41 @@
+// The teacher key on the dashboard and history pages. The link the server prints carries it
+// in the fragment (#token=…), which browsers never send to the server; the page keeps it in
+// sessionStorage (this tab only, gone when it closes) and removes it from the address bar,
+// so it is not bookmarked, shared or shown on a projector.
+
+import { $ } from "./view.js";
+
+const STORAGE_KEY = "teacherToken";
+
+function takeFromLink() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const token = fragment.get("token");
+  if (!token) return;
+  sessionStorage.setItem(STORAGE_KEY, token);
+  fragment.delete("token");
+  const rest = fragment.toString();
+  history.replaceState(null, "", `${location.pathname}${location.search}${rest ? `#${rest}` : ""}`);
+}
+
+takeFromLink();
+
+export function teacherToken() {
+  return sessionStorage.getItem(STORAGE_KEY);
+}
+
+export function teacherHeaders(headers = {}) {
+  const token = teacherToken();
+  return token ? { ...headers, Authorization: `Bearer ${token}` } : headers;
+}
+
+// fetch with the key; a 401 tells the teacher how to get in instead of failing silently.
+export async function teacherFetch(url, options = {}) {
+  const response = await fetch(url, { ...options, headers: teacherHeaders(options.headers) });
+  if (response.status === 401) needKey();
+  return response;
+}
+
+export function needKey() {
+  const note = $("need-key");
+  if (note) note.hidden = false;
+}

@@ -1,0 +1,127 @@
+"""The teacher key (server/teacher.py): what needs it, how it is sent, and how a server without one makes one."""
+
+import os
+import stat
+
+import pytest
+
+from server.extensions import socketio
+from tests.test_live import events
+
+ZERO = "00000000-0000-4000-8000-000000000000"
+TEACHER_ROUTES = [
+    ("get", "/api/attempts"),
+    ("get", f"/api/attempts/{ZERO}"),
+    ("get", f"/api/attempts/{ZERO}/image"),
+    ("get", "/api/stats"),
+    ("get", "/api/models"),
+    ("post", "/api/models/no-such-version/activate"),
+    ("post", "/api/models/rollback"),
+    ("delete", "/api/models/no-such-version"),
+    ("get", "/api/retrain"),
+    ("post", "/api/retrain"),
+    ("put", f"/api/attempts/{ZERO}/label"),
+    ("delete", f"/api/attempts/{ZERO}"),
+]
+
+
+def assert_unauthorized(response) -> None:
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
+    assert response.json["error"]["message"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(("method", "path"), TEACHER_ROUTES)
+def test_teacher_routes_refuse_a_missing_or_wrong_key(anonymous, method, path):
+    kwargs = {"json": {"label": 3}} if method == "put" else {}
+    assert_unauthorized(getattr(anonymous, method)(path, **kwargs))
+    wrong = {"Authorization": "Bearer not-the-key"}
+    assert_unauthorized(getattr(anonymous, method)(path, headers=wrong, **kwargs))
+
+
+@pytest.mark.parametrize(("method", "path"), [route for route in TEACHER_ROUTES if route[1] != "/api/retrain"])
+def test_teacher_routes_admit_the_key(anonymous, teacher_headers, method, path):
+    kwargs = {"json": {"label": 3}} if method == "put" else {}
+    response = getattr(anonymous, method)(path, headers=teacher_headers, **kwargs)
+    assert response.status_code not in (401, 403), response.json
+
+
+def test_the_key_reads_the_listing_and_stats(anonymous, teacher_headers):
+    assert anonymous.get("/api/attempts", headers=teacher_headers).json["attempts"] == []
+    assert anonymous.get("/api/stats", headers=teacher_headers).json["attempts"] == 0
+
+
+def test_pages_load_without_the_key_only_their_data_needs_it(anonymous):
+    for page in ("/", "/dashboard", "/history"):
+        assert anonymous.get(page).status_code == 200
+    assert anonymous.post("/api/number", json={"image": "@@"}).status_code == 400, "drawing needs no key"
+
+
+def test_watch_needs_the_key(app, teacher_token):
+    pupil = socketio.test_client(app)
+    assert pupil.emit("watch", callback=True)["code"] == "unauthorized"
+    assert events(pupil, "error")[0]["code"] == "unauthorized"
+    teacher = socketio.test_client(app, auth={"token": teacher_token})
+    assert teacher.emit("watch", callback=True) == {"ok": True}
+    for connection in (pupil, teacher):
+        connection.disconnect()
+
+
+def test_a_wrong_key_on_connect_is_told_and_watch_is_refused(app):
+    impostor = socketio.test_client(app, auth={"token": "not-the-key"})
+    assert impostor.is_connected(), "drawing still works"
+    assert events(impostor, "error")[0]["code"] == "unauthorized"
+    assert impostor.emit("watch", callback=True) == {
+        "ok": False,
+        "code": "unauthorized",
+        "message": "The live feed needs the teacher key: connect with auth {token}.",
+    }
+    impostor.disconnect()
+
+
+def test_the_key_is_remembered_per_connection_only(app, teacher_token):
+    teacher = socketio.test_client(app, auth={"token": teacher_token})
+    pupil = socketio.test_client(app)
+    assert teacher.emit("watch", callback=True)["ok"] is True
+    assert pupil.emit("watch", callback=True)["ok"] is False
+    teacher.disconnect()
+    assert app.extensions["digits"].teachers == set()
+    pupil.disconnect()
+
+
+def test_a_server_without_a_key_makes_one_keeps_it_private_and_reuses_it(make_app, tmp_path):
+    data = tmp_path / "state"
+    first = make_app(TEACHER_TOKEN="", DATA_DIR=str(data))
+    path = data / "teacher_token"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    key = first.config["TEACHER_TOKEN"]
+    assert len(key) >= 43, "32 random bytes"
+    assert path.read_text().strip() == key
+    assert make_app(TEACHER_TOKEN="", DATA_DIR=str(data)).config["TEACHER_TOKEN"] == key, "reused on restart"
+    headers = {"Authorization": f"Bearer {key}"}
+    assert first.test_client().get("/api/stats", headers=headers).status_code == 200
+
+
+def test_a_configured_key_wins_and_no_file_is_made(make_app, tmp_path):
+    app = make_app(TEACHER_TOKEN="from-the-environment", DATA_DIR=str(tmp_path / "state"))
+    assert app.config["TEACHER_TOKEN"] == "from-the-environment"
+    assert not (tmp_path / "state" / "teacher_token").exists()
+
+
+def test_python_m_server_prints_the_dashboard_link_with_the_key(monkeypatch, capsys, tmp_path, app_config):
+    from server import __main__ as entry
+
+    started = []
+    monkeypatch.setattr(entry.socketio, "run", lambda app, **kwargs: started.append(app))
+    for key, value in {**app_config, "TEACHER_TOKEN": "", "DATA_DIR": str(tmp_path / "state"), "PORT": 8123}.items():
+        monkeypatch.setenv(key, str(value))
+    entry.main()
+    [app] = started
+    try:
+        key = app.config["TEACHER_TOKEN"]
+        printed = capsys.readouterr().out
+        assert f"Teacher dashboard: http://127.0.0.1:8123/dashboard#token={key}" in printed
+        assert printed.count(key) == 1, "the key is printed once, in the link"
+    finally:
+        app.extensions["digits"].close()
