@@ -66,13 +66,13 @@ def start_server(
         **settings,
     }
     log = data / "server.log"  # a file, not a pipe: a pipe nobody reads blocks the server once full
-    with open(log, "ab") as stderr:
+    with open(log, "ab") as output:
         process = subprocess.Popen(
             [part.replace("{port}", str(port)) for part in command] if command else [sys.executable, "-m", "server"],
             cwd=cwd,
             env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
+            stdout=output,
+            stderr=output,
             start_new_session=True,  # its own process group: stopping it stops its workers and children too
         )
     base = f"http://127.0.0.1:{port}"

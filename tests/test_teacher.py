@@ -110,18 +110,20 @@ def test_a_configured_key_wins_and_no_file_is_made(make_app, tmp_path):
 
 
 def test_python_m_server_prints_the_dashboard_link_with_the_key(monkeypatch, capsys, tmp_path, app_config):
+    """``make run`` prints the link (the key made now, if none), then becomes gunicorn, which reads the same key."""
     from server import __main__ as entry
 
-    started = []
-    monkeypatch.setattr(entry.socketio, "run", lambda app, **kwargs: started.append(app))
-    for key, value in {**app_config, "TEACHER_TOKEN": "", "DATA_DIR": str(tmp_path / "state"), "PORT": 8123}.items():
+    executed = []
+    monkeypatch.setattr(entry.os, "execve", lambda path, argv, environment: executed.append((argv, environment)))
+    monkeypatch.setattr(entry.os, "chdir", lambda path: None)
+    state = tmp_path / "state"
+    for key, value in {**app_config, "TEACHER_TOKEN": "", "DATA_DIR": str(state), "PORT": 8123}.items():
         monkeypatch.setenv(key, str(value))
     entry.main()
-    [app] = started
-    try:
-        key = app.config["TEACHER_TOKEN"]
-        printed = capsys.readouterr().out
-        assert f"Teacher dashboard: http://127.0.0.1:8123/dashboard#token={key}" in printed
-        assert printed.count(key) == 1, "the key is printed once, in the link"
-    finally:
-        app.extensions["digits"].close()
+    key = (state / "teacher_token").read_text().strip()
+    printed = capsys.readouterr().out
+    assert f"Teacher dashboard: http://127.0.0.1:8123/dashboard#token={key}" in printed
+    assert printed.count(key) == 1, "the key is printed once, in the link"
+    [(argv, environment)] = executed
+    assert argv[1:] == ["-m", "gunicorn", "server:create_app()"]
+    assert (environment["HOST"], environment["PORT"]) == ("127.0.0.1", "8123")
