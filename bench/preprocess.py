@@ -30,24 +30,11 @@ from threadpoolctl import threadpool_limits
 from bench.timing import machine
 from model import decode, preprocess
 from model.data import load_mnist
-from tests.images import CLEAR, big_digit, encode, on_canvas, transparent_png
+from tests.images import CLEAR, COLOUR_MODES, big_digit, on_canvas
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (280, 400, 500, 800, 1000)
 GOAL_MS = 1.0
-
-
-def white_rgb(coverage: np.ndarray) -> Image.Image:
-    return Image.fromarray(np.rint(255 * (1 - coverage)).astype(np.uint8), "L").convert("RGB")
-
-
-MODES: dict[str, Callable[[np.ndarray], bytes]] = {
-    "RGB white PNG": lambda c: encode(white_rgb(c)),
-    "RGBA transparent PNG": transparent_png,
-    "L gray PNG": lambda c: encode(white_rgb(c).convert("L")),
-    "P palette PNG": lambda c: encode(white_rgb(c).convert("P", palette=Image.Palette.ADAPTIVE, colors=64)),
-    "JPEG q85": lambda c: encode(white_rgb(c), "JPEG", quality=85),
-}
 
 
 @dataclass(frozen=True)
@@ -118,7 +105,7 @@ def main() -> None:
         print("|---|---|---:|" + "---:|" * len(pipelines) + "---:|")
         for size in map(int, args.sizes.split(",")):
             coverage = on_canvas(big_digit(digit, int(size * 0.6)), size=size, at=(size // 8, size // 10))
-            for mode, save in MODES.items():
+            for mode, save in COLOUR_MODES.items():
                 raw = save(coverage)
                 decode_ms, prepare_ms, difference = measure(raw, pipelines, args.repeat)
                 cells = " | ".join(
