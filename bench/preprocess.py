@@ -2,7 +2,8 @@
 
 ``python -m bench.preprocess [--versus REV] [--repeat N]`` draws an MNIST test digit (blown
 up as the tests do) on uncropped canvases of several sizes, saved the ways clients send
-them: RGB on white, RGBA on a transparent ground, L grayscale, P palette and JPEG. It
+them: RGB on white, RGBA on a transparent ground, L grayscale, P palette and JPEG, and
+reads the real Chromium frames in ``bench/frames/``. It
 prints the median decode and preprocess times on one thread for this tree and for
 ``REV`` (default ``HEAD``; ``git archive`` of its ``model/``, loaded beside ours), timed
 alternately so drift on a shared machine hits both alike, and the largest difference
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from tests.images import CLEAR, COLOUR_MODES, big_digit, on_canvas
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (280, 400, 500, 800, 1000)
 GOAL_MS = 1.0
+FRAMES = ROOT / "bench" / "frames"  # real canvas frames from Chromium
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,16 @@ def measure(raw: bytes, pipelines: list[Pipeline], repeat: int) -> tuple[list[fl
     return decode_ms, prepare_ms, difference
 
 
+def inputs(digit: np.ndarray, sizes: list[int]) -> Iterator[tuple[str, str, bytes]]:
+    """(canvas, mode, file): the digit on every size in every colour mode, then the real Chromium frames."""
+    for size in sizes:
+        coverage = on_canvas(big_digit(digit, int(size * 0.6)), size=size, at=(size // 8, size // 10))
+        for mode, save in COLOUR_MODES.items():
+            yield f"{size}x{size}", mode, save(coverage)
+    for path in sorted(FRAMES.glob("*.png")):
+        yield path.stem, "Chromium frame", path.read_bytes()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--versus", default="HEAD", help="git revision to compare with ('' for none)")
@@ -103,15 +115,11 @@ def main() -> None:
         print(f"# Decode + preprocess, median of {args.repeat}, one thread ({machine()})\n")
         print(f"| canvas | mode | bytes | {names} (ms) | max diff |")
         print("|---|---|---:|" + "---:|" * len(pipelines) + "---:|")
-        for size in map(int, args.sizes.split(",")):
-            coverage = on_canvas(big_digit(digit, int(size * 0.6)), size=size, at=(size // 8, size // 10))
-            for mode, save in COLOUR_MODES.items():
-                raw = save(coverage)
-                decode_ms, prepare_ms, difference = measure(raw, pipelines, args.repeat)
-                cells = " | ".join(
-                    f"{d:.2f} / {p:.2f} / **{d + p:.2f}**" for d, p in zip(decode_ms, prepare_ms, strict=True)
-                )
-                print(f"| {size}x{size} | {mode} | {len(raw):,} | {cells} | {difference} |", flush=True)
+        for canvas, mode, raw in inputs(digit, [int(size) for size in args.sizes.split(",")]):
+            decode_ms, prepare_ms, difference = measure(raw, pipelines, args.repeat)
+            times = zip(decode_ms, prepare_ms, strict=True)
+            cells = " | ".join(f"{d:.2f} / {p:.2f} / **{d + p:.2f}**" for d, p in times)
+            print(f"| {canvas} | {mode} | {len(raw):,} | {cells} | {difference} |", flush=True)
     print(f"\nGoal: 500x500 RGB PNG decode + preprocess at most {GOAL_MS:.1f} ms on one core.")
 
 
