@@ -134,6 +134,13 @@ def _stripe(width: int, height: int) -> Image.Image:
     return Image.fromarray(pixels)
 
 
+@pytest.mark.parametrize("colours", [2, 64, 256])
+def test_palette_gray_is_pillows_gray(colours):
+    pixels = np.random.default_rng(colours).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels).convert("P", palette=Image.Palette.ADAPTIVE, colors=colours)
+    assert np.array_equal(np.asarray(preprocess.gray_band(image)), np.asarray(image.convert("L")))
+
+
 @pytest.mark.parametrize("size", [1, 2, 7, 2500, 2501])
 def test_quantiles_match_numpy(size):
     values = np.random.default_rng(size).random(size).astype(np.float32)
