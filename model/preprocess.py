@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,7 +147,7 @@ def ink_on_ground(gray: np.ndarray) -> np.ndarray:
         return remove_paper(gray)
     if ground == gray.min() and ground != gray.max():  # light strokes on a dark canvas
         gray, ground = 1.0 - gray, 1.0 - ground
-    return ink_against(gray, ground)
+    return ink_against(gray, np.float32(ground))  # a float64 scalar would turn every later array float64
 
 
 def uniform_ground(gray: np.ndarray) -> float | None:
@@ -313,7 +314,7 @@ def even_stroke_width(crop: np.ndarray) -> np.ndarray:
     The stroke width is area / half the boundary length of the thresholded strokes.
     """
     strokes = crop > 0.5
-    boundary = np.count_nonzero(strokes & ~ndimage.binary_erosion(strokes))
+    boundary = np.count_nonzero(strokes & ~eroded(strokes))
     if boundary == 0:
         return crop
     width = 2.0 * np.count_nonzero(strokes) / boundary
@@ -321,15 +322,53 @@ def even_stroke_width(crop: np.ndarray) -> np.ndarray:
     target = 0.8 * MNIST_STROKE / box_units  # towards MNIST's pen, not all the way: loops must stay open
     steps = round((target - width) / 2)
     if steps > 0:
-        return ndimage.grey_dilation(crop, footprint=disk(steps))
+        return disk_filter(crop, steps, ndimage.maximum_filter, np.maximum)
     if width * box_units > 1.8 * MNIST_STROKE and steps < 0:
-        return ndimage.grey_erosion(crop, footprint=disk(min(-steps, int(width / 4))))
+        return disk_filter(crop, min(-steps, int(width / 4)), ndimage.minimum_filter, np.minimum)
     return crop
+
+
+def eroded(mask: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_erosion(mask)`` (4-neighbour cross, outside counts as empty) by slicing: a tenth of its cost."""
+    padded = np.pad(mask, 1)
+    centre = padded[1:-1, 1:-1]
+    return centre & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
 
 
 def disk(radius: int) -> np.ndarray:
     span = np.arange(-radius, radius + 1)
     return (span[:, None] ** 2 + span[None, :] ** 2) <= radius * radius + radius
+
+
+def disk_filter(
+    image: np.ndarray,
+    radius: int,
+    rank_filter: Callable[..., np.ndarray],
+    combine: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """Grey dilation or erosion by ``disk(radius)``, exactly, as separable rectangle filters.
+
+    The disk is the union of a few rectangles, and the maximum (minimum) over a union is
+    the maximum (minimum) of the maxima over its parts; each rectangle filter runs as two
+    1-D passes, so radius 2 costs a third of one 2-D footprint filter.
+    """
+    result = None
+    for size in disk_rectangles(radius):
+        part = rank_filter(image, size=size)
+        result = part if result is None else combine(result, part)
+    return result
+
+
+@functools.lru_cache(maxsize=16)
+def disk_rectangles(radius: int) -> tuple[tuple[int, int], ...]:
+    """(height, width) of the rectangles whose union is ``disk(radius)``, none inside another."""
+    limit = radius * radius + radius
+    half_widths = [math.isqrt(limit - rows * rows) for rows in range(radius + 1)]
+    return tuple(
+        (2 * rows + 1, 2 * half_width + 1)
+        for rows, half_width in enumerate(half_widths)
+        if rows == radius or half_widths[rows + 1] < half_width
+    )
 
 
 def place_by_mass(glyph: np.ndarray) -> np.ndarray:

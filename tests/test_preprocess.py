@@ -182,3 +182,15 @@ def test_shortcuts_give_the_reference_input(mnist, recognizer, reference_path):
         assert np.abs(fast.image.astype(int) - reference.image.astype(int)).max() <= 2
         digits = recognizer.classify(np.stack([fast.image, reference.image])).argmax(axis=1)
         assert digits[0] == digits[1]
+
+
+@pytest.mark.parametrize("radius", range(7))
+def test_disk_filters_equal_scipys_footprint_filters(radius):
+    rng = np.random.default_rng(radius)
+    image = rng.random((rng.integers(5, 90), rng.integers(5, 90))).astype(np.float32)
+    footprint = preprocess.disk(radius)
+    dilated = preprocess.disk_filter(image, radius, ndimage.maximum_filter, np.maximum)
+    eroded = preprocess.disk_filter(image, radius, ndimage.minimum_filter, np.minimum)
+    assert np.array_equal(dilated, ndimage.grey_dilation(image, footprint=footprint))
+    assert np.array_equal(eroded, ndimage.grey_erosion(image, footprint=footprint))
+    assert np.array_equal(preprocess.eroded(image > 0.4), ndimage.binary_erosion(image > 0.4))
