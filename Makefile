@@ -58,6 +58,7 @@ run-cassandra: cassandra
 
 bench: $(DEV) $(MNIST) system-deps
 	$(PY) -m bench.inference
+	$(PY) -m bench.preprocess
 	$(PY) -m bench.recognition
 	$(PY) -m bench.live
 

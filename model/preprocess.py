@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,12 +91,10 @@ def ink_map(image: Image.Image, max_side: int = WORK_SIZE) -> tuple[np.ndarray, 
         coverage = working_array(alpha, factor)
         if coverage.min() < 0.98 and (coverage > 0.5).mean() < 0.5:
             return stretch(coverage), float(factor)
-        gray = 1.0 - coverage + working_array(image.convert("L"), factor) * coverage
+        gray = 1.0 - coverage + working_array(gray_band(image), factor) * coverage
     else:
-        gray = working_array(image.convert("L"), factor)
-    if light_on_dark(gray):  # chalkboard, inverted scan
-        gray = 1.0 - gray
-    return stretch(remove_paper(gray)), float(factor)
+        gray = working_array(gray_band(image), factor)
+    return stretch(ink_on_ground(gray)), float(factor)
 
 
 def alpha_band(image: Image.Image) -> Image.Image | None:
@@ -107,11 +106,59 @@ def alpha_band(image: Image.Image) -> Image.Image | None:
     return None
 
 
+def gray_band(image: Image.Image) -> Image.Image:
+    """The image's luminance as an ``L`` band.
+
+    A palette image (GIF, a small PNG) is mapped through a table of its palette's grays
+    in one look-up per pixel: ``convert("L")`` works out each pixel's gray from its
+    colour, about three times the cost (0.3 ms for 500x500).
+    """
+    if image.mode == "P":
+        return image.point(palette_grays(image), "L")
+    return image.convert("L")
+
+
+def palette_grays(image: Image.Image) -> list[int]:
+    """Pillow's own gray of each of the 256 palette entries, so the look-up equals ``convert("L")`` exactly."""
+    entries = Image.frombytes("P", (256, 1), bytes(range(256)))
+    entries.putpalette(image.getpalette("RGB") or [], "RGB")
+    return list(entries.convert("L").tobytes())
+
+
 def working_array(band: Image.Image, factor: int) -> np.ndarray:
     """One band as float32 in [0, 1], box-reduced by an integer factor: Pillow's fastest downscale."""
     if factor > 1:
         band = band.reduce(factor)
     return np.asarray(band, dtype=np.float32) / 255.0
+
+
+def ink_on_ground(gray: np.ndarray) -> np.ndarray:
+    """Darkness of the ink against its ground, whatever the ground's polarity and lighting.
+
+    A digital canvas has one exact ground value at its whole border and in most pixels;
+    it needs neither the polarity test nor the paper estimate (both fit lighting that is
+    not there, and the paper estimate dims the inside of very thick strokes). Anything
+    else (paper, photos, JPEG noise at the border) takes the full path.
+    """
+    ground = uniform_ground(gray)
+    if ground is None:
+        if light_on_dark(gray):  # chalkboard, inverted scan
+            gray = 1.0 - gray
+        return remove_paper(gray)
+    if ground == gray.min() and ground != gray.max():  # light strokes on a dark canvas
+        gray, ground = 1.0 - gray, 1.0 - ground
+    return ink_against(gray, np.float32(ground))  # a float64 scalar would turn every later array float64
+
+
+def uniform_ground(gray: np.ndarray) -> float | None:
+    """The ground's value when every border pixel and most pixels have exactly it, and it is an extreme."""
+    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    ground = border[0]
+    if not (border == ground).all() or ground not in (gray.min(), gray.max()):
+        return None
+    if np.count_nonzero(gray == ground) < gray.size // 2:
+        return None
+    return float(ground)
 
 
 def light_on_dark(gray: np.ndarray) -> bool:
@@ -157,8 +204,11 @@ def remove_paper(gray: np.ndarray) -> np.ndarray:
     shadow.
     """
     window = paper_window(gray)
-    paper = ndimage.uniform_filter(ndimage.maximum_filter(gray, size=window), size=window)
-    # A light blur first: sensor noise and JPEG blocks shrink, strokes (several pixels wide) stay.
+    return ink_against(gray, ndimage.uniform_filter(ndimage.maximum_filter(gray, size=window), size=window))
+
+
+def ink_against(gray: np.ndarray, paper: np.ndarray | float) -> np.ndarray:
+    """1 - gray / paper in [0, 1], after a light blur: sensor noise and JPEG blocks shrink, strokes stay."""
     return np.clip(1.0 - ndimage.uniform_filter(gray, size=3) / np.maximum(paper, 0.05), 0.0, 1.0)
 
 
@@ -264,7 +314,7 @@ def even_stroke_width(crop: np.ndarray) -> np.ndarray:
     The stroke width is area / half the boundary length of the thresholded strokes.
     """
     strokes = crop > 0.5
-    boundary = np.count_nonzero(strokes & ~ndimage.binary_erosion(strokes))
+    boundary = np.count_nonzero(strokes & ~eroded(strokes))
     if boundary == 0:
         return crop
     width = 2.0 * np.count_nonzero(strokes) / boundary
@@ -272,15 +322,53 @@ def even_stroke_width(crop: np.ndarray) -> np.ndarray:
     target = 0.8 * MNIST_STROKE / box_units  # towards MNIST's pen, not all the way: loops must stay open
     steps = round((target - width) / 2)
     if steps > 0:
-        return ndimage.grey_dilation(crop, footprint=disk(steps))
+        return disk_filter(crop, steps, ndimage.maximum_filter, np.maximum)
     if width * box_units > 1.8 * MNIST_STROKE and steps < 0:
-        return ndimage.grey_erosion(crop, footprint=disk(min(-steps, int(width / 4))))
+        return disk_filter(crop, min(-steps, int(width / 4)), ndimage.minimum_filter, np.minimum)
     return crop
+
+
+def eroded(mask: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_erosion(mask)`` (4-neighbour cross, outside counts as empty) by slicing: a tenth of its cost."""
+    padded = np.pad(mask, 1)
+    centre = padded[1:-1, 1:-1]
+    return centre & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
 
 
 def disk(radius: int) -> np.ndarray:
     span = np.arange(-radius, radius + 1)
     return (span[:, None] ** 2 + span[None, :] ** 2) <= radius * radius + radius
+
+
+def disk_filter(
+    image: np.ndarray,
+    radius: int,
+    rank_filter: Callable[..., np.ndarray],
+    combine: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """Grey dilation or erosion by ``disk(radius)``, exactly, as separable rectangle filters.
+
+    The disk is the union of a few rectangles, and the maximum (minimum) over a union is
+    the maximum (minimum) of the maxima over its parts; each rectangle filter runs as two
+    1-D passes, so radius 2 costs a third of one 2-D footprint filter.
+    """
+    result = None
+    for size in disk_rectangles(radius):
+        part = rank_filter(image, size=size)
+        result = part if result is None else combine(result, part)
+    return result
+
+
+@functools.lru_cache(maxsize=16)
+def disk_rectangles(radius: int) -> tuple[tuple[int, int], ...]:
+    """(height, width) of the rectangles whose union is ``disk(radius)``, none inside another."""
+    limit = radius * radius + radius
+    half_widths = [math.isqrt(limit - rows * rows) for rows in range(radius + 1)]
+    return tuple(
+        (2 * rows + 1, 2 * half_width + 1)
+        for rows, half_width in enumerate(half_widths)
+        if rows == radius or half_widths[rows + 1] < half_width
+    )
 
 
 def place_by_mass(glyph: np.ndarray) -> np.ndarray:

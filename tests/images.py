@@ -57,6 +57,23 @@ def dark_png(coverage: np.ndarray) -> bytes:
     return encode(Image.fromarray(np.rint(255 * coverage).astype(np.uint8), "L"))
 
 
+def white_rgb(coverage: np.ndarray) -> Image.Image:
+    """Dark ink on an opaque white RGB canvas."""
+    return Image.fromarray(np.rint(255 * (1 - coverage)).astype(np.uint8), "L").convert("RGB")
+
+
+# The colour modes and formats clients send a canvas in: coverage -> encoded file.
+COLOUR_MODES = {
+    "RGB white PNG": lambda coverage: encode(white_rgb(coverage)),
+    "RGBA transparent PNG": lambda coverage: transparent_png(coverage),
+    "L gray PNG": lambda coverage: encode(white_rgb(coverage).convert("L")),
+    "P palette PNG": lambda coverage: encode(
+        white_rgb(coverage).convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
+    ),
+    "JPEG q85": lambda coverage: encode(white_rgb(coverage), "JPEG", quality=85),
+}
+
+
 def drawing(digit: np.ndarray, height: int = 200, at: tuple[int, int] = (100, 100)) -> bytes:
     """An MNIST digit drawn ``height`` pixels tall on a transparent 400x400 canvas: what the page sends."""
     return transparent_png(on_canvas(big_digit(digit, height), at=at))

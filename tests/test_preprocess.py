@@ -3,9 +3,11 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
+from model import preprocess
 from model.decode import decode_image
 from model.preprocess import WORK_SIZE, ink_map, prepare, quantiles
-from tests.images import CLEAR, big_digit, dark_png, encode, on_canvas, transparent_png, white_png
+from model.realistic import samples
+from tests.images import CLEAR, COLOUR_MODES, big_digit, dark_png, encode, on_canvas, transparent_png, white_png
 
 
 def prepared(raw: bytes):
@@ -132,8 +134,63 @@ def _stripe(width: int, height: int) -> Image.Image:
     return Image.fromarray(pixels)
 
 
+@pytest.mark.parametrize("colours", [2, 64, 256])
+def test_palette_gray_is_pillows_gray(colours):
+    pixels = np.random.default_rng(colours).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels).convert("P", palette=Image.Palette.ADAPTIVE, colors=colours)
+    assert np.array_equal(np.asarray(preprocess.gray_band(image)), np.asarray(image.convert("L")))
+
+
 @pytest.mark.parametrize("size", [1, 2, 7, 2500, 2501])
 def test_quantiles_match_numpy(size):
     values = np.random.default_rng(size).random(size).astype(np.float32)
     for qs in [(0.5,), (0.01, 0.5, 0.99), (0.9,)]:
         np.testing.assert_allclose(quantiles(values, qs), np.quantile(values, qs), atol=1e-6)
+
+
+@pytest.fixture
+def reference_path(monkeypatch):
+    """``prepare`` without its shortcut: the polarity test and the paper estimate run on every image."""
+
+    def reference(image: Image.Image):
+        with monkeypatch.context() as patch:
+            patch.setattr(preprocess, "uniform_ground", lambda gray: None)
+            return prepare(image)
+
+    return reference
+
+
+def fast_path_inputs(mnist) -> list[bytes]:
+    """Realistic samples of every kind, and a digit on canvases of every size and colour mode."""
+    realistic = [sample.data for sample in samples(mnist, per_kind=15, seed=3)]
+    canvases = [
+        save(on_canvas(big_digit(mnist.x_test[CLEAR[digit]], int(size * 0.6), thicken=thicken), size, (size // 8, 0)))
+        for size, digit, thicken in [(280, 7, 0), (500, 3, 0), (500, 8, 12), (1000, 2, 4)]
+        for save in COLOUR_MODES.values()
+    ]
+    return realistic + canvases
+
+
+def test_shortcuts_give_the_reference_input(mnist, recognizer, reference_path):
+    """Skipping the paper estimate on a uniform canvas ground changes (almost) nothing."""
+    for raw in fast_path_inputs(mnist):
+        image = decode_image(raw)
+        fast, reference = prepare(image), reference_path(image)
+        assert (fast.image is None) == (reference.image is None)
+        if fast.image is None:
+            continue
+        assert np.abs(fast.image.astype(int) - reference.image.astype(int)).max() <= 2
+        digits = recognizer.classify(np.stack([fast.image, reference.image])).argmax(axis=1)
+        assert digits[0] == digits[1]
+
+
+@pytest.mark.parametrize("radius", range(7))
+def test_disk_filters_equal_scipys_footprint_filters(radius):
+    rng = np.random.default_rng(radius)
+    image = rng.random((rng.integers(5, 90), rng.integers(5, 90))).astype(np.float32)
+    footprint = preprocess.disk(radius)
+    dilated = preprocess.disk_filter(image, radius, ndimage.maximum_filter, np.maximum)
+    eroded = preprocess.disk_filter(image, radius, ndimage.minimum_filter, np.minimum)
+    assert np.array_equal(dilated, ndimage.grey_dilation(image, footprint=footprint))
+    assert np.array_equal(eroded, ndimage.grey_erosion(image, footprint=footprint))
+    assert np.array_equal(preprocess.eroded(image > 0.4), ndimage.binary_erosion(image > 0.4))
