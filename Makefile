@@ -61,6 +61,7 @@ bench: $(DEV) $(MNIST) system-deps
 	$(PY) -m bench.preprocess
 	$(PY) -m bench.recognition
 	$(PY) -m bench.live
+	$(PY) -m bench.connections
 
 lint: $(DEV)
 	$(PY) -m ruff check .
