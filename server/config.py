@@ -48,6 +48,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_UPLOAD_BYTES": 5 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 4096 * 4096,
     "MAX_STORED_IMAGE_BYTES": 512 * 1024,
+    # Privacy by default: attempts are forgotten after this many days (a float, so tests can use
+    # seconds; 0 keeps them forever). Cassandra rows expire by TTL; SQLite and the spool are purged.
+    "RETENTION_DAYS": 30.0,
+    # How often the attempt log purges expired attempts from SQLite and the spool.
+    "PURGE_SECONDS": 3600.0,
     # Per connection: sustained frames per second and burst.
     "RATE_LIMIT_PER_SECOND": 30.0,
     "RATE_LIMIT_BURST": 60,

@@ -152,9 +152,15 @@ class Digits:
             config["MAX_BATCH"],
             config["MAX_PENDING"],
         )
-        self.store = store or open_store(config["STORE_URL"])
+        retention_seconds = config["RETENTION_DAYS"] * 86400
+        self.store = store or open_store(config["STORE_URL"], retention_seconds)
         self.log = AttemptLog(
-            self.store, Spool(config["SPOOL_PATH"]), config["LOG_FLUSH_SECONDS"], config["STORE_RETRY_SECONDS"]
+            self.store,
+            Spool(config["SPOOL_PATH"]),
+            config["LOG_FLUSH_SECONDS"],
+            config["STORE_RETRY_SECONDS"],
+            retention_seconds,
+            config["PURGE_SECONDS"],
         )
         try:  # idempotent; a store that is down now gets its schema when it comes back
             self.store.create_schema()

@@ -20,6 +20,7 @@ class Store(Protocol):
     def upsert(self, attempts: list[Attempt]) -> None: ...
     def set_label(self, attempt_id: str, label: int | None, created_at: float) -> None: ...
     def delete(self, attempt_id: str, created_at: float) -> None: ...
+    def purge(self, before: float) -> None: ...
     def get(self, attempt_id: str) -> Attempt | None: ...
     def recent(self, limit: int, before: float | None) -> list[Attempt]: ...
     def outcomes(self, since: float) -> list[tuple[int | None, int | None]]: ...
@@ -28,8 +29,11 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(url: str) -> Store:
-    """A store for ``sqlite:///path`` or ``cassandra://host1,host2:port/keyspace?replication_factor=&consistency=``."""
+def open_store(url: str, retention_seconds: float = 0) -> Store:
+    """A store for ``sqlite:///path`` or ``cassandra://host1,host2:port/keyspace?replication_factor=&consistency=``.
+
+    ``retention_seconds`` (0: forever) is how long Cassandra keeps a row (its TTL); SQLite is purged instead.
+    """
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         from server.stores.sqlite import SqliteStore
@@ -46,5 +50,6 @@ def open_store(url: str) -> Store:
             keyspace=parsed.path.strip("/") or "digits",
             replication_factor=int(options.get("replication_factor", 1)),
             consistency=options.get("consistency", "LOCAL_QUORUM"),
+            retention_seconds=retention_seconds,
         )
     raise ValueError(f"STORE_URL must start with sqlite:/// or cassandra://, not {url!r}")
