@@ -93,7 +93,7 @@ class RecognizerProcess:
 
     def _start(self) -> None:
         model_path, card_path, limits = self._args
-        limits_args = [str(limits.max_bytes), str(limits.max_pixels)]
+        limits_args = [str(limits.max_bytes), str(limits.max_pixels), str(limits.max_stored_bytes)]
         self._process = subprocess.Popen(
             [sys.executable, "-m", "model.worker", model_path, card_path, *limits_args],
             cwd=ROOT,
