@@ -23,6 +23,7 @@ from server.engines import Engine, LocalEngine, RecognizerProcess
 from server.inference import Frame, InferenceQueue, Outcome
 from server.models import ModelSwitch
 from server.owners import Access, new_owner_token, owns
+from server.pseudonyms import Pseudonyms
 from server.ratelimit import TokenBucket
 from server.stores import Store, StoreUnavailable, open_store
 
@@ -158,6 +159,7 @@ class Digits:
         except StoreUnavailable as error:
             self.log.fail(error)
         self.tracker = AttemptTracker()
+        self.pseudonyms = Pseudonyms(config["DATA_DIR"])  # what is stored as the attempt's session
         self.buckets: dict[str, TokenBucket] = {}
         self.teachers: set[str] = set()  # connections that showed the teacher key on connect
         self.models.start()
@@ -283,7 +285,7 @@ class Digits:
             id=frame.attempt_id,
             created_at=created_at,
             source=source,
-            session=session,
+            session=self.pseudonyms(session),
             digit=recognition.digit,
             confidence=recognition.confidence,
             probabilities=recognition.probabilities,
