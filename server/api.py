@@ -164,7 +164,7 @@ def attempt_image(attempt_id: str):
         mime = MIME_TYPES[sniff_format(drawing)]
     except UnsupportedFormat:
         mime = "application/octet-stream"
-    return Response(drawing, mimetype=mime, headers={"Cache-Control": "private, max-age=3600"})
+    return Response(drawing, mimetype=mime)  # no-store, as every API answer (create_app)
 
 
 @api.put("/attempts/<attempt_id>/label")

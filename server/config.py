@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_BURST": 60,
     # Same-origin only unless origins are listed (comma-separated, or * for any).
     "CORS_ORIGINS": "",
+    # How many reverse proxies (nginx) stand in front: their X-Forwarded-For and X-Forwarded-Proto
+    # are trusted (werkzeug's ProxyFix), nobody else's. 0: the server faces clients directly.
+    "PROXY_COUNT": 0,
     # How often the attempt log writes to the store, and retries it while it is down.
     "LOG_FLUSH_SECONDS": 0.25,
     "STORE_RETRY_SECONDS": 1.0,
