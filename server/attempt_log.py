@@ -159,7 +159,6 @@ class AttemptLog:
         self._labels: list[dict[str, Any]] = []
         self._wake = threading.Event()
         self._stopping = False
-        self.last_error: str | None = None
         self.degraded = self.spool.depth() > 0
         self._thread = threading.Thread(target=self._run, name="attempt-log", daemon=True)
         self._thread.start()
@@ -211,10 +210,10 @@ class AttemptLog:
             return self._answers.get(attempt_id) or self._drafts.get(attempt_id)
 
     def health(self) -> dict[str, Any]:
+        """Stable facts only: a driver's error text (hosts, addresses) goes to the log, never to a probe."""
         return {
             "store": "degraded" if self.degraded else "ok",
             "spool_depth": self.spool.depth(),
-            "last_error": self.last_error,
         }
 
     def flush(self, drafts: bool = True) -> None:
@@ -286,7 +285,7 @@ class AttemptLog:
         if self.degraded:
             self.store.ping()
             log.info("store is back; spool drained")
-        self.degraded, self.last_error = False, None
+        self.degraded = False
         return True
 
     def purge(self) -> None:
@@ -306,7 +305,7 @@ class AttemptLog:
     def fail(self, error: Exception) -> None:
         if not self.degraded:
             log.warning("store unavailable, spooling attempts: %s", error)
-        self.degraded, self.last_error = True, str(error)
+        self.degraded = True
 
     def _run(self) -> None:
         next_retry, next_flush, next_purge = 0.0, time.monotonic() + self.flush_seconds, 0.0

@@ -418,7 +418,6 @@ SPEC: dict[str, Any] = {
                         "properties": {
                             "store": {"type": "string", "enum": ["ok", "degraded"]},
                             "spool_depth": {"type": "integer", "description": "writes waiting for the store"},
-                            "last_error": {"type": "string", "nullable": True},
                         },
                     },
                     "queue_depth": {"type": "integer"},

@@ -165,7 +165,7 @@ def test_health_reports_model_workers_and_store(client):
         "version": model_card.read_card()["version"],
         "workers": {"ready": 2, "total": 2},
     }
-    assert health["store"] == {"store": "ok", "spool_depth": 0, "last_error": None}
+    assert health["store"] == {"store": "ok", "spool_depth": 0}
 
 
 def test_health_is_degraded_while_no_worker_can_classify(make_app, seven_png):
