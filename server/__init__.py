@@ -28,6 +28,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from server.config import ROOT, load_config
 from server.extensions import socketio
 from server.logs import configure_logging
+from server.redact import redacted
 from server.service import Digits
 from server.stores import StoreUnavailable
 from server.teacher import announce, ensure_teacher_token
@@ -125,6 +126,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             digits.store.create_schema()
         except StoreUnavailable as error:
             raise click.ClickException(f"The store is unreachable, no schema created: {error}") from error
-        click.echo(f"Schema ready in {config['STORE_URL'].split('?')[0]}")
+        click.echo(f"Schema ready in {redacted(config['STORE_URL'])}")
 
     return app

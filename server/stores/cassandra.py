@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import ssl
 import threading
 import time
 import uuid
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from cassandra import ConsistencyLevel, DriverException, InvalidRequest
+from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
 from cassandra.policies import ConstantReconnectionPolicy, DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
@@ -137,6 +139,9 @@ class CassandraStore:
         replication_factor: int = 1,
         consistency: str = "LOCAL_QUORUM",
         retention_seconds: float = 0,
+        username: str | None = None,
+        password: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if not KEYSPACE_NAME.match(keyspace):
             raise ValueError(f"Invalid Cassandra keyspace name {keyspace!r}: use lowercase letters, digits and _.")
@@ -145,6 +150,8 @@ class CassandraStore:
         self.hosts, self.port, self.keyspace = hosts, port, keyspace
         self.replication_factor = replication_factor
         self.retention_seconds = retention_seconds
+        self.auth_provider = PlainTextAuthProvider(username, password or "") if username else None
+        self.ssl_context = ssl_context
         self.consistency = ConsistencyLevel.name_to_value[consistency.upper()]
         self._lock = threading.Lock()
         self._cluster: Cluster | None = None
@@ -173,6 +180,8 @@ class CassandraStore:
                 control_connection_timeout=3,
                 reconnection_policy=ConstantReconnectionPolicy(delay=1.0, max_attempts=None),
                 execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+                auth_provider=self.auth_provider,
+                ssl_context=self.ssl_context,
             )
             try:
                 session = cluster.connect()
