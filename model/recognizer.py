@@ -136,10 +136,10 @@ class Recognizer:
             return np.zeros((0, 10), dtype=np.float32)
         return self.classifier.predict((images.astype(np.float32) / 255.0)[..., None])
 
-    def prepare(self, data: bytes | str) -> tuple[Prepared, dict[str, float], bytes | None]:
-        """Decode and preprocess (the CPU work before the model), with timings, and the drawing to keep."""
+    def prepare(self, data: bytes | str, keep: bool = True) -> tuple[Prepared, dict[str, float], bytes | None]:
+        """Decode and preprocess (the CPU work before the model), with timings, and the drawing if ``keep``."""
         image, decode_ms = timed(lambda: decode_image(data, self.limits))
-        drawing = stored_png(image, self.limits.max_stored_bytes)  # before preprocessing touches the image
+        drawing = stored_png(image, self.limits.max_stored_bytes if keep else 0)  # before preprocessing
         prepared, preprocess_ms = timed(lambda: prepare(image))
         return prepared, {"decode_ms": decode_ms, "preprocess_ms": preprocess_ms}, drawing
 
@@ -151,16 +151,21 @@ class Recognizer:
         probabilities, inference_ms = timed(lambda: self.classify(prepared.image)[0])
         return answer(prepared, probabilities, {**timings, "inference_ms": inference_ms}, self.version, drawing)
 
-    def recognize_batch(self, items: Sequence[bytes | str]) -> list[Recognition | ImageError]:
+    def recognize_batch(
+        self, items: Sequence[bytes | str], keep: Sequence[bool] | None = None
+    ) -> list[Recognition | ImageError]:
         """Many single-digit images, one model call for all readable ones; a bad image fails alone.
 
         Each result is a Recognition, or the ImageError that refused that item, so one
         stranger's broken upload never costs the other frames of a batch their answers.
+        ``keep`` says which items' drawings are kept (final frames: a draft's would be
+        overwritten anyway), so drafts cost no re-encoding; None keeps every one.
         """
+        keep = [True] * len(items) if keep is None else keep
         prepared: list[tuple[Prepared, dict[str, float], bytes | None] | ImageError] = []
-        for item in items:
+        for item, kept in zip(items, keep, strict=True):
             try:
-                prepared.append(self.prepare(item))
+                prepared.append(self.prepare(item, kept))
             except ImageError as error:
                 prepared.append(error)
         readable = [

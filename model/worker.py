@@ -22,7 +22,7 @@ from model.decode import Limits
 from model.recognizer import Recognition, Recognizer
 
 ModelPaths = tuple[str, str]  # (model, card)
-Batch = tuple[ModelPaths, list[bytes]]  # the model the server wants, and the images
+Batch = tuple[ModelPaths, list[bytes], list[bool]]  # the model the server wants, the images, whose drawing to keep
 
 
 def follow(recognizer: Recognizer, wanted: ModelPaths) -> Recognizer:
@@ -73,11 +73,11 @@ def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) 
     recognizer = Recognizer.load(Path(model_path), Path(card_path), limits)
     while True:
         try:
-            wanted, raws = connection.recv()
+            wanted, raws, keep = connection.recv()
         except (EOFError, OSError):
             return
         recognizer = follow(recognizer, wanted)
-        results = recognizer.recognize_batch(raws)
+        results = recognizer.recognize_batch(raws, keep)
         for result in results:
             if isinstance(result, Recognition):
                 _ = result.preview_png  # encoded here, off the server's GIL; it travels in the pickle

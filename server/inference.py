@@ -184,7 +184,7 @@ class InferenceQueue:
                 job.resolve(Outcome(error=error))
         if not ready:
             return
-        results = engine([raw for _, raw in ready])
+        results = engine([raw for _, raw in ready], [job.frame.final for job, _ in ready])  # finals keep drawings
         for (job, raw), result in zip(ready, results, strict=True):
             if isinstance(result, ImageError):
                 job.resolve(Outcome(error=result))

@@ -92,3 +92,31 @@ def test_store_images_false_keeps_only_the_input_and_the_result(make_app, store_
     assert stored.input is not None
     assert stored.digit == 7
     assert client.get(f"/api/attempts/{attempt_id}/image").status_code == 404
+
+
+def test_only_final_frames_pay_for_the_kept_drawing(seven_png):
+    from model.decode import Limits
+    from model.recognizer import Recognizer
+
+    recognizer = Recognizer.load(limits=Limits(max_stored_bytes=BOUND))
+    draft, final = recognizer.recognize_batch([seven_png, seven_png], keep=[False, True])
+    assert draft.stored_png is None
+    assert_clean_png(final.stored_png)
+    assert draft.digit == final.digit == 7
+
+
+def test_a_live_drawing_is_kept_with_its_final_frame(app, socket_client, seven_frame):
+    import uuid
+
+    from tests.test_live import events
+
+    store = app.extensions["digits"].store
+    attempt_id = str(uuid.uuid4())
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame, "final": False})
+    events(socket_client, "prediction")
+    wait_until(lambda: store.get(attempt_id) is not None, what="the draft to be stored")
+    assert store.get(attempt_id).image is None
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 1, "image": seven_frame, "final": True})
+    events(socket_client, "prediction")
+    wait_until(lambda: store.get(attempt_id).final, what="the final frame to be stored")
+    assert_clean_png(store.get(attempt_id).image)
