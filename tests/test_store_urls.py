@@ -75,3 +75,28 @@ def test_the_message_queue_url_carries_a_redis_password():
 
     pool = redis.Redis.from_url("redis://:s3cret@redis:6379/0").connection_pool
     assert pool.connection_kwargs["password"] == "s3cret"
+
+
+def test_open_store_passes_credentials_and_tls_on(monkeypatch):
+    """open_store itself (connecting is lazy, so no node is needed): the 2.1 test node has no auth."""
+    from server.stores import open_store
+
+    monkeypatch.delenv("CASSANDRA_USERNAME", raising=False)
+    store = open_store("cassandra://digits:pw@db1,db2:9142/classes?ssl=true", retention_seconds=60)
+    assert store.auth_provider.username == "digits"
+    assert store.auth_provider.password == "pw"
+    assert store.ssl_context.verify_mode == ssl.CERT_REQUIRED
+    assert (store.hosts, store.port, store.keyspace, store.retention_seconds) == (["db1", "db2"], 9142, "classes", 60)
+    monkeypatch.setenv("CASSANDRA_USERNAME", "env-user")
+    monkeypatch.setenv("CASSANDRA_PASSWORD", "env-pw")
+    from_environment = open_store("cassandra://db1/classes")
+    assert from_environment.auth_provider.username == "env-user"
+    assert from_environment.ssl_context is None
+
+
+def test_a_bad_store_url_is_reported_without_its_password():
+    from server.stores import open_store
+
+    with pytest.raises(ValueError, match=r"\*\*\*") as raised:
+        open_store("postgres://admin:s3cret@db/x")
+    assert "s3cret" not in str(raised.value)
