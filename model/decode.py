@@ -35,6 +35,7 @@ class Limits:
 
     max_bytes: int = 5 * 1024 * 1024
     max_pixels: int = 4096 * 4096
+    max_stored_bytes: int = 0  # the bound on the drawing kept with an attempt; 0: keep no drawing
 
 
 DEFAULT_LIMITS = Limits()

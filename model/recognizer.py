@@ -20,6 +20,7 @@ from PIL import Image
 
 from model import card as model_card
 from model.decode import DEFAULT_LIMITS, ImageError, Limits, decode_image
+from model.drawing import stored_png
 from model.litert import Classifier
 from model.preprocess import Prepared, prepare
 from model.segment import segment_digits
@@ -55,6 +56,7 @@ class Recognition:
     box: tuple[int, int, int, int] | None = None  # where the digit is, in source pixels
     timings: dict[str, float] = field(default_factory=dict)  # decode_ms, preprocess_ms, inference_ms
     version: str = ""  # the model version that answered: a swap may land while a frame is in flight
+    stored_png: bytes | None = None  # the drawing to keep, re-encoded clean (model/drawing.py); None: keep none
 
     @property
     def low_confidence(self) -> bool:
@@ -76,11 +78,15 @@ class NumberRecognition:
 
 
 def answer(
-    prepared: Prepared, probabilities: np.ndarray | None, timings: dict[str, float], version: str = ""
+    prepared: Prepared,
+    probabilities: np.ndarray | None,
+    timings: dict[str, float],
+    version: str = "",
+    drawing: bytes | None = None,
 ) -> Recognition:
-    """Package one prepared image and its probabilities as a Recognition."""
+    """Package one prepared image and its probabilities (and the drawing to keep) as a Recognition."""
     if prepared.image is None or probabilities is None:
-        return Recognition(None, 0.0, [0.0] * 10, None, prepared.reason, None, timings, version)
+        return Recognition(None, 0.0, [0.0] * 10, None, prepared.reason, None, timings, version, drawing)
     digit = int(np.argmax(probabilities))
     return Recognition(
         digit=digit,
@@ -90,6 +96,7 @@ def answer(
         box=prepared.box,
         timings=timings,
         version=version,
+        stored_png=drawing,
     )
 
 
@@ -129,30 +136,36 @@ class Recognizer:
             return np.zeros((0, 10), dtype=np.float32)
         return self.classifier.predict((images.astype(np.float32) / 255.0)[..., None])
 
-    def prepare(self, data: bytes | str) -> tuple[Prepared, dict[str, float]]:
-        """Decode and preprocess (the CPU work before the model), with timings."""
+    def prepare(self, data: bytes | str, keep: bool = True) -> tuple[Prepared, dict[str, float], bytes | None]:
+        """Decode and preprocess (the CPU work before the model), with timings, and the drawing if ``keep``."""
         image, decode_ms = timed(lambda: decode_image(data, self.limits))
+        drawing = stored_png(image, self.limits.max_stored_bytes if keep else 0)  # before preprocessing
         prepared, preprocess_ms = timed(lambda: prepare(image))
-        return prepared, {"decode_ms": decode_ms, "preprocess_ms": preprocess_ms}
+        return prepared, {"decode_ms": decode_ms, "preprocess_ms": preprocess_ms}, drawing
 
     def recognize(self, data: bytes | str) -> Recognition:
         """The digit in one image: raw bytes, a data URL or base64. Raises ``ImageError`` for bad input."""
-        prepared, timings = self.prepare(data)
+        prepared, timings, drawing = self.prepare(data)
         if prepared.image is None:
-            return answer(prepared, None, {**timings, "inference_ms": 0.0}, self.version)
+            return answer(prepared, None, {**timings, "inference_ms": 0.0}, self.version, drawing)
         probabilities, inference_ms = timed(lambda: self.classify(prepared.image)[0])
-        return answer(prepared, probabilities, {**timings, "inference_ms": inference_ms}, self.version)
+        return answer(prepared, probabilities, {**timings, "inference_ms": inference_ms}, self.version, drawing)
 
-    def recognize_batch(self, items: Sequence[bytes | str]) -> list[Recognition | ImageError]:
+    def recognize_batch(
+        self, items: Sequence[bytes | str], keep: Sequence[bool] | None = None
+    ) -> list[Recognition | ImageError]:
         """Many single-digit images, one model call for all readable ones; a bad image fails alone.
 
         Each result is a Recognition, or the ImageError that refused that item, so one
         stranger's broken upload never costs the other frames of a batch their answers.
+        ``keep`` says which items' drawings are kept (final frames: a draft's would be
+        overwritten anyway), so drafts cost no re-encoding; None keeps every one.
         """
-        prepared: list[tuple[Prepared, dict[str, float]] | ImageError] = []
-        for item in items:
+        keep = [True] * len(items) if keep is None else keep
+        prepared: list[tuple[Prepared, dict[str, float], bytes | None] | ImageError] = []
+        for item, kept in zip(items, keep, strict=True):
             try:
-                prepared.append(self.prepare(item))
+                prepared.append(self.prepare(item, kept))
             except ImageError as error:
                 prepared.append(error)
         readable = [
@@ -171,6 +184,7 @@ class Recognizer:
                 by_index.get(index),
                 {**item[1], "inference_ms": share if index in by_index else 0.0},
                 self.version,
+                item[2],
             )
             for index, item in enumerate(prepared)
         ]

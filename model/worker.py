@@ -1,6 +1,6 @@
 """The recognizer's end of a pipe: what a recognizer child process runs (``server/engines.py`` starts it).
 
-    python -m model.worker MODEL CARD MAX_BYTES MAX_PIXELS
+    python -m model.worker MODEL CARD MAX_BYTES MAX_PIXELS MAX_STORED_BYTES
 
 It lives in ``model`` so that the child imports only what recognition needs (NumPy,
 SciPy, Pillow, LiteRT), not the web server: about 23 MB less per child, and nothing of
@@ -22,7 +22,7 @@ from model.decode import Limits
 from model.recognizer import Recognition, Recognizer
 
 ModelPaths = tuple[str, str]  # (model, card)
-Batch = tuple[ModelPaths, list[bytes]]  # the model the server wants, and the images
+Batch = tuple[ModelPaths, list[bytes], list[bool]]  # the model the server wants, the images, whose drawing to keep
 
 
 def follow(recognizer: Recognizer, wanted: ModelPaths) -> Recognizer:
@@ -73,11 +73,11 @@ def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) 
     recognizer = Recognizer.load(Path(model_path), Path(card_path), limits)
     while True:
         try:
-            wanted, raws = connection.recv()
+            wanted, raws, keep = connection.recv()
         except (EOFError, OSError):
             return
         recognizer = follow(recognizer, wanted)
-        results = recognizer.recognize_batch(raws)
+        results = recognizer.recognize_batch(raws, keep)
         for result in results:
             if isinstance(result, Recognition):
                 _ = result.preview_png  # encoded here, off the server's GIL; it travels in the pickle
@@ -86,11 +86,11 @@ def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) 
 
 def main() -> None:
     """Serve on stdin and stdout; whatever a library prints goes to stderr, never into the protocol."""
-    model_path, card_path, max_bytes, max_pixels = sys.argv[1:5]
+    model_path, card_path, max_bytes, max_pixels, max_stored_bytes = sys.argv[1:6]
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     channel = Channel(sys.stdin.buffer, protocol_out)
-    serve(channel, model_path, card_path, Limits(max_bytes=int(max_bytes), max_pixels=int(max_pixels)))
+    serve(channel, model_path, card_path, Limits(int(max_bytes), int(max_pixels), int(max_stored_bytes)))
 
 
 if __name__ == "__main__":

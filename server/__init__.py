@@ -23,10 +23,12 @@ from typing import Any
 import click
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import ROOT, load_config
 from server.extensions import socketio
 from server.logs import configure_logging
+from server.redact import redacted
 from server.service import Digits
 from server.stores import StoreUnavailable
 from server.teacher import announce, ensure_teacher_token
@@ -36,7 +38,17 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    # The page draws with a pointer: no device, sensor or payment feature is ever needed.
+    "Permissions-Policy": (
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+        "accelerometer=(), gyroscope=(), magnetometer=(), display-capture=(), interest-cohort=()"
+    ),
 }
+# Answers about children's attempts must not linger in a shared kiosk's or a proxy's cache.
+API_HEADERS = {"Cache-Control": "no-store"}
+# Sent only over HTTPS (as seen through PROXY_COUNT trusted proxies): browsers ignore it over HTTP anyway.
+HSTS = {"Strict-Transport-Security": "max-age=31536000; includeSubDomains"}
 
 
 def content_security_policy(host: str) -> str:
@@ -93,10 +105,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     limit_message_size(socketio, max_message)
     app.wsgi_app = NoCompression(app.wsgi_app)  # outside Socket.IO's middleware: runs before the handshake
+    if config["PROXY_COUNT"] > 0:  # outermost: the handshake, the API and the headers all see the client's view
+        proxies = config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     @app.after_request
     def secure(response):
         response.headers.update(SECURITY_HEADERS)
+        if request.path.startswith("/api/"):
+            response.headers.update(API_HEADERS)
+        if request.is_secure:
+            response.headers.update(HSTS)
         response.headers["Content-Security-Policy"] = content_security_policy(request.host)
         return response
 
@@ -107,6 +126,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             digits.store.create_schema()
         except StoreUnavailable as error:
             raise click.ClickException(f"The store is unreachable, no schema created: {error}") from error
-        click.echo(f"Schema ready in {config['STORE_URL'].split('?')[0]}")
+        click.echo(f"Schema ready in {redacted(config['STORE_URL'])}")
 
     return app

@@ -10,13 +10,14 @@ import os
 import sys
 
 from server.config import ROOT, load_config
+from server.redact import redacted
 from server.teacher import dashboard_link, ensure_teacher_token
 
 
 def main() -> None:
     config = load_config()
     token, _ = ensure_teacher_token(config)
-    print(f"Serving on http://{config['HOST']}:{config['PORT']} (store: {config['STORE_URL'].split('?')[0]})")
+    print(f"Serving on http://{config['HOST']}:{config['PORT']} (store: {redacted(config['STORE_URL'])})")
     print(f"Teacher dashboard: {dashboard_link(config['HOST'], config['PORT'], token)}", flush=True)
     os.chdir(ROOT)  # gunicorn reads gunicorn.conf.py from here
     environment = {**os.environ, "HOST": config["HOST"], "PORT": str(config["PORT"])}

@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from model.decode import ImageError, UnsupportedFormat, sniff_format
 from server.attempts import Attempt, data_url, new_attempt_id
+from server.client_address import client_address
 from server.errors import ApiError
 from server.inference import Busy, Frame
 from server.openapi import SPEC
@@ -75,7 +76,7 @@ def uploaded_image() -> tuple[bytes | str, str]:
 def predict():
     image, source = uploaded_image()
     attempt_id = new_attempt_id()
-    answer = service().classify(Frame(attempt_id, 0, image, final=True), request.remote_addr or "", source)
+    answer = service().classify(Frame(attempt_id, 0, image, final=True), client_address(), source)
     prediction = answer.prediction(0)  # the REST attempt's only answer: it carries the owner token
     return jsonify({key: prediction[key] for key in prediction if key not in ("seq", "final")})
 
@@ -163,7 +164,7 @@ def attempt_image(attempt_id: str):
         mime = MIME_TYPES[sniff_format(drawing)]
     except UnsupportedFormat:
         mime = "application/octet-stream"
-    return Response(drawing, mimetype=mime, headers={"Cache-Control": "private, max-age=3600"})
+    return Response(drawing, mimetype=mime)  # no-store, as every API answer (create_app)
 
 
 @api.put("/attempts/<attempt_id>/label")

@@ -61,6 +61,15 @@ class Spool:
         with self._lock, self._db:
             self._db.execute("DELETE FROM spool WHERE seq <= ?", (seq,))
 
+    def purge(self, before: float) -> None:
+        """Drop spooled writes of attempts created before ``before``: retention holds while the store is down."""
+        with self._lock, self._db:
+            self._db.execute(
+                "DELETE FROM spool WHERE COALESCE(json_extract(op, '$.created_at'), "
+                "json_extract(json_extract(op, '$.attempt'), '$.created_at')) < ?",
+                (before,),
+            )
+
     def depth(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM spool").fetchone()[0]
@@ -129,9 +138,18 @@ def wait_durable(register: Callable[[Durable], None], timeout: float) -> None:
 
 
 class AttemptLog:
-    def __init__(self, store: Store, spool: Spool, flush_seconds: float = 0.25, retry_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        spool: Spool,
+        flush_seconds: float = 0.25,
+        retry_seconds: float = 1.0,
+        retention_seconds: float = 0,
+        purge_seconds: float = 3600.0,
+    ) -> None:
         self.store, self.spool = store, spool
         self.flush_seconds, self.retry_seconds = flush_seconds, retry_seconds
+        self.retention_seconds, self.purge_seconds = retention_seconds, purge_seconds
         self._lock = threading.Lock()
         # Attempts not yet handed to the store or spool: drafts wait for the timed flush; answers
         # (final frames, REST calls) are written at once, their senders waiting on ``_waiting``.
@@ -141,7 +159,6 @@ class AttemptLog:
         self._labels: list[dict[str, Any]] = []
         self._wake = threading.Event()
         self._stopping = False
-        self.last_error: str | None = None
         self.degraded = self.spool.depth() > 0
         self._thread = threading.Thread(target=self._run, name="attempt-log", daemon=True)
         self._thread.start()
@@ -193,10 +210,10 @@ class AttemptLog:
             return self._answers.get(attempt_id) or self._drafts.get(attempt_id)
 
     def health(self) -> dict[str, Any]:
+        """Stable facts only: a driver's error text (hosts, addresses) goes to the log, never to a probe."""
         return {
             "store": "degraded" if self.degraded else "ok",
             "spool_depth": self.spool.depth(),
-            "last_error": self.last_error,
         }
 
     def flush(self, drafts: bool = True) -> None:
@@ -268,16 +285,30 @@ class AttemptLog:
         if self.degraded:
             self.store.ping()
             log.info("store is back; spool drained")
-        self.degraded, self.last_error = False, None
+        self.degraded = False
         return True
+
+    def purge(self) -> None:
+        """Forget attempts past the retention period in the spool and the store; cheap, idempotent, never fatal.
+
+        A store that is down is purged on a later round: its rows are only read once it is back.
+        """
+        if self.retention_seconds <= 0:
+            return
+        before = time.time() - self.retention_seconds
+        self.spool.purge(before)
+        try:
+            self.store.purge(before)
+        except Exception as error:
+            log.warning("purging expired attempts failed, will retry: %s", error)
 
     def fail(self, error: Exception) -> None:
         if not self.degraded:
             log.warning("store unavailable, spooling attempts: %s", error)
-        self.degraded, self.last_error = True, str(error)
+        self.degraded = True
 
     def _run(self) -> None:
-        next_retry, next_flush = 0.0, time.monotonic() + self.flush_seconds
+        next_retry, next_flush, next_purge = 0.0, time.monotonic() + self.flush_seconds, 0.0
         while not self._stopping:
             self._wake.wait(max(0.0, next_flush - time.monotonic()))  # woken early by an answer
             self._wake.clear()
@@ -288,6 +319,9 @@ class AttemptLog:
                 self.flush(drafts=drafts_due)
                 if self.degraded and time.monotonic() >= next_retry and not self.drain():
                     next_retry = time.monotonic() + self.retry_seconds
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + self.purge_seconds
+                    self.purge()
             except Exception:  # the writer must outlive any single failure
                 log.exception("attempt log writer failed; retrying")
                 time.sleep(self.retry_seconds)

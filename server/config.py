@@ -47,12 +47,23 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FRAME_BYTES": 2 * 1024 * 1024,
     "MAX_UPLOAD_BYTES": 5 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 4096 * 4096,
+    # The drawing kept with an attempt is a metadata-free PNG re-encoded from its pixels, shrunk to
+    # fit this bound (else none is kept); STORE_IMAGES=false keeps only the 28x28 input and the result.
     "MAX_STORED_IMAGE_BYTES": 512 * 1024,
+    "STORE_IMAGES": True,
+    # Privacy by default: attempts are forgotten after this many days (a float, so tests can use
+    # seconds; 0 keeps them forever). Cassandra rows expire by TTL; SQLite and the spool are purged.
+    "RETENTION_DAYS": 30.0,
+    # How often the attempt log purges expired attempts from SQLite and the spool.
+    "PURGE_SECONDS": 3600.0,
     # Per connection: sustained frames per second and burst.
     "RATE_LIMIT_PER_SECOND": 30.0,
     "RATE_LIMIT_BURST": 60,
     # Same-origin only unless origins are listed (comma-separated, or * for any).
     "CORS_ORIGINS": "",
+    # How many reverse proxies (nginx) stand in front: their X-Forwarded-For and X-Forwarded-Proto
+    # are trusted (werkzeug's ProxyFix), nobody else's. 0: the server faces clients directly.
+    "PROXY_COUNT": 0,
     # How often the attempt log writes to the store, and retries it while it is down.
     "LOG_FLUSH_SECONDS": 0.25,
     "STORE_RETRY_SECONDS": 1.0,

@@ -43,7 +43,9 @@ class EngineFailed(RuntimeError):
 
 
 class Engine(Protocol):
-    def __call__(self, raws: Sequence[bytes]) -> Results: ...
+    def __call__(self, raws: Sequence[bytes], keep: Sequence[bool] | None = None) -> Results:
+        """One Recognition or ImageError per image; ``keep`` marks the images whose drawing is stored."""
+        ...
 
     def alive(self) -> bool:
         """Whether the next batch can be recognized, for the health check."""
@@ -60,8 +62,8 @@ class LocalEngine:
     def __init__(self, recognizer: Recognizer) -> None:
         self.recognizer = recognizer
 
-    def __call__(self, raws: Sequence[bytes]) -> Results:
-        return self.recognizer.recognize_batch(raws)  # one read: a swap mid-batch does not touch this batch
+    def __call__(self, raws: Sequence[bytes], keep: Sequence[bool] | None = None) -> Results:
+        return self.recognizer.recognize_batch(raws, keep)  # one read: a swap mid-batch does not touch this batch
 
     def swap(self, recognizer: Recognizer) -> None:
         self.recognizer = recognizer
@@ -93,7 +95,7 @@ class RecognizerProcess:
 
     def _start(self) -> None:
         model_path, card_path, limits = self._args
-        limits_args = [str(limits.max_bytes), str(limits.max_pixels)]
+        limits_args = [str(limits.max_bytes), str(limits.max_pixels), str(limits.max_stored_bytes)]
         self._process = subprocess.Popen(
             [sys.executable, "-m", "model.worker", model_path, card_path, *limits_args],
             cwd=ROOT,
@@ -102,12 +104,13 @@ class RecognizerProcess:
         )
         self._connection = Channel(self._process.stdout, self._process.stdin)
 
-    def __call__(self, raws: Sequence[bytes]) -> Results:
+    def __call__(self, raws: Sequence[bytes], keep: Sequence[bool] | None = None) -> Results:
         self._hung = False
         self._deadline = time.monotonic() + self.batch_timeout
         model_path, card_path, _ = self._args
         try:
-            self._connection.send(((model_path, card_path), list(raws)))
+            keep = [True] * len(raws) if keep is None else list(keep)
+            self._connection.send(((model_path, card_path), list(raws), keep))
             return self._connection.recv()
         except (EOFError, OSError) as error:
             if self._hung:

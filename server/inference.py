@@ -53,7 +53,6 @@ class Outcome:
 
     recognition: Recognition | None = None
     error: ImageError | None = None
-    raw: bytes | None = None  # the decoded image bytes, for the attempt log
     skipped: bool = False
     latency_ms: float = 0.0
 
@@ -184,10 +183,10 @@ class InferenceQueue:
                 job.resolve(Outcome(error=error))
         if not ready:
             return
-        results = engine([raw for _, raw in ready])
-        for (job, raw), result in zip(ready, results, strict=True):
+        results = engine([raw for _, raw in ready], [job.frame.final for job, _ in ready])  # finals keep drawings
+        for (job, _), result in zip(ready, results, strict=True):
             if isinstance(result, ImageError):
                 job.resolve(Outcome(error=result))
             else:
                 latency = (time.perf_counter() - job.frame.received_at) * 1000.0
-                job.resolve(Outcome(recognition=result, raw=raw, latency_ms=latency))
+                job.resolve(Outcome(recognition=result, latency_ms=latency))

@@ -53,7 +53,8 @@ SPEC: dict[str, Any] = {
         "title": "Digits: live handwritten-digit recognizer",
         "version": "1.0.0",
         "description": "Classify drawings of digits and browse the attempt log. The live protocol is Socket.IO; "
-        "see the README.",
+        "see the README. Every /api/ answer carries Cache-Control: no-store. Attempts are kept RETENTION_DAYS "
+        "(default 30), then forgotten; no IP address or Socket.IO session id is stored.",
     },
     "paths": {
         "/api/predict": {
@@ -181,7 +182,9 @@ SPEC: dict[str, Any] = {
                 "parameters": [ATTEMPT_ID],
                 "responses": {
                     "200": {
-                        "description": "The image as sent",
+                        "description": "The drawing as kept: a PNG re-encoded from its pixels, without "
+                        "metadata, within MAX_STORED_IMAGE_BYTES (attempts stored by older versions: as sent). "
+                        "404 when none was kept (STORE_IMAGES=false, or too large even when shrunk)",
                         "content": {"image/png": {}, "image/jpeg": {}, "image/gif": {}, "image/webp": {}},
                     },
                     **error_responses(400, 404, 503),
@@ -336,7 +339,12 @@ SPEC: dict[str, Any] = {
                     "created_at": {"type": "number"},
                     "updated_at": {"type": "number"},
                     "source": {"type": "string", "enum": ["canvas", "upload", "api"]},
-                    "session": {"type": "string"},
+                    "session": {
+                        "type": "string",
+                        "description": "The drawer's pseudonym: HMAC-SHA256 of the connection (or the REST "
+                        "caller's address) and the UTC day; the same for one drawer within a day, never an "
+                        "address or session id",
+                    },
                     "digit": DIGIT,
                     "confidence": {"type": "number"},
                     "probabilities": PROBABILITIES,
@@ -418,8 +426,8 @@ SPEC: dict[str, Any] = {
                         "properties": {
                             "store": {"type": "string", "enum": ["ok", "degraded"]},
                             "spool_depth": {"type": "integer", "description": "writes waiting for the store"},
-                            "last_error": {"type": "string", "nullable": True},
                         },
+                        "description": "Stable fields only: why the store failed goes to the server's log",
                     },
                     "queue_depth": {"type": "integer"},
                 },

@@ -61,8 +61,6 @@ class RetrainJob:
                 sys.executable,
                 "-m",
                 "model.retrain",
-                "--store-url",
-                self.config["STORE_URL"],
                 "--models-dir",
                 str(self.versions.folder),
                 "--status",
@@ -71,7 +69,13 @@ class RetrainJob:
             ]
             with open(self.versions.folder / LOG_FILE, "wb") as log:
                 self._process = subprocess.Popen(
-                    command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                    command,
+                    cwd=ROOT,
+                    # In the environment, not argv: a STORE_URL with a password must not show in ps.
+                    env={**os.environ, "STORE_URL": self.config["STORE_URL"]},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
             started = {"state": "running", "stage": "starting", "progress": 0.0, "pid": self._process.pid}
             self.status_path.write_text(json.dumps(started) + "\n")

@@ -7,14 +7,11 @@ goes in, an answer comes out, and the attempt record is logged on the way.
 from __future__ import annotations
 
 import collections
-import io
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-
-from PIL import Image
 
 from model.decode import ImageError, Limits
 from model.recognizer import Recognition, Recognizer
@@ -26,6 +23,7 @@ from server.engines import Engine, LocalEngine, RecognizerProcess
 from server.inference import Frame, InferenceQueue, Outcome
 from server.models import ModelSwitch
 from server.owners import Access, new_owner_token, owns
+from server.pseudonyms import Pseudonyms
 from server.ratelimit import TokenBucket
 from server.stores import Store, StoreUnavailable, open_store
 
@@ -121,17 +119,6 @@ class AttemptTracker:
             self._attempts.popitem(last=False)
 
 
-def bounded_image(raw: bytes, max_bytes: int) -> bytes:
-    """The drawing as sent, or a smaller PNG of it when it is over the storage bound."""
-    if len(raw) <= max_bytes:
-        return raw
-    image = Image.open(io.BytesIO(raw))
-    image.thumbnail((512, 512))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
-
-
 def starting(stored: Attempt | None, session: str | None) -> Tracked:
     """The tracker entry for an attempt that is not tracked: resumed from the store, else new with a fresh token."""
     if stored is not None:
@@ -143,7 +130,12 @@ def starting(stored: Attempt | None, session: str | None) -> Tracked:
 class Digits:
     def __init__(self, config: dict[str, Any], store: Store | None = None) -> None:
         self.config = config
-        limits = Limits(max_bytes=config["MAX_UPLOAD_BYTES"], max_pixels=config["MAX_IMAGE_PIXELS"])
+        limits = Limits(
+            max_bytes=config["MAX_UPLOAD_BYTES"],
+            max_pixels=config["MAX_IMAGE_PIXELS"],
+            # The recognizer re-encodes the drawing to keep (model/drawing.py): off the web process's loop.
+            max_stored_bytes=config["MAX_STORED_IMAGE_BYTES"] if config["STORE_IMAGES"] else 0,
+        )
         self.models = ModelSwitch(config, self.use_model)
         self.recognizer = Recognizer.load(self.models.current.tflite, self.models.current.card_path, limits)
         self.queue = InferenceQueue(
@@ -152,15 +144,22 @@ class Digits:
             config["MAX_BATCH"],
             config["MAX_PENDING"],
         )
-        self.store = store or open_store(config["STORE_URL"])
+        retention_seconds = config["RETENTION_DAYS"] * 86400
+        self.store = store or open_store(config["STORE_URL"], retention_seconds)
         self.log = AttemptLog(
-            self.store, Spool(config["SPOOL_PATH"]), config["LOG_FLUSH_SECONDS"], config["STORE_RETRY_SECONDS"]
+            self.store,
+            Spool(config["SPOOL_PATH"]),
+            config["LOG_FLUSH_SECONDS"],
+            config["STORE_RETRY_SECONDS"],
+            retention_seconds,
+            config["PURGE_SECONDS"],
         )
         try:  # idempotent; a store that is down now gets its schema when it comes back
             self.store.create_schema()
         except StoreUnavailable as error:
             self.log.fail(error)
         self.tracker = AttemptTracker()
+        self.pseudonyms = Pseudonyms(config["DATA_DIR"])  # what is stored as the attempt's session
         self.buckets: dict[str, TokenBucket] = {}
         self.teachers: set[str] = set()  # connections that showed the teacher key on connect
         self.models.start()
@@ -286,11 +285,11 @@ class Digits:
             id=frame.attempt_id,
             created_at=created_at,
             source=source,
-            session=session,
+            session=self.pseudonyms(session),
             digit=recognition.digit,
             confidence=recognition.confidence,
             probabilities=recognition.probabilities,
-            image=bounded_image(outcome.raw, self.config["MAX_STORED_IMAGE_BYTES"]),
+            image=recognition.stored_png,
             input=recognition.preview_png,
             model_version=recognition.version or self.recognizer.version,
             frames=frames,

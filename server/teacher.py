@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import current_app, request
 
 from server.errors import ApiError
+from server.local_secret import read_or_create
 
 TOKEN_FILE = "teacher_token"
 log = logging.getLogger("digits.teacher")
@@ -35,20 +34,7 @@ def ensure_teacher_token(config: dict[str, Any]) -> tuple[str, bool]:
     """The configured key, else the kept one, else a new one written with mode 0600; and whether it is new."""
     if config["TEACHER_TOKEN"]:
         return config["TEACHER_TOKEN"], False
-    path = token_path(config)
-    try:
-        return path.read_text().strip(), False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    try:  # O_EXCL: of two processes starting together, one writes and the other reads its key
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip(), False
-    with os.fdopen(descriptor, "w") as file:
-        file.write(token + "\n")
-    return token, True
+    return read_or_create(token_path(config))
 
 
 def dashboard_link(host: str, port: int | str, token: str) -> str:

@@ -91,3 +91,33 @@ def test_readme_commands_match_the_container_files():
     assert "docker compose up --build" in readme
     published = SERVICES["proxy"]["ports"][0].split(":")[0]
     assert f"http://localhost:{published}" in readme
+
+
+def active_nginx_lines() -> list[str]:
+    """nginx.conf without its comments (the TLS example is commented out)."""
+    text = (ROOT / "deploy" / "nginx.conf").read_text()
+    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+
+
+def test_proxy_limits_requests_and_connections_per_address():
+    lines = active_nginx_lines()
+    zones = {re.search(r"zone=(\w+)", line).group(1) for line in lines if line.startswith("limit_req_zone")}
+    connection_zones = {re.search(r"zone=(\w+)", line).group(1) for line in lines if line.startswith("limit_conn_zone")}
+    assert zones, "a limit_req_zone"
+    assert connection_zones, "a limit_conn_zone"
+    used = [re.search(r"zone=(\w+)", line).group(1) for line in lines if line.startswith("limit_req ")]
+    assert used.count(next(iter(zones))) >= 2, "both locations are rate limited"
+    assert any(line.split()[1] in connection_zones for line in lines if line.startswith("limit_conn "))
+
+
+def test_proxy_forwards_the_scheme_and_documents_tls():
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert active_nginx_lines().count("proxy_set_header X-Forwarded-Proto $scheme;") == 2
+    for example in ("# listen 443 ssl;", "#     ssl_certificate ", "Strict-Transport-Security"):
+        assert example.replace("#", "").strip() in config
+
+
+@pytest.mark.parametrize("name", WEB)
+def test_web_replicas_trust_one_proxy(name):
+    assert SERVICES[name]["environment"]["PROXY_COUNT"] == "1"
+    assert DEFAULTS["PROXY_COUNT"] == 0, "without a proxy nothing forwarded is trusted"

@@ -35,6 +35,8 @@ def test_the_app_starts_with_the_store_down_and_drains_once_it_is_back(outage, m
     assert answer.json["digit"] == 7
     wait_until(lambda: client.get("/healthz").json["store"]["spool_depth"] == 1, what="the attempt in the spool")
     assert client.get("/healthz").json["status"] == "degraded"
+    assert client.get("/healthz").json["store"] == {"store": "degraded", "spool_depth": 1}  # no driver text
+    assert "127.0.0.1" not in client.get("/healthz").get_data(as_text=True)
     assert client.get("/api/attempts").json["error"]["code"] == "store_unavailable"
     outage.end()
     wait_until(lambda: client.get("/healthz").json["status"] == "ok", 60, "the spool to drain")

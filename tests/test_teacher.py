@@ -110,20 +110,23 @@ def test_a_configured_key_wins_and_no_file_is_made(make_app, tmp_path):
 
 
 def test_python_m_server_prints_the_dashboard_link_with_the_key(monkeypatch, capsys, tmp_path, app_config):
-    """``make run`` prints the link (the key made now, if none), then becomes gunicorn, which reads the same key."""
+    """It prints the link, then execs gunicorn (recorded here, not run); a store password is never printed."""
     from server import __main__ as entry
 
-    executed = []
-    monkeypatch.setattr(entry.os, "execve", lambda path, argv, environment: executed.append((argv, environment)))
+    execs = []
+    monkeypatch.setattr(entry.os, "execve", lambda *args: execs.append(args))
     monkeypatch.setattr(entry.os, "chdir", lambda path: None)
-    state = tmp_path / "state"
-    for key, value in {**app_config, "TEACHER_TOKEN": "", "DATA_DIR": str(state), "PORT": 8123}.items():
+    settings = {**app_config, "TEACHER_TOKEN": "", "DATA_DIR": str(tmp_path / "state"), "PORT": 8123}
+    settings["STORE_URL"] = "cassandra://digits:s3cret@db1:9042/classes"
+    for key, value in settings.items():
         monkeypatch.setenv(key, str(value))
     entry.main()
-    key = (state / "teacher_token").read_text().strip()
+    [(_, argv, environment)] = execs
+    assert environment["PORT"] == "8123"
+    assert argv[1:] == ["-m", "gunicorn", "server:create_app()"]
+    key = (tmp_path / "state" / "teacher_token").read_text().strip()
     printed = capsys.readouterr().out
     assert f"Teacher dashboard: http://127.0.0.1:8123/dashboard#token={key}" in printed
     assert printed.count(key) == 1, "the key is printed once, in the link"
-    [(argv, environment)] = executed
-    assert argv[1:] == ["-m", "gunicorn", "server:create_app()"]
-    assert (environment["HOST"], environment["PORT"]) == ("127.0.0.1", "8123")
+    assert "s3cret" not in printed
+    assert "cassandra://digits:***@db1:9042/classes" in printed

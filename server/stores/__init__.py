@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol
-from urllib.parse import parse_qs, urlparse
+import os
+import ssl
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from server.attempts import Attempt
+from server.redact import redacted
 
 
 class StoreUnavailable(Exception):
@@ -20,6 +23,7 @@ class Store(Protocol):
     def upsert(self, attempts: list[Attempt]) -> None: ...
     def set_label(self, attempt_id: str, label: int | None, created_at: float) -> None: ...
     def delete(self, attempt_id: str, created_at: float) -> None: ...
+    def purge(self, before: float) -> None: ...
     def get(self, attempt_id: str) -> Attempt | None: ...
     def recent(self, limit: int, before: float | None) -> list[Attempt]: ...
     def outcomes(self, since: float) -> list[tuple[int | None, int | None]]: ...
@@ -28,23 +32,50 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(url: str) -> Store:
-    """A store for ``sqlite:///path`` or ``cassandra://host1,host2:port/keyspace?replication_factor=&consistency=``."""
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
+def cassandra_settings(url: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """CassandraStore's arguments from ``cassandra://[user:pass@]h1,h2:port/keyspace?options``.
+
+    Credentials come from the URL, else from CASSANDRA_USERNAME and CASSANDRA_PASSWORD.
+    ``ssl=true`` connects over TLS with the certificate and host name verified (against the
+    system's CAs, or the ``ssl_ca=`` file); nothing here turns verification off.
+    """
+    environ = os.environ if environ is None else environ
+    parsed = urlsplit(url)
+    credentials, _, hosts_port = parsed.netloc.rpartition("@")
+    hosts, _, port = hosts_port.partition(":")
+    user, _, password = credentials.partition(":")
+    options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    return {
+        "hosts": [host for host in hosts.split(",") if host] or ["127.0.0.1"],
+        "port": int(port or 9042),
+        "keyspace": parsed.path.strip("/") or "digits",
+        "replication_factor": int(options.get("replication_factor", 1)),
+        "consistency": options.get("consistency", "LOCAL_QUORUM"),
+        "username": unquote(user) or environ.get("CASSANDRA_USERNAME") or None,
+        "password": unquote(password) or environ.get("CASSANDRA_PASSWORD") or None,
+        "ssl_context": tls_context(options),
+    }
+
+
+def tls_context(options: dict[str, str]) -> ssl.SSLContext | None:
+    """A verifying client context when ``ssl=true`` (``ssl_ca`` names the CA file), else None."""
+    if options.get("ssl", "false").lower() not in {"1", "true", "yes", "on"}:
+        return None
+    return ssl.create_default_context(cafile=options.get("ssl_ca") or None)
+
+
+def open_store(url: str, retention_seconds: float = 0) -> Store:
+    """A store for ``sqlite:///path`` or a Cassandra URL (see ``cassandra_settings``).
+
+    ``retention_seconds`` (0: forever) is how long Cassandra keeps a row (its TTL); SQLite is purged instead.
+    """
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
         from server.stores.sqlite import SqliteStore
 
-        return SqliteStore(parsed.path)
-    if parsed.scheme == "cassandra":
+        return SqliteStore(urlsplit(url).path)
+    if scheme == "cassandra":
         from server.stores.cassandra import CassandraStore
 
-        hosts, _, port = parsed.netloc.partition(":")
-        options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
-        return CassandraStore(
-            hosts=[host for host in hosts.split(",") if host] or ["127.0.0.1"],
-            port=int(port or 9042),
-            keyspace=parsed.path.strip("/") or "digits",
-            replication_factor=int(options.get("replication_factor", 1)),
-            consistency=options.get("consistency", "LOCAL_QUORUM"),
-        )
-    raise ValueError(f"STORE_URL must start with sqlite:/// or cassandra://, not {url!r}")
+        return CassandraStore(**cassandra_settings(url), retention_seconds=retention_seconds)
+    raise ValueError(f"STORE_URL must start with sqlite:/// or cassandra://, not {redacted(url)!r}")

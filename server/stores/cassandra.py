@@ -18,13 +18,17 @@ logged batch needs a second live node for its batchlog, failing when one of two 
 
 from __future__ import annotations
 
+import math
 import re
+import ssl
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from cassandra import ConsistencyLevel, DriverException, InvalidRequest
+from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
 from cassandra.policies import ConstantReconnectionPolicy, DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
@@ -56,17 +60,18 @@ ALREADY_THERE = ("already exist", "conflicts with an existing column")
 INSERT = (
     "INSERT INTO attempts (id, created_at, updated_at, source, session, digit, confidence, probabilities, "
     "image, input, model_version, frames, latency_ms, final{owner}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{mark})"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{mark}) USING TTL ?"
 )
 
 STATEMENTS = {
     "insert": INSERT.format(owner=", owner", mark=", ?"),
     # A record without an owner (its tracker entry was evicted) must not erase the stored one.
     "insert_ownerless": INSERT.format(owner="", mark=""),
-    "insert_by_day": "INSERT INTO attempts_by_day (day, created_at, id, digit, final) VALUES (?, ?, ?, ?, ?)",
-    "insert_day": "INSERT INTO attempt_days (bucket, day) VALUES (?, ?)",
-    "label": "UPDATE attempts SET label = ? WHERE id = ?",
-    "label_by_day": "UPDATE attempts_by_day SET label = ? WHERE day = ? AND created_at = ? AND id = ?",
+    "insert_by_day": "INSERT INTO attempts_by_day (day, created_at, id, digit, final) VALUES (?, ?, ?, ?, ?) "
+    "USING TTL ?",
+    "insert_day": "INSERT INTO attempt_days (bucket, day) VALUES (?, ?) USING TTL ?",
+    "label": "UPDATE attempts USING TTL ? SET label = ? WHERE id = ?",
+    "label_by_day": "UPDATE attempts_by_day USING TTL ? SET label = ? WHERE day = ? AND created_at = ? AND id = ?",
     "delete": "DELETE FROM attempts WHERE id = ?",
     "delete_by_day": "DELETE FROM attempts_by_day WHERE day = ? AND created_at = ? AND id = ?",
     "get": "SELECT id, created_at, updated_at, source, session, digit, confidence, probabilities, image, input, "
@@ -79,6 +84,17 @@ STATEMENTS = {
     "labelled": "SELECT id, created_at, updated_at, source, session, digit, confidence, probabilities, input, "
     "model_version, frames, latency_ms, final, label FROM attempts",
 }
+
+
+def time_to_live(created_at: float, retention_seconds: float, now: float) -> int:
+    """The TTL that makes a write expire when its attempt leaves the retention period (0: never).
+
+    Every write of an attempt (upsert, label) expires at the same moment, counted from its
+    creation, so a late label does not keep a row alive longer than the rest of it.
+    """
+    if retention_seconds <= 0:
+        return 0
+    return max(1, math.ceil(created_at + retention_seconds - now))
 
 
 def to_datetime(timestamp: float) -> datetime:
@@ -122,6 +138,10 @@ class CassandraStore:
         keyspace: str = "digits",
         replication_factor: int = 1,
         consistency: str = "LOCAL_QUORUM",
+        retention_seconds: float = 0,
+        username: str | None = None,
+        password: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if not KEYSPACE_NAME.match(keyspace):
             raise ValueError(f"Invalid Cassandra keyspace name {keyspace!r}: use lowercase letters, digits and _.")
@@ -129,6 +149,9 @@ class CassandraStore:
             raise ValueError(f"Unknown Cassandra consistency level {consistency!r}.")
         self.hosts, self.port, self.keyspace = hosts, port, keyspace
         self.replication_factor = replication_factor
+        self.retention_seconds = retention_seconds
+        self.auth_provider = PlainTextAuthProvider(username, password or "") if username else None
+        self.ssl_context = ssl_context
         self.consistency = ConsistencyLevel.name_to_value[consistency.upper()]
         self._lock = threading.Lock()
         self._cluster: Cluster | None = None
@@ -157,6 +180,8 @@ class CassandraStore:
                 control_connection_timeout=3,
                 reconnection_policy=ConstantReconnectionPolicy(delay=1.0, max_attempts=None),
                 execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+                auth_provider=self.auth_provider,
+                ssl_context=self.ssl_context,
             )
             try:
                 session = cluster.connect()
@@ -199,6 +224,7 @@ class CassandraStore:
         for attempt in attempts:
             attempt_id, created = uuid.UUID(attempt.id), to_datetime(attempt.created_at)
             day = day_of(attempt.created_at)
+            ttl = self._ttl(attempt.created_at)
             batch = BatchStatement(batch_type=BatchType.UNLOGGED, consistency_level=self.consistency)
             owned = attempt.owner is not None
             batch.add(
@@ -219,10 +245,11 @@ class CassandraStore:
                     attempt.latency_ms,
                     attempt.final,
                     *((attempt.owner,) if owned else ()),
+                    ttl,
                 ),
             )
-            batch.add(prepared["insert_by_day"], (day, created, attempt_id, attempt.digit, attempt.final))
-            batch.add(prepared["insert_day"], (DAYS_BUCKET, day))
+            batch.add(prepared["insert_by_day"], (day, created, attempt_id, attempt.digit, attempt.final, ttl))
+            batch.add(prepared["insert_day"], (DAYS_BUCKET, day, ttl))
             futures.append(session.execute_async(batch))
         try:
             for future in futures:
@@ -234,8 +261,9 @@ class CassandraStore:
         session, prepared = self._connect()
         key = uuid.UUID(attempt_id)
         batch = BatchStatement(batch_type=BatchType.UNLOGGED, consistency_level=self.consistency)
-        batch.add(prepared["label"], (label, key))
-        batch.add(prepared["label_by_day"], (label, day_of(created_at), to_datetime(created_at), key))
+        ttl = self._ttl(created_at)
+        batch.add(prepared["label"], (ttl, label, key))
+        batch.add(prepared["label_by_day"], (ttl, label, day_of(created_at), to_datetime(created_at), key))
         try:
             session.execute(batch)
         except (NoHostAvailable, DriverException, OSError) as error:
@@ -252,6 +280,12 @@ class CassandraStore:
             session.execute(batch)
         except (NoHostAvailable, DriverException, OSError) as error:
             raise StoreUnavailable(f"Cassandra delete failed: {error}") from error
+
+    def _ttl(self, created_at: float) -> int:
+        return time_to_live(created_at, self.retention_seconds, time.time())
+
+    def purge(self, before: float) -> None:
+        """Nothing to do: every write carries a TTL, so Cassandra forgets expired attempts itself."""
 
     def get(self, attempt_id: str) -> Attempt | None:
         rows = self._execute("get", (uuid.UUID(attempt_id),))

@@ -138,6 +138,10 @@ class SqliteStore:
         """The attempt's row, drawing and all; ``created_at`` is for stores that index by day."""
         self._run("DELETE FROM attempts WHERE id = ?", (attempt_id,))
 
+    def purge(self, before: float) -> None:
+        """Forget attempts created before ``before``: the retention period, enforced (idempotent, indexed)."""
+        self._run("DELETE FROM attempts WHERE created_at < ?", (before,))
+
     def get(self, attempt_id: str) -> Attempt | None:
         rows = self._run(f"SELECT {COLUMNS} FROM attempts WHERE id = ? AND frames > 0", (attempt_id,))
         return row_to_attempt(rows[0]) if rows else None

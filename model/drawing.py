@@ -1,0 +1,46 @@
+"""The drawing as it is kept: a clean PNG re-encoded from its pixels, within a byte bound.
+
+Never the bytes as sent: an upload may carry EXIF (GPS, the camera's serial), text chunks
+or data appended after the image. Only the pixels survive, encoded afresh without any
+metadata, and shrunk step by step until the PNG fits ``max_bytes``. This runs in the
+recognizer child, next to the decoding, so the web process only stores the result.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+SHRINK = 0.7  # each step keeps this much of the width and height
+SMALLEST = 28  # below the model's own input there is nothing worth keeping
+KEPT_MODES = {"L", "LA", "RGB", "RGBA"}
+
+
+def pixels_only(image: Image.Image) -> Image.Image:
+    """A new image with the same pixels and nothing else: no info, no EXIF, no palette tricks."""
+    if image.mode not in KEPT_MODES:
+        transparent = "transparency" in image.info or image.mode.endswith("A")
+        image = image.convert("RGBA" if transparent else "RGB")
+    return Image.frombytes(image.mode, image.size, image.tobytes())
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def stored_png(image: Image.Image, max_bytes: int) -> bytes | None:
+    """The drawing to keep: a metadata-free PNG of at most ``max_bytes``, or None when even a small one is over."""
+    if max_bytes <= 0:
+        return None
+    clean = pixels_only(image)
+    while True:
+        encoded = png(clean)
+        if len(encoded) <= max_bytes:
+            return encoded
+        width, height = clean.size
+        if min(width, height) * SHRINK < SMALLEST:
+            return None
+        clean = clean.resize((max(1, int(width * SHRINK)), max(1, int(height * SHRINK))), Image.Resampling.LANCZOS)
