@@ -75,6 +75,13 @@ class NumberRecognition:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class NumberImage:
+    """An image to read as a whole row of digits, in a batch of single-digit images (``recognize_items``)."""
+
+    data: bytes
+
+
 def answer(
     prepared: Prepared, probabilities: np.ndarray | None, timings: dict[str, float], version: str = ""
 ) -> Recognition:
@@ -186,3 +193,23 @@ class Recognizer:
         rows = zip(segments, probabilities, strict=True)
         digits = [answer(segment, row, timings, self.version) for segment, row in rows]
         return NumberRecognition("".join(str(d.digit) for d in digits), digits, timings)
+
+    def recognize_items(
+        self, items: Sequence[bytes | NumberImage]
+    ) -> list[Recognition | NumberRecognition | ImageError]:
+        """A mixed batch, in order: digits in one model call, each NumberImage read as a row.
+
+        This is how ``/api/number`` shares the inference queue and its recognizer processes
+        with every frame, rather than decoding in the web process.
+        """
+        digits = [i for i, item in enumerate(items) if not isinstance(item, NumberImage)]
+        results: dict[int, Recognition | NumberRecognition | ImageError] = dict(
+            zip(digits, self.recognize_batch([items[i] for i in digits]), strict=True)
+        )
+        for index, item in enumerate(items):
+            if isinstance(item, NumberImage):
+                try:
+                    results[index] = self.recognize_number(item.data)
+                except ImageError as error:
+                    results[index] = error
+        return [results[index] for index in range(len(items))]

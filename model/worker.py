@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from model.decode import Limits
-from model.recognizer import Recognition, Recognizer
+from model.recognizer import NumberImage, NumberRecognition, Recognition, Recognizer
 
 ModelPaths = tuple[str, str]  # (model, card)
-Batch = tuple[ModelPaths, list[bytes]]  # the model the server wants, and the images
+Batch = tuple[ModelPaths, list[bytes | NumberImage]]  # the model the server wants, and the images
 
 
 def follow(recognizer: Recognizer, wanted: ModelPaths) -> Recognizer:
@@ -69,7 +69,8 @@ class Channel:
 
 
 def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) -> None:
-    """A batch of raw images in, one Recognition or ImageError per image out, until the pipe closes."""
+    """A batch of raw images in, one Recognition (a NumberRecognition for a NumberImage) or ImageError
+    per image out, until the pipe closes."""
     recognizer = Recognizer.load(Path(model_path), Path(card_path), limits)
     while True:
         try:
@@ -77,10 +78,11 @@ def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) 
         except (EOFError, OSError):
             return
         recognizer = follow(recognizer, wanted)
-        results = recognizer.recognize_batch(raws)
+        results = recognizer.recognize_items(raws)
         for result in results:
-            if isinstance(result, Recognition):
-                _ = result.preview_png  # encoded here, off the server's GIL; it travels in the pickle
+            for recognition in result.digits if isinstance(result, NumberRecognition) else [result]:
+                if isinstance(recognition, Recognition):
+                    _ = recognition.preview_png  # encoded here, off the server's GIL; it travels in the pickle
         connection.send(results)
 
 

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from model.decode import ImageError, UnsupportedFormat, sniff_format
+from server.addresses import client_address
 from server.attempts import Attempt, data_url, new_attempt_id
 from server.errors import ApiError
 from server.inference import Busy, Frame
@@ -75,16 +76,20 @@ def uploaded_image() -> tuple[bytes | str, str]:
 def predict():
     image, source = uploaded_image()
     attempt_id = new_attempt_id()
-    answer = service().classify(Frame(attempt_id, 0, image, final=True), request.remote_addr or "", source)
+    frame = Frame(attempt_id, 0, image, final=True, address=client_address())
+    answer = service().classify(frame, request.remote_addr or "", source)
     prediction = answer.prediction(0)  # the REST attempt's only answer: it carries the owner token
     return jsonify({key: prediction[key] for key in prediction if key not in ("seq", "final")})
 
 
 @api.post("/number")
 def number():
-    """A whole number written in one row: every digit with its box. Not logged as an attempt."""
+    """A whole number written in one row: every digit with its box. Not logged as an attempt.
+
+    Read by the recognizer processes through the inference queue, with its fair share and limits.
+    """
     image, _ = uploaded_image()
-    reading = service().recognizer.recognize_number(image)
+    reading = service().read_number(image, client_address())
     return jsonify(
         {
             "number": reading.number,

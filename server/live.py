@@ -16,9 +16,10 @@ import logging
 from typing import Any
 
 from flask import current_app, request
-from flask_socketio import emit, join_room
+from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from model.decode import ImageError
+from server.addresses import client_address
 from server.extensions import socketio
 from server.inference import Busy, Frame
 from server.owners import Access
@@ -67,6 +68,7 @@ def deliverer(session: str, payload: dict[str, Any], seq: int, final: bool) -> D
 
 
 FORBIDDEN = "This attempt belongs to another drawer: send its owner_token."
+TOO_MANY = "Too many connections from your network: close other tabs or devices and try again."
 
 
 def teacher_key(auth: Any) -> Any:
@@ -75,12 +77,15 @@ def teacher_key(auth: Any) -> Any:
 
 @socketio.on("connect")
 def connect(auth: Any = None) -> None:
-    """Everyone may connect to draw; a wrong teacher key is refused, so a teacher notices at once."""
+    """Everyone may connect to draw, up to MAX_CONNECTIONS_PER_ADDRESS per address (then the connect is
+    refused with a ``rate_limited`` reason); a wrong teacher key is refused, so a teacher notices at once."""
     key = teacher_key(auth)
     teacher = is_teacher_token(key)
+    if not service().connect(request.sid, teacher, client_address()):
+        # The client's connect_error then has message TOO_MANY and data {code, message}.
+        raise ConnectionRefusedError(TOO_MANY, {"code": "rate_limited", "message": TOO_MANY})
     if key is not None and not teacher:
         emit("error", rejection("unauthorized", "The teacher key is wrong; drawing still works."))
-    service().connect(request.sid, teacher)
 
 
 @socketio.on("disconnect")
@@ -88,8 +93,16 @@ def disconnect(reason: Any = None) -> None:
     service().disconnect(request.sid)
 
 
+def take_turns() -> None:
+    """Let the other connections run. Under eventlet a socket that always has data never blocks, so
+    its green thread would never yield: a client flooding frames starved every other connection and
+    gunicorn's heartbeat (the worker was killed). Cheap under threading (a bare sleep(0))."""
+    socketio.sleep(0)
+
+
 @socketio.on("frame")
 def frame(payload: Any) -> None:
+    take_turns()
     digits = service()
     try:
         event = parse_frame(payload, digits.config["MAX_FRAME_BYTES"])
@@ -104,7 +117,7 @@ def frame(payload: Any) -> None:
         return
     try:
         digits.submit(
-            Frame(event.attempt_id, event.seq, event.image, event.final),
+            Frame(event.attempt_id, event.seq, event.image, event.final, digits.address(request.sid)),
             request.sid,
             "canvas",
             deliverer(request.sid, payload, event.seq, event.final),
@@ -115,6 +128,7 @@ def frame(payload: Any) -> None:
 
 @socketio.on("label")
 def label(payload: Any) -> dict[str, Any]:
+    take_turns()
     digits = service()
     try:
         event = parse_label_event(payload)

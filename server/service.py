@@ -17,10 +17,11 @@ from typing import Any, NamedTuple
 from PIL import Image
 
 from model.decode import ImageError, Limits
-from model.recognizer import Recognition, Recognizer
+from model.recognizer import NumberRecognition, Recognition, Recognizer
 from model.versions import ModelFiles
+from server.address_limits import AddressLimits
 from server.attempt_log import AttemptLog, Spool
-from server.attempts import Attempt, data_url
+from server.attempts import Attempt, data_url, new_attempt_id
 from server.concurrency import eventlet_active
 from server.engines import Engine, LocalEngine, RecognizerProcess
 from server.inference import Frame, InferenceQueue, Outcome
@@ -151,6 +152,7 @@ class Digits:
             limits,
             config["MAX_BATCH"],
             config["MAX_PENDING"],
+            config["MIN_PENDING_PER_ADDRESS"],
         )
         self.store = store or open_store(config["STORE_URL"])
         self.log = AttemptLog(
@@ -162,6 +164,8 @@ class Digits:
             self.log.fail(error)
         self.tracker = AttemptTracker()
         self.buckets: dict[str, TokenBucket] = {}
+        self.limits = AddressLimits(config)
+        self.addresses: dict[str, str] = {}  # each open connection's client address
         self.teachers: set[str] = set()  # connections that showed the teacher key on connect
         self.models.start()
 
@@ -180,14 +184,28 @@ class Digits:
             engine.swap(recognizer)
         self.recognizer = recognizer
 
-    def connect(self, session: str, teacher: bool = False) -> None:
-        self.buckets[session] = TokenBucket(self.config["RATE_LIMIT_PER_SECOND"], self.config["RATE_LIMIT_BURST"])
+    def connect(self, session: str, teacher: bool = False, address: str = "") -> bool:
+        """Admit a connection; False when its address already has its maximum of open connections."""
+        if not self.limits.open(address):
+            return False
+        self.addresses[session] = address
+        self.buckets[session] = self._connection_bucket()
         if teacher:
             self.teachers.add(session)
+        return True
 
     def disconnect(self, session: str) -> None:
         self.buckets.pop(session, None)
         self.teachers.discard(session)
+        address = self.addresses.pop(session, None)
+        if address is not None:
+            self.limits.close(address)
+
+    def _connection_bucket(self) -> TokenBucket:
+        return TokenBucket(self.config["RATE_LIMIT_PER_SECOND"], self.config["RATE_LIMIT_BURST"])
+
+    def address(self, session: str) -> str:
+        return self.addresses.get(session, "")
 
     def is_teacher(self, session: str) -> bool:
         return session in self.teachers
@@ -230,12 +248,24 @@ class Digits:
         return claimed.session == session or stored is not None  # of two new claims, the first wins
 
     def allow(self, session: str) -> bool:
-        """The connection's rate limit: False when it sends faster than it may."""
+        """The connection's and its address's rate limits: False when either is spent.
+
+        The address's bucket outlives the connection, so reconnecting does not refill it.
+        """
         bucket = self.buckets.get(session)
-        if bucket is None:
-            self.connect(session)
-            bucket = self.buckets[session]
-        return bucket.allow()
+        if bucket is None:  # an event without its connect (the test client can do that)
+            bucket = self.buckets[session] = self._connection_bucket()
+        return bucket.allow() and self.limits.allow_frame(self.address(session))
+
+    def read_number(self, image: bytes | str, address: str) -> NumberRecognition:
+        """Read a row of digits through the inference queue, like every recognition: its fair share, its
+        recognizer processes (never the web process's event loop). Raises ``Busy`` or ``ImageError``."""
+        job = self.queue.submit(Frame(new_attempt_id(), 0, image, final=True, address=address, number=True))
+        outcome = job.wait(INFERENCE_TIMEOUT)
+        if outcome.error is not None:
+            raise outcome.error
+        assert isinstance(outcome.recognition, NumberRecognition)
+        return outcome.recognition
 
     def classify(self, frame: Frame, session: str, source: str) -> Answer:
         """Classify one frame and log its attempt, returning once the attempt is durable.
