@@ -21,6 +21,7 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         413: "Image or request too large",
         415: "Not an allowed image type (PNG, JPEG, GIF, BMP, WebP)",
         500: "The server failed to classify the image (a recognizer process died or hung); retry",
+        429: "Too many requests from this client address (server/rest_limits.py); see Retry-After",
         503: "Busy, or the store is unreachable",
     }
     return {
@@ -90,6 +91,8 @@ SPEC: dict[str, Any] = {
         "/api/number": {
             "post": {
                 "summary": "Read a whole number written in one row (not logged)",
+                "description": "Read by the recognizer processes through the same inference queue as every "
+                "frame, with the caller's address's fair share of it: 503 busy when that is spent.",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -127,7 +130,7 @@ SPEC: dict[str, Any] = {
                             },
                         },
                     ),
-                    **error_responses(400, 413, 415),
+                    **error_responses(400, 413, 415, 500, 503),
                 },
             }
         },
@@ -459,4 +462,18 @@ def require_security(spec: dict[str, Any]) -> None:
             operation["responses"].update(error_responses(*refusals))
 
 
+RETRY_AFTER = {"description": "Seconds until the address may call again", "schema": {"type": "integer"}}
+
+
+def require_rate_limits(spec: dict[str, Any]) -> None:
+    """Every operation under /api/ except this description is rate limited per client address: 429."""
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/api/") or path == "/api/openapi.json":
+            continue
+        for operation in operations.values():
+            operation["responses"].update(error_responses(429))
+            operation["responses"]["429"]["headers"] = {"Retry-After": RETRY_AFTER}
+
+
 require_security(SPEC)
+require_rate_limits(SPEC)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from server.extensions import socketio
+from server.openapi import SPEC
 from tests.images import data_url, row, transparent_png
 from tests.test_live import events, new_id
 
@@ -60,6 +61,7 @@ def test_rest_answers_429_with_retry_after_per_address(make_app, teacher_headers
     assert refused.status_code == 429
     assert refused.json["error"]["code"] == "rate_limited"
     assert int(refused.headers["Retry-After"]) >= 1
+    assert "Retry-After" in SPEC["paths"][path][method]["responses"]["429"]["headers"]
     assert getattr(from_address(app, "127.0.0.4"), method)(path, headers=teacher_headers, **body).status_code == 200
 
 
