@@ -25,6 +25,7 @@ from server.inference import Busy, Frame
 from server.openapi import SPEC
 from server.owners import OWNER_HEADER, Access
 from server.protocol import ProtocolError, parse_label
+from server.rooms import parse_room
 from server.service import Digits
 from server.stats import summarize
 from server.stores import StoreUnavailable
@@ -60,6 +61,16 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     return number
 
 
+def room_arg() -> str:
+    """The classroom of a request: ``room`` in the query, form or JSON body; default room when absent."""
+    body = request.get_json(silent=True) if request.is_json else None
+    value = body.get("room") if isinstance(body, dict) and "room" in body else request.values.get("room")
+    try:
+        return parse_room(value)
+    except ProtocolError as error:
+        raise ApiError(400, error.code, error.message) from None
+
+
 def uploaded_image() -> tuple[bytes | str, str]:
     """The image of a predict call: multipart field ``file``, or JSON ``{"image": data URL or base64}``."""
     if "file" in request.files:
@@ -76,7 +87,7 @@ def uploaded_image() -> tuple[bytes | str, str]:
 def predict():
     image, source = uploaded_image()
     attempt_id = new_attempt_id()
-    frame = Frame(attempt_id, 0, image, final=True, address=client_address())
+    frame = Frame(attempt_id, 0, image, final=True, address=client_address(), room=room_arg())
     answer = service().classify(frame, request.remote_addr or "", source)
     prediction = answer.prediction(0)  # the REST attempt's only answer: it carries the owner token
     return jsonify({key: prediction[key] for key in prediction if key not in ("seq", "final")})
@@ -110,7 +121,7 @@ def attempts():
         before_time = float(before) if before is not None else None
     except ValueError:
         raise ApiError(400, "bad_query", "before must be a timestamp (seconds since the epoch).") from None
-    page = service().store.recent(limit, before_time)
+    page = service().store.recent(limit, before_time, room_arg())
     return jsonify(
         {
             "attempts": [attempt.summary() for attempt in page],
@@ -189,9 +200,9 @@ def put_label(attempt_id: str):
 @api.get("/stats")
 def stats():
     require_teacher()
-    days = int_arg("days", 30, 1, 366)
-    summary: dict[str, Any] = summarize(service().store.outcomes(time.time() - days * 86400))
-    return jsonify({"days": days, **summary})
+    days, room = int_arg("days", 30, 1, 366), room_arg()
+    summary: dict[str, Any] = summarize(service().store.outcomes(time.time() - days * 86400, room))
+    return jsonify({"days": days, "room": room, **summary})
 
 
 @api.get("/openapi.json")

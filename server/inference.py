@@ -50,6 +50,7 @@ class Frame:
     final: bool
     address: str = ""  # the client's, for the fair share (server/addresses.py)
     number: bool = False  # read a whole row of digits (``/api/number``) instead of one digit
+    room: str = ""  # the classroom the attempt is logged in (server/rooms.py)
     received_at: float = field(default_factory=time.perf_counter)
 
 

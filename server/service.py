@@ -327,6 +327,7 @@ class Digits:
             latency_ms=round(outcome.latency_ms, 3),
             final=frame.final,
             owner=tracked.owner,
+            room=frame.room,
         )
         if not frame.final and not ended:  # a draft classified after its final must not overwrite it
             self.log.record(attempt)
@@ -335,6 +336,11 @@ class Digits:
     def find(self, attempt_id: str) -> Attempt | None:
         """An attempt from memory (not yet written) or from the store."""
         return self.log.pending(attempt_id) or self.store.get(attempt_id)
+
+    def room_of(self, attempt_id: str) -> str:
+        """The classroom an attempt was drawn in, for its label's feed (labels are rare: a lookup is fine)."""
+        attempt = self.find(attempt_id)
+        return attempt.room if attempt is not None else ""
 
     def label(self, attempt_id: str, label: int | None) -> bool:
         """Record a person's label; False when the attempt is unknown."""
