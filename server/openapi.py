@@ -47,6 +47,12 @@ ACTIVE = {
 ATTEMPT_ID = {"name": "attempt_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 PROBABILITIES = {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 10}
 DIGIT = {"type": "integer", "minimum": 0, "maximum": 9, "nullable": True}
+ROOM_CODE = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_-]{0,16}$",
+    "description": "A classroom code (server/rooms.py); absent or empty: the default room. Else 400 bad_room.",
+}
+ROOM = {"name": "room", "in": "query", "schema": ROOM_CODE}
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -63,20 +69,24 @@ SPEC: dict[str, Any] = {
                 "description": "The answer is sent only after the attempt is in the store or the server's "
                 "fsynced local spool, so an answered attempt survives a crash. 503 store_unavailable: neither "
                 "could keep it, and the image was not answered.",
+                "parameters": [ROOM],
                 "requestBody": {
                     "required": True,
                     "content": {
                         "multipart/form-data": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"file": {"type": "string", "format": "binary"}},
+                                "properties": {"file": {"type": "string", "format": "binary"}, "room": ROOM_CODE},
                                 "required": ["file"],
                             }
                         },
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"image": {"type": "string", "description": "data URL or base64"}},
+                                "properties": {
+                                    "image": {"type": "string", "description": "data URL or base64"},
+                                    "room": ROOM_CODE,
+                                },
                                 "required": ["image"],
                             }
                         },
@@ -141,6 +151,7 @@ SPEC: dict[str, Any] = {
                 "parameters": [
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
                     {"name": "before", "in": "query", "schema": {"type": "number"}},
+                    ROOM,
                 ],
                 "responses": {
                     "200": json_response(
@@ -217,7 +228,7 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "Counts per digit, accuracy over labelled attempts and the confusion matrix",
                 "description": TEACHER,
-                "parameters": [{"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+                "parameters": [{"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1}}, ROOM],
                 "responses": {
                     "200": json_response("Statistics over finished attempts", {"$ref": "#/components/schemas/Stats"}),
                     **error_responses(400, 503),
@@ -348,6 +359,7 @@ SPEC: dict[str, Any] = {
                     "frames": {"type": "integer"},
                     "latency_ms": {"type": "number"},
                     "final": {"type": "boolean"},
+                    "room": ROOM_CODE,
                     "preview": {"type": "string", "nullable": True},
                 },
             },
@@ -355,6 +367,7 @@ SPEC: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     "days": {"type": "integer"},
+                    "room": ROOM_CODE,
                     "attempts": {"type": "integer"},
                     "counts": {"type": "array", "items": {"type": "integer"}},
                     "labelled": {"type": "integer"},
