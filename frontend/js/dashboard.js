@@ -117,6 +117,7 @@ function showRoom() {
   $("room-input").value = room;
   const link = `${location.origin}/${room ? `?room=${encodeURIComponent(room)}` : ""}`;
   $("room-link").textContent = link;
+  $("history-link").href = `/history${room ? `?room=${encodeURIComponent(room)}` : ""}`;
 }
 
 $("room-form").addEventListener("submit", (event) => {
