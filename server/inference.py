@@ -6,6 +6,8 @@
   frames waiting (never fewer than ``min_per_address``), where ``active`` counts the
   addresses with frames waiting. The ``+ 1`` keeps room for a newcomer, so one address
   flooding from many connections gets ``Busy`` itself and never pushes it onto others.
+  Batches are taken round-robin by address (oldest first within each), so another
+  address's frame waits behind one of the flood's per batch, not behind all of them.
 * Stale frames skipped: a newer frame of the same attempt replaces one that has not
   started yet (it keeps its place in the queue); the replaced one resolves as skipped.
   Final frames are never replaced, so the last answer of every drawing is given.
@@ -164,9 +166,21 @@ class InferenceQueue:
         if self._by_address[address] >= self.share(address):
             raise Busy(f"{self._by_address[address]} frames from this address are waiting")
 
-    def _pop_oldest(self) -> Job:
-        """Take the oldest waiting job off the queue and its address's count (lock held)."""
-        job = self._pending.popitem(last=False)[1]
+    def _round_robin(self, count: int) -> list[tuple[str, int | None]]:
+        """The keys of the next ``count`` jobs: each address's oldest, then each one's next, and so on (lock held)."""
+        by_address: dict[str, collections.deque] = {}
+        for key, job in self._pending.items():
+            by_address.setdefault(job.frame.address, collections.deque()).append(key)
+        keys: list[tuple[str, int | None]] = []
+        while len(keys) < count:
+            for queue in by_address.values():
+                if queue and len(keys) < count:
+                    keys.append(queue.popleft())
+        return keys
+
+    def _pop(self, key: tuple[str, int | None]) -> Job:
+        """Take a waiting job off the queue and its address's count (lock held)."""
+        job = self._pending.pop(key)
         self._uncount(job)
         return job
 
@@ -203,7 +217,7 @@ class InferenceQueue:
             while not self._pending and not self._stopping:
                 self._condition.wait()
             count = min(self.max_batch, math.ceil(len(self._pending) / max(1, len(self._workers))))
-            return [self._pop_oldest() for _ in range(count)]
+            return [self._pop(key) for key in self._round_robin(count)]
 
     def _work(self, engine: Engine) -> None:
         while not self._stopping:

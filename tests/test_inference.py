@@ -132,3 +132,13 @@ def test_a_whole_number_goes_through_the_queue(recognizer, seven_png):
     job = queue.submit(Frame("n", 0, seven_png, final=True, number=True))
     run_batch(queue, recognizer)
     assert job.wait(1).recognition.number == "7"
+
+
+def test_batches_take_turns_between_addresses(recognizer, seven_png):
+    """A frame from a quiet address goes in the next batch, however many a flooding one has waiting."""
+    queue = idle_queue(recognizer, max_batch=2, min_per_address=8)
+    for seq in range(6):
+        queue.submit(Frame(f"flood-{seq}", 0, seven_png, final=True, address="127.0.0.2"))
+    queue.submit(Frame("draw", 0, seven_png, final=True, address="127.0.0.1"))
+    assert [job.frame.attempt_id for job in queue._take()] == ["flood-0", "draw"]
+    assert [job.frame.attempt_id for job in queue._take()] == ["flood-1", "flood-2"]
