@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from bench.live import WARM_UP_DRAWERS, WARM_UP_SECONDS, ServerProcesses, load, procfile_web
+from bench.live import UNLIMITED, WARM_UP_DRAWERS, WARM_UP_SECONDS, ServerProcesses, load, procfile_web
 from bench.timing import machine, percentiles
 from tests.crowd import Crowd
 from tests.server_process import running_server
@@ -70,11 +70,7 @@ def main() -> None:
     print(f"# {args.crowd} idle connections and {args.drawers} drawers, {args.mode} worker ({machine()})\n")
     with ExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        base = stack.enter_context(
-            running_server(
-                data, procfile_web(), ASYNC_MODE=args.mode, RATE_LIMIT_PER_SECOND="100000", RATE_LIMIT_BURST="100000"
-            )
-        )
+        base = stack.enter_context(running_server(data, procfile_web(), ASYNC_MODE=args.mode, **UNLIMITED))
         port = int(base.rsplit(":", 1)[1])
         server = ServerProcesses.find(base)
         load(base, WARM_UP_DRAWERS, WARM_UP_SECONDS, 0, None)

@@ -204,6 +204,19 @@ def start_baseline(stack: ExitStack) -> str:
     return url
 
 
+# Benchmark drawers send back to back from one address, far faster than people: lift the
+# per-connection and per-address limits (the fair share of the queue still applies).
+UNLIMITED = {
+    "RATE_LIMIT_PER_SECOND": "100000",
+    "RATE_LIMIT_BURST": "100000",
+    "ADDRESS_RATE_LIMIT_PER_SECOND": "100000",
+    "ADDRESS_RATE_LIMIT_BURST": "100000",
+    "REST_RATE_LIMIT_PER_SECOND": "100000",
+    "REST_RATE_LIMIT_BURST": "100000",
+    "MAX_CONNECTIONS_PER_ADDRESS": "100000",
+}
+
+
 def procfile_web(root: Path = ROOT) -> list[str]:
     """The Procfile's web process, exactly as a platform runs it (PORT comes from the environment)."""
     for line in (root / "Procfile").read_text().splitlines():
@@ -232,17 +245,7 @@ def revision_tree(stack: ExitStack, revision: str) -> Path:
 def start_ours(stack: ExitStack, mode: str, cwd: Path = ROOT) -> str:
     """Our server from ``cwd`` (this tree, or another revision's): the Procfile's web process in ``mode``."""
     data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-    # Drawers here send back to back, far faster than a person: lift the per-connection limit.
-    return stack.enter_context(
-        running_server(
-            data,
-            command=procfile_web(cwd),
-            cwd=cwd,
-            ASYNC_MODE=mode,
-            RATE_LIMIT_PER_SECOND="100000",
-            RATE_LIMIT_BURST="100000",
-        )
-    )
+    return stack.enter_context(running_server(data, command=procfile_web(cwd), cwd=cwd, ASYNC_MODE=mode, **UNLIMITED))
 
 
 def main() -> None:

@@ -77,6 +77,13 @@ class NumberRecognition:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class NumberImage:
+    """An image to read as a whole row of digits, in a batch of single-digit images (``recognize_items``)."""
+
+    data: bytes
+
+
 def answer(
     prepared: Prepared,
     probabilities: np.ndarray | None,
@@ -200,3 +207,25 @@ class Recognizer:
         rows = zip(segments, probabilities, strict=True)
         digits = [answer(segment, row, timings, self.version) for segment, row in rows]
         return NumberRecognition("".join(str(d.digit) for d in digits), digits, timings)
+
+    def recognize_items(
+        self, items: Sequence[bytes | NumberImage], keep: Sequence[bool] | None = None
+    ) -> list[Recognition | NumberRecognition | ImageError]:
+        """A mixed batch, in order: digits in one model call, each NumberImage read as a row.
+
+        This is how ``/api/number`` shares the inference queue and its recognizer processes
+        with every frame, rather than decoding in the web process. ``keep`` is as for
+        ``recognize_batch`` (a number's drawing is never kept: it is not an attempt).
+        """
+        keep = [True] * len(items) if keep is None else keep
+        digits = [i for i, item in enumerate(items) if not isinstance(item, NumberImage)]
+        results: dict[int, Recognition | NumberRecognition | ImageError] = dict(
+            zip(digits, self.recognize_batch([items[i] for i in digits], [keep[i] for i in digits]), strict=True)
+        )
+        for index, item in enumerate(items):
+            if isinstance(item, NumberImage):
+                try:
+                    results[index] = self.recognize_number(item.data)
+                except ImageError as error:
+                    results[index] = error
+        return [results[index] for index in range(len(items))]

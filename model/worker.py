@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from model.decode import Limits
-from model.recognizer import Recognition, Recognizer
+from model.recognizer import NumberImage, NumberRecognition, Recognition, Recognizer
 
 ModelPaths = tuple[str, str]  # (model, card)
-Batch = tuple[ModelPaths, list[bytes], list[bool]]  # the model the server wants, the images, whose drawing to keep
+# The model the server wants, the images (a NumberImage is read as a row of digits), whose drawing to keep.
+Batch = tuple[ModelPaths, list[bytes | NumberImage], list[bool]]
 
 
 def follow(recognizer: Recognizer, wanted: ModelPaths) -> Recognizer:
@@ -69,7 +70,8 @@ class Channel:
 
 
 def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) -> None:
-    """A batch of raw images in, one Recognition or ImageError per image out, until the pipe closes."""
+    """A batch of raw images in, one Recognition (a NumberRecognition for a NumberImage) or ImageError
+    per image out, until the pipe closes."""
     recognizer = Recognizer.load(Path(model_path), Path(card_path), limits)
     while True:
         try:
@@ -77,10 +79,11 @@ def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) 
         except (EOFError, OSError):
             return
         recognizer = follow(recognizer, wanted)
-        results = recognizer.recognize_batch(raws, keep)
+        results = recognizer.recognize_items(raws, keep)
         for result in results:
-            if isinstance(result, Recognition):
-                _ = result.preview_png  # encoded here, off the server's GIL; it travels in the pickle
+            for recognition in result.digits if isinstance(result, NumberRecognition) else [result]:
+                if isinstance(recognition, Recognition):
+                    _ = recognition.preview_png  # encoded here, off the server's GIL; it travels in the pickle
         connection.send(results)
 
 

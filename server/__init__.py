@@ -75,13 +75,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not config["TESTING"]:
         atexit.register(digits.close)
 
-    from server import cli, live  # noqa: F401  (live registers the Socket.IO handlers)
+    from server import cli, live, rest_limits  # noqa: F401  (live registers the Socket.IO handlers)
     from server.api import api, http_error, internal_error
     from server.model_api import models_api
     from server.pages import pages
     from server.retrain_job import RetrainJob
 
     app.extensions["retrain"] = RetrainJob(config)
+    rest_limits.install(app)
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_blueprint(models_api)

@@ -18,13 +18,14 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from model.decode import ImageError, UnsupportedFormat, sniff_format
+from server.addresses import client_address
 from server.attempts import Attempt, data_url, new_attempt_id
-from server.client_address import client_address
 from server.errors import ApiError
 from server.inference import Busy, Frame
 from server.openapi import SPEC
 from server.owners import OWNER_HEADER, Access
 from server.protocol import ProtocolError, parse_label
+from server.rooms import parse_room
 from server.service import Digits
 from server.stats import summarize
 from server.stores import StoreUnavailable
@@ -60,6 +61,16 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     return number
 
 
+def room_arg() -> str:
+    """The classroom of a request: ``room`` in the query, form or JSON body; default room when absent."""
+    body = request.get_json(silent=True) if request.is_json else None
+    value = body.get("room") if isinstance(body, dict) and "room" in body else request.values.get("room")
+    try:
+        return parse_room(value)
+    except ProtocolError as error:
+        raise ApiError(400, error.code, error.message) from None
+
+
 def uploaded_image() -> tuple[bytes | str, str]:
     """The image of a predict call: multipart field ``file``, or JSON ``{"image": data URL or base64}``."""
     if "file" in request.files:
@@ -76,16 +87,20 @@ def uploaded_image() -> tuple[bytes | str, str]:
 def predict():
     image, source = uploaded_image()
     attempt_id = new_attempt_id()
-    answer = service().classify(Frame(attempt_id, 0, image, final=True), client_address(), source)
+    frame = Frame(attempt_id, 0, image, final=True, address=client_address(), room=room_arg())
+    answer = service().classify(frame, client_address(), source)
     prediction = answer.prediction(0)  # the REST attempt's only answer: it carries the owner token
     return jsonify({key: prediction[key] for key in prediction if key not in ("seq", "final")})
 
 
 @api.post("/number")
 def number():
-    """A whole number written in one row: every digit with its box. Not logged as an attempt."""
+    """A whole number written in one row: every digit with its box. Not logged as an attempt.
+
+    Read by the recognizer processes through the inference queue, with its fair share and limits.
+    """
     image, _ = uploaded_image()
-    reading = service().recognizer.recognize_number(image)
+    reading = service().read_number(image, client_address())
     return jsonify(
         {
             "number": reading.number,
@@ -106,7 +121,7 @@ def attempts():
         before_time = float(before) if before is not None else None
     except ValueError:
         raise ApiError(400, "bad_query", "before must be a timestamp (seconds since the epoch).") from None
-    page = service().store.recent(limit, before_time)
+    page = service().store.recent(limit, before_time, room_arg())
     return jsonify(
         {
             "attempts": [attempt.summary() for attempt in page],
@@ -185,9 +200,9 @@ def put_label(attempt_id: str):
 @api.get("/stats")
 def stats():
     require_teacher()
-    days = int_arg("days", 30, 1, 366)
-    summary: dict[str, Any] = summarize(service().store.outcomes(time.time() - days * 86400))
-    return jsonify({"days": days, **summary})
+    days, room = int_arg("days", 30, 1, 366), room_arg()
+    summary: dict[str, Any] = summarize(service().store.outcomes(time.time() - days * 86400, room))
+    return jsonify({"days": days, "room": room, **summary})
 
 
 @api.get("/openapi.json")

@@ -33,6 +33,7 @@ class Attempt:
     label: int | None = None
     updated_at: float = field(default_factory=time.time)
     owner: str | None = None  # SHA-256 of the owner token (server/owners.py); never in summary()
+    room: str = ""  # the classroom (server/rooms.py); "" is the default room
 
     def summary(self) -> dict[str, Any]:
         """The JSON view of an attempt for the API: everything but the drawing itself."""
@@ -50,6 +51,7 @@ class Attempt:
             "frames": self.frames,
             "latency_ms": self.latency_ms,
             "final": self.final,
+            "room": self.room,
             "preview": data_url(self.input),
         }
 

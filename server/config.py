@@ -59,6 +59,20 @@ DEFAULTS: dict[str, Any] = {
     # Per connection: sustained frames per second and burst.
     "RATE_LIMIT_PER_SECOND": 30.0,
     "RATE_LIMIT_BURST": 60,
+    # Per client address (server/address_limits.py), across all its connections and reconnects.
+    # A classroom behind one NAT is ~30 devices, each with a page and perhaps a second tab:
+    # 50 connections leaves room for that and still stops a script opening thousands.
+    "MAX_CONNECTIONS_PER_ADDRESS": 50,
+    # Frames per second per address: 30 pupils drawing (the page sends ~8 frames/s while a
+    # stroke moves) fit; one address cannot take the whole server.
+    "ADDRESS_RATE_LIMIT_PER_SECOND": 300.0,
+    "ADDRESS_RATE_LIMIT_BURST": 600,
+    # REST requests per second per address (predict, number, labels, reads): 429 with Retry-After past it.
+    "REST_RATE_LIMIT_PER_SECOND": 20.0,
+    "REST_RATE_LIMIT_BURST": 60,
+    # The inference queue's share per address is MAX_PENDING / (active addresses + 1), never
+    # below this floor: a newcomer always finds room, whoever floods (server/inference.py).
+    "MIN_PENDING_PER_ADDRESS": 8,
     # Same-origin only unless origins are listed (comma-separated, or * for any).
     "CORS_ORIGINS": "",
     # How many reverse proxies (nginx) stand in front: their X-Forwarded-For and X-Forwarded-Proto

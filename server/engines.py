@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Protocol
 
 from model.decode import ImageError, Limits
-from model.recognizer import Recognition, Recognizer
+from model.recognizer import NumberImage, NumberRecognition, Recognition, Recognizer
 from model.worker import Channel
 
 ROOT = Path(__file__).resolve().parent.parent  # where ``python -m model.worker`` finds ``model``
 log = logging.getLogger("digits.engines")
-Results = list[Recognition | ImageError]
+Results = list[Recognition | NumberRecognition | ImageError]
+Items = Sequence[bytes | NumberImage]  # a digit's image bytes, or an image to read as a number
 
 
 class EngineFailed(RuntimeError):
@@ -43,8 +44,8 @@ class EngineFailed(RuntimeError):
 
 
 class Engine(Protocol):
-    def __call__(self, raws: Sequence[bytes], keep: Sequence[bool] | None = None) -> Results:
-        """One Recognition or ImageError per image; ``keep`` marks the images whose drawing is stored."""
+    def __call__(self, raws: Items, keep: Sequence[bool] | None = None) -> Results:
+        """One result or ImageError per item; ``keep`` marks the images whose drawing is stored."""
         ...
 
     def alive(self) -> bool:
@@ -62,8 +63,8 @@ class LocalEngine:
     def __init__(self, recognizer: Recognizer) -> None:
         self.recognizer = recognizer
 
-    def __call__(self, raws: Sequence[bytes], keep: Sequence[bool] | None = None) -> Results:
-        return self.recognizer.recognize_batch(raws, keep)  # one read: a swap mid-batch does not touch this batch
+    def __call__(self, raws: Items, keep: Sequence[bool] | None = None) -> Results:
+        return self.recognizer.recognize_items(raws, keep)  # one read: a swap mid-batch does not touch this batch
 
     def swap(self, recognizer: Recognizer) -> None:
         self.recognizer = recognizer
@@ -104,7 +105,7 @@ class RecognizerProcess:
         )
         self._connection = Channel(self._process.stdout, self._process.stdin)
 
-    def __call__(self, raws: Sequence[bytes], keep: Sequence[bool] | None = None) -> Results:
+    def __call__(self, raws: Items, keep: Sequence[bool] | None = None) -> Results:
         self._hung = False
         self._deadline = time.monotonic() + self.batch_timeout
         model_path, card_path, _ = self._args

@@ -22,8 +22,6 @@ from server.attempts import Attempt
 from server.stats import summarize
 from server.stores import Store
 
-ROOM = ""  # there are no rooms yet; the field is there so the file format does not change when they come
-
 
 def model_input(png: bytes) -> np.ndarray | None:
     """The stored 28x28 input as uint8, or None when it is not one (it is then skipped)."""
@@ -43,9 +41,9 @@ def collect(attempts: Iterable[Attempt]) -> tuple[LabelledSet, int]:
             unreadable += 1
             continue
         predicted = -1 if attempt.digit is None else attempt.digit
-        drawer = attempt.session  # until rooms and owners exist, the client session is the drawer
+        drawer = attempt.session  # the client session is the drawer
         version, when = attempt.model_version, attempt.created_at
-        rows.append((image, attempt.label, predicted, version, ROOM, drawer, when, attempt.id))
+        rows.append((image, attempt.label, predicted, version, attempt.room, drawer, when, attempt.id))
     return LabelledSet.from_rows(rows), unreadable
 
 
@@ -73,7 +71,7 @@ def summary(data: LabelledSet, unreadable: int) -> dict[str, Any]:
         "drawers": len(set(data.drawers.tolist())),
         "skipped_unreadable_input": unreadable,
         "checksum": data.checksum(),
-        "room": "rooms do not exist yet: every attempt has room ''",
+        "room": "the classroom code the drawing was made in ('' for the default room; server/rooms.py)",
         "by_model_version": accuracy_by_version(
             (version, None if predicted < 0 else int(predicted), int(label))
             for version, predicted, label in zip(data.model_versions, data.predicted, data.labels, strict=True)

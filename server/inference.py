@@ -2,6 +2,12 @@
 
 * Bounded: when ``max_pending`` frames wait, ``submit`` raises ``Busy`` at once rather
   than letting latency grow without limit.
+* Fair per client address: an address may have at most ``max_pending / (active + 1)``
+  frames waiting (never fewer than ``min_per_address``), where ``active`` counts the
+  addresses with frames waiting. The ``+ 1`` keeps room for a newcomer, so one address
+  flooding from many connections gets ``Busy`` itself and never pushes it onto others.
+  Batches are taken round-robin by address (oldest first within each), so another
+  address's frame waits behind one of the flood's per batch, not behind all of them.
 * Stale frames skipped: a newer frame of the same attempt replaces one that has not
   started yet (it keeps its place in the queue); the replaced one resolves as skipped.
   Final frames are never replaced, so the last answer of every drawing is given.
@@ -21,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from model.decode import ImageError, Limits, image_bytes
-from model.recognizer import Recognition
+from model.recognizer import NumberImage, NumberRecognition, Recognition
 from server.engines import Engine
 
 log = logging.getLogger("digits.inference")
@@ -44,6 +50,9 @@ class Frame:
     seq: int
     image: str | bytes
     final: bool
+    address: str = ""  # the client's, for the fair share (server/addresses.py)
+    number: bool = False  # read a whole row of digits (``/api/number``) instead of one digit
+    room: str = ""  # the classroom the attempt is logged in (server/rooms.py)
     received_at: float = field(default_factory=time.perf_counter)
 
 
@@ -51,7 +60,7 @@ class Frame:
 class Outcome:
     """What a worker made of a frame: a recognition, a rejected image, or skipped as stale."""
 
-    recognition: Recognition | None = None
+    recognition: Recognition | NumberRecognition | None = None
     error: ImageError | None = None
     skipped: bool = False
     latency_ms: float = 0.0
@@ -100,12 +109,21 @@ def run_callback(callback: Callable[[Outcome], None], outcome: Outcome) -> None:
 class InferenceQueue:
     """One worker thread per engine; ``engines=[]`` makes a queue that only fills (for tests)."""
 
-    def __init__(self, engines: list[Engine], limits: Limits, max_batch: int = 32, max_pending: int = 256) -> None:
+    def __init__(
+        self,
+        engines: list[Engine],
+        limits: Limits,
+        max_batch: int = 32,
+        max_pending: int = 256,
+        min_per_address: int = 8,
+    ) -> None:
         self.engines = engines
         self.limits = limits
         self.max_batch = max_batch
         self.max_pending = max_pending
+        self.min_per_address = min_per_address
         self._pending: collections.OrderedDict[tuple[str, int | None], Job] = collections.OrderedDict()
+        self._by_address: collections.Counter[str] = collections.Counter()  # waiting frames per address
         self._condition = threading.Condition(threading.Lock())
         self._stopping = False
         self._workers = [
@@ -121,16 +139,56 @@ class InferenceQueue:
         key = (frame.attempt_id, frame.seq if frame.final else None)
         with self._condition:
             replaced = self._pending.get(key)
-            if replaced is None and len(self._pending) >= self.max_pending:
-                raise Busy(f"{len(self._pending)} frames are waiting")
+            if replaced is None:
+                self._check_room(frame.address)
             if replaced is not None and replaced.frame.seq > frame.seq:
                 job.resolve(Outcome(skipped=True))
                 return job
+            if replaced is not None:
+                self._uncount(replaced)
             self._pending[key] = job
+            self._by_address[frame.address] += 1
             self._condition.notify()
         if replaced is not None:
             replaced.resolve(Outcome(skipped=True))
         return job
+
+    def share(self, address: str) -> int:
+        """How many frames ``address`` may have waiting now; called with the lock held."""
+        active = len(self._by_address) + (address not in self._by_address)
+        return max(self.min_per_address, self.max_pending // (active + 1))
+
+    def _check_room(self, address: str) -> None:
+        """Raise ``Busy`` when the queue is full or the address has its fair share waiting (lock held)."""
+        if len(self._pending) >= self.max_pending:
+            raise Busy(f"{len(self._pending)} frames are waiting")
+        if self._by_address[address] >= self.share(address):
+            raise Busy(f"{self._by_address[address]} frames from this address are waiting")
+
+    def _round_robin(self, count: int) -> list[tuple[str, int | None]]:
+        """The keys of the next ``count`` jobs: each address's oldest, then each one's next, and so on (lock held)."""
+        by_address: dict[str, collections.deque] = {}
+        for key, job in self._pending.items():
+            by_address.setdefault(job.frame.address, collections.deque()).append(key)
+        keys: list[tuple[str, int | None]] = []
+        while len(keys) < count:
+            for queue in by_address.values():
+                if queue and len(keys) < count:
+                    keys.append(queue.popleft())
+        return keys
+
+    def _pop(self, key: tuple[str, int | None]) -> Job:
+        """Take a waiting job off the queue and its address's count (lock held)."""
+        job = self._pending.pop(key)
+        self._uncount(job)
+        return job
+
+    def _uncount(self, job: Job) -> None:
+        """A job left the queue: its address has one frame fewer waiting, and is inactive at none (lock held)."""
+        address = job.frame.address
+        self._by_address[address] -= 1
+        if self._by_address[address] <= 0:
+            del self._by_address[address]
 
     def depth(self) -> int:
         with self._condition:
@@ -158,7 +216,7 @@ class InferenceQueue:
             while not self._pending and not self._stopping:
                 self._condition.wait()
             count = min(self.max_batch, math.ceil(len(self._pending) / max(1, len(self._workers))))
-            return [self._pending.popitem(last=False)[1] for _ in range(count)]
+            return [self._pop(key) for key in self._round_robin(count)]
 
     def _work(self, engine: Engine) -> None:
         while not self._stopping:
@@ -183,7 +241,8 @@ class InferenceQueue:
                 job.resolve(Outcome(error=error))
         if not ready:
             return
-        results = engine([raw for _, raw in ready], [job.frame.final for job, _ in ready])  # finals keep drawings
+        items = [NumberImage(raw) if job.frame.number else raw for job, raw in ready]
+        results = engine(items, [job.frame.final for job, _ in ready])  # final frames keep their drawings
         for (job, _), result in zip(ready, results, strict=True):
             if isinstance(result, ImageError):
                 job.resolve(Outcome(error=result))

@@ -2,7 +2,7 @@
 
 Protocol (README, "Socket.IO protocol"): ``frame`` in, ``prediction`` out (later, from
 the thread that classified it: the handler never waits); ``label`` in,
-acknowledged; ``watch`` joins the classroom dashboard's live feed; every rejected event
+acknowledged; ``watch`` joins a classroom's dashboard feed (``server/rooms.py``); every rejected event
 gets an ``error`` event with a stable code, and the connection stays usable.
 
 Who may do what (README, "Security and privacy"): a connection shows the teacher key once,
@@ -16,18 +16,19 @@ import logging
 from typing import Any
 
 from flask import current_app, request
-from flask_socketio import emit, join_room
+from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room, rooms
 
 from model.decode import ImageError
+from server.addresses import client_address
 from server.extensions import socketio
 from server.inference import Busy, Frame
 from server.owners import Access
 from server.protocol import ProtocolError, parse_frame, parse_label_event
+from server.rooms import FEED_PREFIX, feed, parse_room
 from server.service import Answer, Delivery, Digits
 from server.teacher import is_teacher_token
 
 log = logging.getLogger("digits.live")
-DASHBOARD = "dashboard"
 
 
 def service() -> Digits:
@@ -50,7 +51,7 @@ def reject(code: str, message: str, payload: Any = None) -> dict[str, Any]:
     return {"ok": False, "code": code, "message": message}
 
 
-def deliverer(session: str, payload: dict[str, Any], seq: int, final: bool) -> Delivery:
+def deliverer(session: str, payload: dict[str, Any], seq: int, final: bool, room: str) -> Delivery:
     """Where a frame's answer goes once it is ready: runs on whichever thread resolves it, so it names the session."""
 
     def deliver(result: Answer | ImageError | None) -> None:
@@ -61,12 +62,13 @@ def deliverer(session: str, payload: dict[str, Any], seq: int, final: bool) -> D
             return
         socketio.emit("prediction", result.prediction(seq), to=session)
         if final:
-            socketio.emit("attempt", result.attempt.summary(), to=DASHBOARD)
+            socketio.emit("attempt", result.attempt.summary(), to=feed(room))
 
     return deliver
 
 
 FORBIDDEN = "This attempt belongs to another drawer: send its owner_token."
+TOO_MANY = "Too many connections from your network: close other tabs or devices and try again."
 
 
 def teacher_key(auth: Any) -> Any:
@@ -75,12 +77,15 @@ def teacher_key(auth: Any) -> Any:
 
 @socketio.on("connect")
 def connect(auth: Any = None) -> None:
-    """Everyone may connect to draw; a wrong teacher key is refused, so a teacher notices at once."""
+    """Everyone may connect to draw, up to MAX_CONNECTIONS_PER_ADDRESS per address (then the connect is
+    refused with a ``rate_limited`` reason); a wrong teacher key is refused, so a teacher notices at once."""
     key = teacher_key(auth)
     teacher = is_teacher_token(key)
+    if not service().connect(request.sid, teacher, client_address()):
+        # The client's connect_error then has message TOO_MANY and data {code, message}.
+        raise ConnectionRefusedError(TOO_MANY, {"code": "rate_limited", "message": TOO_MANY})
     if key is not None and not teacher:
         emit("error", rejection("unauthorized", "The teacher key is wrong; drawing still works."))
-    service().connect(request.sid, teacher)
 
 
 @socketio.on("disconnect")
@@ -88,8 +93,16 @@ def disconnect(reason: Any = None) -> None:
     service().disconnect(request.sid)
 
 
+def take_turns() -> None:
+    """Let the other connections run. Under eventlet a socket that always has data never blocks, so
+    its green thread would never yield: a client flooding frames starved every other connection and
+    gunicorn's heartbeat (the worker was killed). Cheap under threading (a bare sleep(0))."""
+    socketio.sleep(0)
+
+
 @socketio.on("frame")
 def frame(payload: Any) -> None:
+    take_turns()
     digits = service()
     try:
         event = parse_frame(payload, digits.config["MAX_FRAME_BYTES"])
@@ -104,10 +117,10 @@ def frame(payload: Any) -> None:
         return
     try:
         digits.submit(
-            Frame(event.attempt_id, event.seq, event.image, event.final),
+            Frame(event.attempt_id, event.seq, event.image, event.final, digits.address(request.sid), room=event.room),
             request.sid,
             "canvas",
-            deliverer(request.sid, payload, event.seq, event.final),
+            deliverer(request.sid, payload, event.seq, event.final, event.room),
         )
     except Busy:
         reject("busy", "The server is busy; this frame was not classified. Send it again shortly.", payload)
@@ -115,6 +128,7 @@ def frame(payload: Any) -> None:
 
 @socketio.on("label")
 def label(payload: Any) -> dict[str, Any]:
+    take_turns()
     digits = service()
     try:
         event = parse_label_event(payload)
@@ -127,17 +141,26 @@ def label(payload: Any) -> dict[str, Any]:
         return reject("forbidden", FORBIDDEN, payload)
     if access is Access.UNKNOWN or not digits.label(event.attempt_id, event.label):
         return reject("unknown_attempt", "There is no attempt with this id.", payload)
-    socketio.emit("label", {"attempt_id": event.attempt_id, "label": event.label}, to=DASHBOARD)
+    label_event = {"attempt_id": event.attempt_id, "label": event.label}
+    socketio.emit("label", label_event, to=feed(digits.room_of(event.attempt_id)))
     return {"ok": True, "attempt_id": event.attempt_id, "label": event.label}
 
 
 @socketio.on("watch")
 def watch(payload: Any = None) -> dict[str, Any]:
-    """Join the dashboard's live feed of finished attempts and labels: teachers only (it shows every drawing)."""
+    """Join one classroom's live feed of finished attempts and labels (``{"room"}``, else the default room),
+    leaving any other: teachers only, as it shows the drawings."""
     if not service().is_teacher(request.sid):
         return reject("unauthorized", "The live feed needs the teacher key: connect with auth {token}.", payload)
-    join_room(DASHBOARD)
-    return {"ok": True}
+    try:
+        room = parse_room(payload.get("room") if isinstance(payload, dict) else None)
+    except ProtocolError as error:
+        return reject(error.code, error.message, payload)
+    for joined in rooms():
+        if joined.startswith(FEED_PREFIX):
+            leave_room(joined)
+    join_room(feed(room))
+    return {"ok": True, "room": room}
 
 
 @socketio.on_error_default

@@ -21,6 +21,7 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         413: "Image or request too large",
         415: "Not an allowed image type (PNG, JPEG, GIF, BMP, WebP)",
         500: "The server failed to classify the image (a recognizer process died or hung); retry",
+        429: "Too many requests from this client address (server/rest_limits.py); see Retry-After",
         503: "Busy, or the store is unreachable",
     }
     return {
@@ -46,6 +47,12 @@ ACTIVE = {
 ATTEMPT_ID = {"name": "attempt_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 PROBABILITIES = {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 10}
 DIGIT = {"type": "integer", "minimum": 0, "maximum": 9, "nullable": True}
+ROOM_CODE = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_-]{0,16}$",
+    "description": "A classroom code (server/rooms.py); absent or empty: the default room. Else 400 bad_room.",
+}
+ROOM = {"name": "room", "in": "query", "schema": ROOM_CODE}
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -63,20 +70,24 @@ SPEC: dict[str, Any] = {
                 "description": "The answer is sent only after the attempt is in the store or the server's "
                 "fsynced local spool, so an answered attempt survives a crash. 503 store_unavailable: neither "
                 "could keep it, and the image was not answered.",
+                "parameters": [ROOM],
                 "requestBody": {
                     "required": True,
                     "content": {
                         "multipart/form-data": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"file": {"type": "string", "format": "binary"}},
+                                "properties": {"file": {"type": "string", "format": "binary"}, "room": ROOM_CODE},
                                 "required": ["file"],
                             }
                         },
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"image": {"type": "string", "description": "data URL or base64"}},
+                                "properties": {
+                                    "image": {"type": "string", "description": "data URL or base64"},
+                                    "room": ROOM_CODE,
+                                },
                                 "required": ["image"],
                             }
                         },
@@ -91,6 +102,8 @@ SPEC: dict[str, Any] = {
         "/api/number": {
             "post": {
                 "summary": "Read a whole number written in one row (not logged)",
+                "description": "Read by the recognizer processes through the same inference queue as every "
+                "frame, with the caller's address's fair share of it: 503 busy when that is spent.",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -128,7 +141,7 @@ SPEC: dict[str, Any] = {
                             },
                         },
                     ),
-                    **error_responses(400, 413, 415),
+                    **error_responses(400, 413, 415, 500, 503),
                 },
             }
         },
@@ -139,6 +152,7 @@ SPEC: dict[str, Any] = {
                 "parameters": [
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
                     {"name": "before", "in": "query", "schema": {"type": "number"}},
+                    ROOM,
                 ],
                 "responses": {
                     "200": json_response(
@@ -217,7 +231,7 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "Counts per digit, accuracy over labelled attempts and the confusion matrix",
                 "description": TEACHER,
-                "parameters": [{"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+                "parameters": [{"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1}}, ROOM],
                 "responses": {
                     "200": json_response("Statistics over finished attempts", {"$ref": "#/components/schemas/Stats"}),
                     **error_responses(400, 503),
@@ -353,6 +367,7 @@ SPEC: dict[str, Any] = {
                     "frames": {"type": "integer"},
                     "latency_ms": {"type": "number"},
                     "final": {"type": "boolean"},
+                    "room": ROOM_CODE,
                     "preview": {"type": "string", "nullable": True},
                 },
             },
@@ -360,6 +375,7 @@ SPEC: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     "days": {"type": "integer"},
+                    "room": ROOM_CODE,
                     "attempts": {"type": "integer"},
                     "counts": {"type": "array", "items": {"type": "integer"}},
                     "labelled": {"type": "integer"},
@@ -467,4 +483,18 @@ def require_security(spec: dict[str, Any]) -> None:
             operation["responses"].update(error_responses(*refusals))
 
 
+RETRY_AFTER = {"description": "Seconds until the address may call again", "schema": {"type": "integer"}}
+
+
+def require_rate_limits(spec: dict[str, Any]) -> None:
+    """Every operation under /api/ except this description is rate limited per client address: 429."""
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/api/") or path == "/api/openapi.json":
+            continue
+        for operation in operations.values():
+            operation["responses"].update(error_responses(429))
+            operation["responses"]["429"]["headers"] = {"Retry-After": RETRY_AFTER}
+
+
 require_security(SPEC)
+require_rate_limits(SPEC)

@@ -28,6 +28,7 @@ class FrameEvent:
     image: str | bytes
     final: bool
     owner_token: str | None = None
+    room: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def parse_image(value: Any, max_bytes: int) -> str | bytes:
 
 
 def parse_frame(payload: Any, max_image_bytes: int) -> FrameEvent:
-    """``{"attempt_id", "seq", "image", "final"}`` -> FrameEvent."""
+    """``{"attempt_id", "seq", "image", "final", "owner_token"?, "room"?}`` -> FrameEvent."""
     payload = require_object(payload)
     attempt_id = parse_attempt_id(payload.get("attempt_id"))
     seq = payload.get("seq")
@@ -96,7 +97,10 @@ def parse_frame(payload: Any, max_image_bytes: int) -> FrameEvent:
     final = payload.get("final", False)
     if not isinstance(final, bool):
         raise ProtocolError("bad_payload", "final must be true or false.")
-    return FrameEvent(attempt_id, seq, image, final, parse_owner_token(payload.get("owner_token")))
+    from server.rooms import parse_room  # rooms.py builds on this module's ProtocolError
+
+    owner_token = parse_owner_token(payload.get("owner_token"))
+    return FrameEvent(attempt_id, seq, image, final, owner_token, parse_room(payload.get("room")))
 
 
 def parse_label_event(payload: Any) -> LabelEvent:

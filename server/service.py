@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from model.decode import ImageError, Limits
-from model.recognizer import Recognition, Recognizer
+from model.recognizer import NumberRecognition, Recognition, Recognizer
 from model.versions import ModelFiles
+from server.address_limits import AddressLimits
 from server.attempt_log import AttemptLog, Spool
-from server.attempts import Attempt, data_url
+from server.attempts import Attempt, data_url, new_attempt_id
 from server.concurrency import eventlet_active
 from server.engines import Engine, LocalEngine, RecognizerProcess
 from server.inference import Frame, InferenceQueue, Outcome
@@ -143,6 +144,7 @@ class Digits:
             limits,
             config["MAX_BATCH"],
             config["MAX_PENDING"],
+            config["MIN_PENDING_PER_ADDRESS"],
         )
         retention_seconds = config["RETENTION_DAYS"] * 86400
         self.store = store or open_store(config["STORE_URL"], retention_seconds)
@@ -161,6 +163,8 @@ class Digits:
         self.tracker = AttemptTracker()
         self.pseudonyms = Pseudonyms(config["DATA_DIR"])  # what is stored as the attempt's session
         self.buckets: dict[str, TokenBucket] = {}
+        self.limits = AddressLimits(config)
+        self.addresses: dict[str, str] = {}  # each open connection's client address
         self.teachers: set[str] = set()  # connections that showed the teacher key on connect
         self.models.start()
 
@@ -179,14 +183,28 @@ class Digits:
             engine.swap(recognizer)
         self.recognizer = recognizer
 
-    def connect(self, session: str, teacher: bool = False) -> None:
-        self.buckets[session] = TokenBucket(self.config["RATE_LIMIT_PER_SECOND"], self.config["RATE_LIMIT_BURST"])
+    def connect(self, session: str, teacher: bool = False, address: str = "") -> bool:
+        """Admit a connection; False when its address already has its maximum of open connections."""
+        if not self.limits.open(address):
+            return False
+        self.addresses[session] = address
+        self.buckets[session] = self._connection_bucket()
         if teacher:
             self.teachers.add(session)
+        return True
 
     def disconnect(self, session: str) -> None:
         self.buckets.pop(session, None)
         self.teachers.discard(session)
+        address = self.addresses.pop(session, None)
+        if address is not None:
+            self.limits.close(address)
+
+    def _connection_bucket(self) -> TokenBucket:
+        return TokenBucket(self.config["RATE_LIMIT_PER_SECOND"], self.config["RATE_LIMIT_BURST"])
+
+    def address(self, session: str) -> str:
+        return self.addresses.get(session, "")
 
     def is_teacher(self, session: str) -> bool:
         return session in self.teachers
@@ -229,12 +247,24 @@ class Digits:
         return claimed.session == session or stored is not None  # of two new claims, the first wins
 
     def allow(self, session: str) -> bool:
-        """The connection's rate limit: False when it sends faster than it may."""
+        """The connection's and its address's rate limits: False when either is spent.
+
+        The address's bucket outlives the connection, so reconnecting does not refill it.
+        """
         bucket = self.buckets.get(session)
-        if bucket is None:
-            self.connect(session)
-            bucket = self.buckets[session]
-        return bucket.allow()
+        if bucket is None:  # an event without its connect (the test client can do that)
+            bucket = self.buckets[session] = self._connection_bucket()
+        return bucket.allow() and self.limits.allow_frame(self.address(session))
+
+    def read_number(self, image: bytes | str, address: str) -> NumberRecognition:
+        """Read a row of digits through the inference queue, like every recognition: its fair share, its
+        recognizer processes (never the web process's event loop). Raises ``Busy`` or ``ImageError``."""
+        job = self.queue.submit(Frame(new_attempt_id(), 0, image, final=True, address=address, number=True))
+        outcome = job.wait(INFERENCE_TIMEOUT)
+        if outcome.error is not None:
+            raise outcome.error
+        assert isinstance(outcome.recognition, NumberRecognition)
+        return outcome.recognition
 
     def classify(self, frame: Frame, session: str, source: str) -> Answer:
         """Classify one frame and log its attempt, returning once the attempt is durable.
@@ -296,6 +326,7 @@ class Digits:
             latency_ms=round(outcome.latency_ms, 3),
             final=frame.final,
             owner=tracked.owner,
+            room=frame.room,
         )
         if not frame.final and not ended:  # a draft classified after its final must not overwrite it
             self.log.record(attempt)
@@ -304,6 +335,11 @@ class Digits:
     def find(self, attempt_id: str) -> Attempt | None:
         """An attempt from memory (not yet written) or from the store."""
         return self.log.pending(attempt_id) or self.store.get(attempt_id)
+
+    def room_of(self, attempt_id: str) -> str:
+        """The classroom an attempt was drawn in, for its label's feed (labels are rare: a lookup is fine)."""
+        attempt = self.find(attempt_id)
+        return attempt.room if attempt is not None else ""
 
     def label(self, attempt_id: str, label: int | None) -> bool:
         """Record a person's label; False when the attempt is unknown."""

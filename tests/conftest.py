@@ -111,6 +111,9 @@ def app_config(tmp_path, store_path, teacher_token) -> dict:
         "MODEL_POLL_SECONDS": 0.1,
         "LOG_FLUSH_SECONDS": 0.05,
         "STORE_RETRY_SECONDS": 0.2,
+        # Tests post back to back from one address (load threads, polling); test_rate_limits checks the limit.
+        "REST_RATE_LIMIT_PER_SECOND": 1000.0,
+        "REST_RATE_LIMIT_BURST": 1000,
     }
 
 

@@ -34,6 +34,22 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return first & 0x0F, await reader.readexactly(length)
 
 
+async def upgrade(
+    host: str, port: int, local_host: str | None = None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A websocket to the server's Socket.IO endpoint, from ``local_host`` (any 127.x.y.z: an address of its own)."""
+    local_addr = (local_host, 0) if local_host else None
+    reader, writer = await asyncio.open_connection(host, port, local_addr=local_addr)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    await reader.readuntil(b"\r\n\r\n")
+    return reader, writer
+
+
 class IdleClient:
     """One connected client that only keeps its connection alive."""
 
@@ -43,14 +59,7 @@ class IdleClient:
         self.closed = False
 
     async def run(self) -> None:
-        reader, writer = await asyncio.open_connection(self.host, self.port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
-        await reader.readuntil(b"\r\n\r\n")
+        reader, writer = await upgrade(self.host, self.port)
         try:
             while True:
                 opcode, payload = await read_frame(reader)

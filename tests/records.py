@@ -13,6 +13,7 @@ def make_attempt(
     digit: int | None = 3,
     final: bool = True,
     frames: int = 1,
+    room: str = "",
 ) -> Attempt:
     return Attempt(
         id=attempt_id or new_attempt_id(),
@@ -29,4 +30,5 @@ def make_attempt(
         latency_ms=4.5,
         final=final,
         owner="0f" * 32,  # an owner token's SHA-256
+        room=room,
     )

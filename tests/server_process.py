@@ -63,6 +63,9 @@ def start_server(
         "LOG_FLUSH_SECONDS": "0.05",
         "DATA_DIR": str(data),
         "TEACHER_TOKEN": TEACHER_TOKEN,
+        # Tests post back to back from one address; test_rate_limits checks the limit itself.
+        "REST_RATE_LIMIT_PER_SECOND": "1000",
+        "REST_RATE_LIMIT_BURST": "1000",
         **settings,
     }
     log = data / "server.log"  # a file, not a pipe: a pipe nobody reads blocks the server once full

@@ -247,6 +247,32 @@ def test_dashboard_receives_another_clients_attempt_live(server, browser, page, 
     dashboard.context.close()
 
 
+def draw_in_room(browser, server: str, room: str, digit: np.ndarray, label: int) -> None:
+    """A pupil's page opened with ``?room=``, in a browser context of its own, drawing one digit to the end."""
+    pupil = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()
+    pupil.goto(f"{server}/?room={room}")
+    pupil.wait_for_selector("[data-testid=connection][data-state=connected]")
+    draw_with_mouse(pupil, strokes(digit, pad_box(pupil)))
+    wait_for_digit(pupil, label)
+    pupil.wait_for_selector("[data-testid=feedback]:not([hidden])")  # the final frame was answered
+    pupil.context.close()
+
+
+def test_a_rooms_dashboard_sees_its_rooms_drawings_only(server, browser, mnist):
+    dashboard = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    dashboard.goto(f"{server}/dashboard?room=7B#token={TEACHER_TOKEN}")
+    dashboard.wait_for_selector("[data-testid=connection][data-state=connected]")
+    assert dashboard.get_by_test_id("room-code").text_content() == "7B"
+    assert dashboard.url == f"{server}/dashboard?room=7B", "the key left the address bar, the room stayed"
+    draw_in_room(browser, server, "8C", mnist.x_test[CLEAR[2]], 2)
+    draw_in_room(browser, server, "7B", mnist.x_test[CLEAR[7]], 7)
+    read_digits = "[...document.querySelectorAll('[data-testid=feed] [data-testid=read]')].map(e => e.textContent)"
+    dashboard.wait_for_function(f"() => {read_digits}.includes('7')", timeout=10000)
+    assert dashboard.evaluate(read_digits) == ["7"], "the drawing made in room 8C is not on 7B's dashboard"
+    screenshot(dashboard, "dashboard-room")
+    dashboard.context.close()
+
+
 def stored_ids(server: str) -> list[str]:
     return [
         a["attempt_id"]

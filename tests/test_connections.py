@@ -21,7 +21,7 @@ def test_the_web_process_holds_a_crowd_and_still_answers(tmp_path, seven_frame):
 
     The gthread worker this replaced held 64 (one thread per websocket): the 65th client hung.
     """
-    process, base = start_server(tmp_path, procfile_web())
+    process, base = start_server(tmp_path, procfile_web(), MAX_CONNECTIONS_PER_ADDRESS=str(CROWD + 10))
     port = int(base.rsplit(":", 1)[1])
     try:
         with Crowd("127.0.0.1", port, CROWD) as crowd:

@@ -19,6 +19,7 @@ import requests
 import socketio as socketio_client
 from cassandra.cluster import Cluster
 
+from bench.live import UNLIMITED
 from scripts.cassandra_node import Node
 from server.extensions import socketio
 from server.stores import StoreUnavailable
@@ -199,7 +200,7 @@ class Stream:
 
 @pytest.mark.slow
 def test_a_web_process_crash_loses_no_answered_attempt(tmp_path, seven):
-    settings = {"LOG_FLUSH_SECONDS": "0.25", "RATE_LIMIT_PER_SECOND": "1000", "RATE_LIMIT_BURST": "1000"}
+    settings = {"LOG_FLUSH_SECONDS": "0.25", **{key: "1000" for key in UNLIMITED if "RATE" in key}}
     server, base = start_server(tmp_path, **settings)
     answered = Stream(base, seven, server, kill_at=200).run()
     assert server.wait(timeout=10) == -signal.SIGKILL

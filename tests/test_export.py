@@ -24,6 +24,7 @@ def labelled_attempts(mnist, count: int) -> list[Attempt]:
                     **record.__dict__,
                     "input": png_bytes(mnist.x_test[index]),
                     "session": f"drawer-{index % 3}",
+                    "room": "7B" if index % 2 else "",
                     "model_version": "v1" if index % 2 else "v2",
                     "digit": int(mnist.y_test[index]) if index % 4 else (int(mnist.y_test[index]) + 1) % 10,
                 }
@@ -52,7 +53,8 @@ def check_export(out, attempts, mnist) -> None:
     np.testing.assert_array_equal(data.inputs[order], mnist.x_test[:12])
     np.testing.assert_array_equal(data.labels[order], mnist.y_test[:12])
     assert data.attempt_ids[order].tolist() == [a.id for a in attempts]
-    assert set(data.rooms.tolist()) == {""}
+    assert data.rooms[order].tolist() == [a.room for a in attempts], "each drawing's room, from the store"
+    assert set(data.rooms.tolist()) == {"", "7B"}
     assert set(data.drawers.tolist()) == {"drawer-0", "drawer-1", "drawer-2"}
     summary = json.loads(out.with_suffix(".json").read_text())
     assert summary["attempts"] == 12

@@ -40,7 +40,7 @@ def test_hsts_over_direct_https(client):
 
 def test_the_proxy_names_the_client_address(make_app):
     """Behind PROXY_COUNT=1, client_address() is the address nginx saw, not nginx's own."""
-    from server.client_address import client_address
+    from server.addresses import client_address
 
     app = make_app(PROXY_COUNT=1)
     seen = []

@@ -109,3 +109,36 @@ def test_ready_workers_are_running_threads_with_live_engines(recognizer):
 
 def test_a_queue_without_engines_has_no_ready_worker(recognizer):
     assert idle_queue(recognizer).ready_workers() == 0
+
+
+def test_one_address_gets_a_fair_share_and_leaves_room_for_another(recognizer, seven_png):
+    """Alone, an address may fill MAX_PENDING / 2: the other half waits for a newcomer, who is never busy."""
+    queue = idle_queue(recognizer, max_pending=16, min_per_address=2)
+    for seq in range(8):
+        queue.submit(Frame(f"flood-{seq}", 0, seven_png, final=True, address="127.0.0.2"))
+    with pytest.raises(Busy):
+        queue.submit(Frame("flood-8", 0, seven_png, final=True, address="127.0.0.2"))
+    for seq in range(5):  # the newcomer's share is 16 / (2 + 1)
+        queue.submit(Frame(f"draw-{seq}", 0, seven_png, final=True, address="127.0.0.1"))
+    with pytest.raises(Busy):
+        queue.submit(Frame("flood-more", 0, seven_png, final=True, address="127.0.0.2"))
+    with pytest.raises(Busy):  # the newcomer has its share too
+        queue.submit(Frame("draw-more", 0, seven_png, final=True, address="127.0.0.1"))
+    assert queue.depth() == 13, "three places still free for a third address"
+
+
+def test_a_whole_number_goes_through_the_queue(recognizer, seven_png):
+    queue = idle_queue(recognizer)
+    job = queue.submit(Frame("n", 0, seven_png, final=True, number=True))
+    run_batch(queue, recognizer)
+    assert job.wait(1).recognition.number == "7"
+
+
+def test_batches_take_turns_between_addresses(recognizer, seven_png):
+    """A frame from a quiet address goes in the next batch, however many a flooding one has waiting."""
+    queue = idle_queue(recognizer, max_batch=2, min_per_address=8)
+    for seq in range(6):
+        queue.submit(Frame(f"flood-{seq}", 0, seven_png, final=True, address="127.0.0.2"))
+    queue.submit(Frame("draw", 0, seven_png, final=True, address="127.0.0.1"))
+    assert [job.frame.attempt_id for job in queue._take()] == ["flood-0", "draw"]
+    assert [job.frame.attempt_id for job in queue._take()] == ["flood-1", "flood-2"]

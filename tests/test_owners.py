@@ -193,6 +193,7 @@ def test_an_sqlite_file_from_before_owners_gets_the_column(tmp_path):
     for _ in range(2):  # idempotent
         store = SqliteStore(str(path))
         assert store.get("a").owner is None, "an old attempt has no owner: only a teacher may change it"
+        assert store.get("a").room == "", "an old attempt is in the default room"
         store.close()
 
 

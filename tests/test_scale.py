@@ -32,7 +32,7 @@ def test_two_processes_share_the_dashboard_feed_and_the_store(tmp_path, cassandr
     with running_server(tmp_path / "a", **settings) as first, running_server(tmp_path / "b", **settings) as second:
         dashboard = socketio.SimpleClient()
         dashboard.connect(first, transports=["websocket"], auth={"token": TEACHER_TOKEN})
-        assert dashboard.call("watch", timeout=10) == {"ok": True}
+        assert dashboard.call("watch", timeout=10) == {"ok": True, "room": ""}
         attempt_ids: list[str] = []
         drawers = [
             threading.Thread(target=draw, args=(base, seven_frame, 5, attempt_ids)) for base in (first, second) * 2

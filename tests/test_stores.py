@@ -32,12 +32,13 @@ ATTEMPT_COLUMNS = {
     "final",
     "label",
     "owner",
+    "room",
 }
 SCHEMAS = {
     "sqlite": {"attempts": ATTEMPT_COLUMNS},
     "cassandra": {
         "attempts": ATTEMPT_COLUMNS,
-        "attempts_by_day": {"day", "created_at", "id", "digit", "label", "final"},
+        "attempts_by_day": {"day", "created_at", "id", "digit", "label", "final", "room"},
         "attempt_days": {"bucket", "day"},
     },
 }
@@ -145,6 +146,22 @@ def test_outcomes_count_final_attempts_since_a_time(store):
     store.upsert([labelled])
     store.set_label(labelled.id, 3, labelled.created_at)
     assert sorted(store.outcomes(now - 86400), key=str) == sorted([(2, None), (8, 3)], key=str)
+
+
+def test_history_and_stats_are_per_room(store):
+    """Each room sees its own attempts; no room is the default room "" (not every room)."""
+    now = time.time()
+    seventh = [make_attempt(now - seconds, digit=7, room="7B") for seconds in range(3)]
+    eighth = make_attempt(now - 0.5, digit=8, room="8C")
+    default = make_attempt(now - 1.5, digit=1)
+    store.upsert([*seventh, eighth, default])
+    assert [a.id for a in store.recent(10, None, "7B")] == [a.id for a in seventh]
+    assert [a.room for a in store.recent(10, None, "7B")] == ["7B"] * 3
+    assert [a.id for a in store.recent(2, None, "7B")] == [a.id for a in seventh[:2]]
+    assert [a.id for a in store.recent(10, None)] == [default.id]
+    assert store.outcomes(now - 60, "8C") == [(8, None)]
+    assert store.outcomes(now - 60) == [(1, None)]
+    assert store.outcomes(now - 60, "9A") == []
 
 
 def test_hostile_ids_and_text_are_data_not_queries(store):

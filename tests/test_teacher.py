@@ -63,7 +63,7 @@ def test_watch_needs_the_key(app, teacher_token):
     assert pupil.emit("watch", callback=True)["code"] == "unauthorized"
     assert events(pupil, "error")[0]["code"] == "unauthorized"
     teacher = socketio.test_client(app, auth={"token": teacher_token})
-    assert teacher.emit("watch", callback=True) == {"ok": True}
+    assert teacher.emit("watch", callback=True) == {"ok": True, "room": ""}
     for connection in (pupil, teacher):
         connection.disconnect()
 

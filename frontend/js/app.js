@@ -2,6 +2,7 @@
 
 import { DrawingPad } from "./pad.js";
 import { LiveClassifier } from "./live.js";
+import { currentRoom } from "./room.js";
 import { $, element, percent, pngDataUrl } from "./view.js";
 
 const params = new URLSearchParams(location.search);
@@ -11,7 +12,7 @@ const KIOSK_IDLE_MS = 1000 * Number(params.get("idle") || 30);
 const CONNECTION_TEXT = { connected: "Connected", reconnecting: "Reconnecting…", offline: "Offline", connecting: "Connecting…" };
 
 const pad = new DrawingPad($("pad"));
-const live = new LiveClassifier();
+const live = new LiveClassifier({ room: currentRoom() });
 let finishTimer = null;
 let kioskTimer = null;
 let shownDigit = null;

@@ -1,9 +1,12 @@
-// The classroom dashboard: a live feed of every connected device's finished drawings and
-// labels, with accuracy per digit and the confusion matrix, for a teacher's projector.
+// The classroom dashboard: a live feed of one classroom's finished drawings and labels, with
+// accuracy per digit and the confusion matrix, for a teacher's projector. The room comes from
+// ?room= (the teacher link /dashboard?room=7B#token=…) or the room field; its code is shown big,
+// so pupils know what to add to their page's address.
 
 import { io } from "../vendor/socket.io.esm.min.js";
 import { attemptCard, fillCard } from "./attempts.js";
 import { refreshModels, setUpModels } from "./models.js";
+import { currentRoom, isRoomCode, roomQuery, showRoomInAddress } from "./room.js";
 import { needKey, teacherFetch, teacherToken } from "./teacher.js";
 import { $, element, percent } from "./view.js";
 
@@ -11,18 +14,23 @@ const FEED_SIZE = 48;
 const attempts = new Map();
 let statsTimer = null;
 let modelsTimer = null;
+let room = currentRoom();
 
 // The key goes once, with the connection; the server remembers it for this connection.
 const socket = io({ transports: ["websocket", "polling"], auth: { token: teacherToken() ?? "" } });
-socket.on("connect", () => {
-  socket.emit("watch", null, (ack) => {
+socket.on("connect", watch);
+
+// Join the room's feed (the server leaves the previous one): on connect and on a room change.
+function watch() {
+  socket.emit("watch", { room }, (ack) => {
     if (ack?.ok) setConnection("connected", "Live");
+    else if (ack?.code === "bad_room") setConnection("offline", "Not a room code");
     else {
       setConnection("offline", "No teacher key");
       needKey();
     }
   });
-});
+}
 socket.on("disconnect", () => setConnection("offline", "Offline"));
 socket.on("attempt", (attempt) => {
   upsert(attempt);
@@ -61,7 +69,7 @@ function refreshModelsSoon() {
 }
 
 async function refreshStats() {
-  const response = await teacherFetch("/api/stats?days=1");
+  const response = await teacherFetch(`/api/stats?${roomQuery(room)}days=1`);
   if (!response.ok) return;
   const stats = await response.json();
   $("attempts").textContent = stats.attempts;
@@ -95,8 +103,37 @@ function renderConfusion(matrix) {
   $("confusion").replaceChildren(head, ...rows);
 }
 
-teacherFetch("/api/attempts?limit=24")
-  .then((response) => (response.ok ? response.json() : { attempts: [] }))
-  .then((page) => page.attempts.filter((a) => a.final).reverse().forEach(upsert));
+// The room's recent drawings, oldest first, so the newest ends on top of the feed.
+async function loadFeed() {
+  attempts.clear();
+  $("feed").replaceChildren();
+  const response = await teacherFetch(`/api/attempts?${roomQuery(room)}limit=24`);
+  const page = response.ok ? await response.json() : { attempts: [] };
+  page.attempts.filter((a) => a.final).reverse().forEach(upsert);
+}
+
+function showRoom() {
+  $("room-code").textContent = room || "–";
+  $("room-input").value = room;
+  const link = `${location.origin}/${room ? `?room=${encodeURIComponent(room)}` : ""}`;
+  $("room-link").textContent = link;
+  $("history-link").href = `/history${room ? `?room=${encodeURIComponent(room)}` : ""}`;
+}
+
+$("room-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const wanted = $("room-input").value.trim();
+  $("room-input").setCustomValidity(isRoomCode(wanted) ? "" : "1 to 16 letters, digits, _ or -");
+  if (!$("room-input").reportValidity() || wanted === room) return;
+  room = wanted;
+  showRoomInAddress(room);
+  showRoom();
+  if (socket.connected) watch();
+  loadFeed();
+  refreshStats();
+});
+
+showRoom();
+loadFeed();
 refreshStats();
 setUpModels();

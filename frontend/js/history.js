@@ -1,6 +1,8 @@
-// The history page: recent attempts from the store, newest first, paged.
+// The history page: one room's recent attempts from the store (?room=, else the default room),
+// newest first, paged.
 
 import { attemptCard } from "./attempts.js";
+import { currentRoom } from "./room.js";
 import { teacherFetch } from "./teacher.js";
 import { $ } from "./view.js";
 
@@ -9,6 +11,7 @@ let before = null;
 async function loadPage() {
   const query = new URLSearchParams({ limit: "24" });
   if (before !== null) query.set("before", before);
+  if (currentRoom()) query.set("room", currentRoom());
   const response = await teacherFetch(`/api/attempts?${query}`);
   if (!response.ok) return;
   const page = await response.json();

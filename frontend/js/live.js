@@ -8,9 +8,10 @@ import { io } from "../vendor/socket.io.esm.min.js";
 import { newAttemptId } from "./ids.js";
 
 export class LiveClassifier extends EventTarget {
-  constructor({ throttleMs = 120 } = {}) {
+  constructor({ throttleMs = 120, room = "" } = {}) {
     super();
     this.throttleMs = throttleMs;
+    this.room = room ? { room } : {}; // sent with every frame: the classroom whose dashboard sees it
     this.attemptId = null;
     this.seq = 0;
     this.lastSentAt = 0;
@@ -27,6 +28,10 @@ export class LiveClassifier extends EventTarget {
     this.socket.io.on("reconnect_attempt", () => this.emitState("reconnecting"));
     this.socket.on("prediction", (prediction) => this.onPrediction(prediction));
     this.socket.on("error", (error) => this.dispatchEvent(new CustomEvent("error", { detail: error })));
+    // A refused connect (too many from this network) says why in data: shown like an error event.
+    this.socket.on("connect_error", (error) => {
+      if (error.data?.code) this.dispatchEvent(new CustomEvent("error", { detail: error.data }));
+    });
   }
 
   emitState(state) {
@@ -78,7 +83,8 @@ export class LiveClassifier extends EventTarget {
     this.lastSentAt = performance.now();
     const image = await getFrame();
     if (!image || attemptId !== this.attemptId) return;
-    this.socket.emit("frame", { attempt_id: attemptId, seq, image, final, ...this.ownership(attemptId) });
+    const frame = { attempt_id: attemptId, seq, image, final, ...this.room, ...this.ownership(attemptId) };
+    this.socket.emit("frame", frame);
   }
 
   // { owner_token } once the server has given one for the attempt, else nothing.

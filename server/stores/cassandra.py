@@ -8,6 +8,12 @@ Designed for the reads the API makes, with CQL that Cassandra 2.1 through 5 unde
 * ``attempt_days``: the days that have attempts, newest first, so paging knows
   which partitions to visit.
 
+Rooms (classrooms, ``server/rooms.py``) are a column of ``attempts`` and of
+``attempts_by_day``, not part of any key: a day partition holds every room's attempts, and
+history and stats filter its rows by room as they read them. A day of a busy school is a few
+thousand small rows, read anyway for stats; a partition per room and day would make every
+existing row unreachable by room and need a migration, for no gain at this size.
+
 One Cluster and Session per process, statements prepared once, DDL idempotent, and no
 CQL is ever built from user data (the keyspace name is checked as an identifier).
 
@@ -39,50 +45,55 @@ from server.stores import StoreUnavailable
 KEYSPACE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 DAYS_BUCKET = 0  # attempt_days is one small partition: one row per day
 MAX_DAYS_VISITED = 400
+PAGE_ROWS = 200  # history rows read per slice of a day partition, before filtering by room
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS attempts (
         id uuid PRIMARY KEY, created_at timestamp, updated_at timestamp, source text, session text,
         digit int, confidence double, probabilities list<double>, image blob, input blob,
-        model_version text, frames int, latency_ms double, final boolean, label int, owner text)""",
+        model_version text, frames int, latency_ms double, final boolean, label int, owner text, room text)""",
     """CREATE TABLE IF NOT EXISTS attempts_by_day (
-        day text, created_at timestamp, id uuid, digit int, label int, final boolean,
+        day text, created_at timestamp, id uuid, digit int, label int, final boolean, room text,
         PRIMARY KEY ((day), created_at, id)) WITH CLUSTERING ORDER BY (created_at DESC, id ASC)""",
     """CREATE TABLE IF NOT EXISTS attempt_days (
         bucket int, day text, PRIMARY KEY ((bucket), day)) WITH CLUSTERING ORDER BY (day DESC)""",
 )
 
-# Tables made before attempts had owners get the column. CQL has no ADD IF NOT EXISTS that 2.1
-# understands, so "it is already there" is recognised by its message (2.1 and 5 word it differently).
-ADD_OWNER = "ALTER TABLE attempts ADD owner text"
+# Tables made before attempts had owners or rooms get the columns. CQL has no ADD IF NOT EXISTS that
+# 2.1 understands, so "it is already there" is recognised by its message (2.1 and 5 word it differently).
+ADD_COLUMNS = (
+    "ALTER TABLE attempts ADD owner text",
+    "ALTER TABLE attempts ADD room text",
+    "ALTER TABLE attempts_by_day ADD room text",
+)
 ALREADY_THERE = ("already exist", "conflicts with an existing column")
 
 INSERT = (
     "INSERT INTO attempts (id, created_at, updated_at, source, session, digit, confidence, probabilities, "
-    "image, input, model_version, frames, latency_ms, final{owner}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{mark}) USING TTL ?"
+    "image, input, model_version, frames, latency_ms, final, room{owner}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{mark}) USING TTL ?"
 )
 
 STATEMENTS = {
     "insert": INSERT.format(owner=", owner", mark=", ?"),
     # A record without an owner (its tracker entry was evicted) must not erase the stored one.
     "insert_ownerless": INSERT.format(owner="", mark=""),
-    "insert_by_day": "INSERT INTO attempts_by_day (day, created_at, id, digit, final) VALUES (?, ?, ?, ?, ?) "
-    "USING TTL ?",
+    "insert_by_day": "INSERT INTO attempts_by_day (day, created_at, id, digit, final, room) "
+    "VALUES (?, ?, ?, ?, ?, ?) USING TTL ?",
     "insert_day": "INSERT INTO attempt_days (bucket, day) VALUES (?, ?) USING TTL ?",
     "label": "UPDATE attempts USING TTL ? SET label = ? WHERE id = ?",
     "label_by_day": "UPDATE attempts_by_day USING TTL ? SET label = ? WHERE day = ? AND created_at = ? AND id = ?",
     "delete": "DELETE FROM attempts WHERE id = ?",
     "delete_by_day": "DELETE FROM attempts_by_day WHERE day = ? AND created_at = ? AND id = ?",
     "get": "SELECT id, created_at, updated_at, source, session, digit, confidence, probabilities, image, input, "
-    "model_version, frames, latency_ms, final, label, owner FROM attempts WHERE id = ?",
+    "model_version, frames, latency_ms, final, label, owner, room FROM attempts WHERE id = ?",
     "days": "SELECT day FROM attempt_days WHERE bucket = ? AND day <= ? LIMIT ?",
-    "page": "SELECT id FROM attempts_by_day WHERE day = ? AND created_at < ? LIMIT ?",
-    "outcomes": "SELECT digit, label, final FROM attempts_by_day WHERE day = ? AND created_at >= ?",
+    "page": "SELECT id, created_at, room FROM attempts_by_day WHERE day = ? AND created_at < ? LIMIT ?",
+    "outcomes": "SELECT digit, label, final, room FROM attempts_by_day WHERE day = ? AND created_at >= ?",
     "ping": "SELECT release_version FROM system.local",
     # The export reads every row once, paged by the driver; the drawing itself stays in the table.
     "labelled": "SELECT id, created_at, updated_at, source, session, digit, confidence, probabilities, input, "
-    "model_version, frames, latency_ms, final, label FROM attempts",
+    "model_version, frames, latency_ms, final, label, room FROM attempts",
 }
 
 
@@ -127,6 +138,7 @@ def row_to_attempt(row) -> Attempt | None:
         final=bool(row.final),
         label=row.label,
         owner=getattr(row, "owner", None),  # the export does not read it
+        room=row.room or "",  # rows from before rooms have none: the default room
     )
 
 
@@ -202,11 +214,12 @@ class CassandraStore:
         session.set_keyspace(self.keyspace)
         for ddl in TABLES:
             session.execute(ddl, timeout=30)
-        try:
-            session.execute(ADD_OWNER, timeout=30)
-        except InvalidRequest as error:
-            if not any(words in str(error) for words in ALREADY_THERE):
-                raise
+        for ddl in ADD_COLUMNS:
+            try:
+                session.execute(ddl, timeout=30)
+            except InvalidRequest as error:
+                if not any(words in str(error) for words in ALREADY_THERE):
+                    raise
 
     def _execute(self, name: str, parameters: tuple) -> list:
         session, prepared = self._connect()
@@ -244,11 +257,13 @@ class CassandraStore:
                     attempt.frames,
                     attempt.latency_ms,
                     attempt.final,
+                    attempt.room,
                     *((attempt.owner,) if owned else ()),
                     ttl,
                 ),
             )
-            batch.add(prepared["insert_by_day"], (day, created, attempt_id, attempt.digit, attempt.final, ttl))
+            by_day = (day, created, attempt_id, attempt.digit, attempt.final, attempt.room, ttl)
+            batch.add(prepared["insert_by_day"], by_day)
             batch.add(prepared["insert_day"], (DAYS_BUCKET, day, ttl))
             futures.append(session.execute_async(batch))
         try:
@@ -296,12 +311,25 @@ class CassandraStore:
         days = [row.day for row in rows]
         return [day for day in days if oldest is None or day >= day_of(oldest)]
 
-    def recent(self, limit: int, before: float | None) -> list[Attempt]:
+    def _room_page(self, day: str, before: datetime, room: str, wanted: int) -> list[uuid.UUID]:
+        """Up to ``wanted`` ids of ``room``'s attempts in one day partition, newest first, before ``before``.
+
+        The partition holds every room's rows, so it is read in slices until enough are this room's.
+        """
+        ids: list[uuid.UUID] = []
+        while len(ids) < wanted:
+            rows = self._execute("page", (day, before, PAGE_ROWS))
+            ids.extend(row.id for row in rows if (row.room or "") == room)
+            if len(rows) < PAGE_ROWS:
+                break
+            before = rows[-1].created_at
+        return ids[:wanted]
+
+    def recent(self, limit: int, before: float | None, room: str = "") -> list[Attempt]:
         before = before if before is not None else datetime.now(UTC).timestamp() + 86400
         ids: list[uuid.UUID] = []
         for day in self._days(before):
-            rows = self._execute("page", (day, to_datetime(before), limit - len(ids)))
-            ids.extend(row.id for row in rows)
+            ids.extend(self._room_page(day, to_datetime(before), room, limit - len(ids)))
             if len(ids) >= limit:
                 break
         # One round trip for the whole page: the lookups by id go out together.
@@ -314,13 +342,13 @@ class CassandraStore:
         attempts = [row_to_attempt(row) for row in rows if row is not None]
         return [attempt for attempt in attempts if attempt is not None]
 
-    def outcomes(self, since: float) -> list[tuple[int | None, int | None]]:
+    def outcomes(self, since: float, room: str = "") -> list[tuple[int | None, int | None]]:
         now = datetime.now(UTC).timestamp() + 86400
         return [
             (row.digit, row.label)
             for day in self._days(now, since)
             for row in self._execute("outcomes", (day, to_datetime(since)))
-            if row.final
+            if row.final and (row.room or "") == room
         ]
 
     def labelled(self, page_size: int = 500) -> Iterator[Attempt]:

@@ -37,22 +37,24 @@ CREATE TABLE IF NOT EXISTS attempts (
     latency_ms REAL NOT NULL,
     final INTEGER NOT NULL,
     label INTEGER,
-    owner TEXT
+    owner TEXT,
+    room TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_by_time ON attempts (created_at DESC);
 """
+IN_ROOM = "COALESCE(room, '') = ?"  # rows from before rooms have none: the default room
 
 UPSERT = """
 INSERT INTO attempts (id, created_at, updated_at, source, session, digit, confidence, probabilities, image, input,
-                      model_version, frames, latency_ms, final, owner)
+                      model_version, frames, latency_ms, final, owner, room)
 VALUES (:id, :created_at, :updated_at, :source, :session, :digit, :confidence, :probabilities, :image, :input,
-        :model_version, :frames, :latency_ms, :final, :owner)
+        :model_version, :frames, :latency_ms, :final, :owner, :room)
 ON CONFLICT (id) DO UPDATE SET
     updated_at = excluded.updated_at, source = excluded.source, session = excluded.session,
     digit = excluded.digit, confidence = excluded.confidence, probabilities = excluded.probabilities,
     image = excluded.image, input = excluded.input, model_version = excluded.model_version,
     frames = excluded.frames, latency_ms = excluded.latency_ms, final = excluded.final,
-    owner = COALESCE(excluded.owner, attempts.owner),
+    owner = COALESCE(excluded.owner, attempts.owner), room = excluded.room,
     created_at = MIN(attempts.created_at, excluded.created_at)
 """
 
@@ -66,15 +68,18 @@ ON CONFLICT (id) DO UPDATE SET label = excluded.label
 
 COLUMNS = (
     "id, created_at, source, session, digit, confidence, probabilities, image, input, model_version, frames, "
-    "latency_ms, final, label, updated_at, owner"
+    "latency_ms, final, label, updated_at, owner, COALESCE(room, '') AS room"
 )
+# Files made before attempts had owners, or rooms, get the column; a no-op once it is there.
+ADDED_COLUMNS = {"owner": "TEXT", "room": "TEXT"}
 
 
-def add_owner_column(connection: sqlite3.Connection) -> None:
-    """Files made before attempts had owners get the column; a no-op once it is there."""
+def add_columns(connection: sqlite3.Connection) -> None:
+    """Older files get the columns added since (``ADDED_COLUMNS``); idempotent."""
     columns = {row["name"] for row in connection.execute("PRAGMA table_info(attempts)")}
-    if "owner" not in columns:
-        connection.execute("ALTER TABLE attempts ADD COLUMN owner TEXT")
+    for name, kind in ADDED_COLUMNS.items():
+        if name not in columns:
+            connection.execute(f"ALTER TABLE attempts ADD COLUMN {name} {kind}")
 
 
 def row_to_attempt(row: sqlite3.Row) -> Attempt:
@@ -101,7 +106,7 @@ class SqliteStore:
                 connection.execute("PRAGMA synchronous=FULL")  # a committed attempt survives a crash
                 connection.execute("PRAGMA busy_timeout=5000")
                 connection.executescript(SCHEMA)
-                add_owner_column(connection)
+                add_columns(connection)
             except sqlite3.Error:
                 connection.close()
                 raise
@@ -146,15 +151,18 @@ class SqliteStore:
         rows = self._run(f"SELECT {COLUMNS} FROM attempts WHERE id = ? AND frames > 0", (attempt_id,))
         return row_to_attempt(rows[0]) if rows else None
 
-    def recent(self, limit: int, before: float | None) -> list[Attempt]:
+    def recent(self, limit: int, before: float | None, room: str = "") -> list[Attempt]:
         rows = self._run(
-            f"SELECT {COLUMNS} FROM attempts WHERE frames > 0 AND created_at < ? ORDER BY created_at DESC LIMIT ?",
-            (before if before is not None else float("inf"), limit),
+            f"SELECT {COLUMNS} FROM attempts WHERE frames > 0 AND created_at < ? AND {IN_ROOM} "
+            "ORDER BY created_at DESC LIMIT ?",
+            (before if before is not None else float("inf"), room, limit),
         )
         return [row_to_attempt(row) for row in rows]
 
-    def outcomes(self, since: float) -> list[tuple[int | None, int | None]]:
-        rows = self._run("SELECT digit, label FROM attempts WHERE final = 1 AND created_at >= ?", (since,))
+    def outcomes(self, since: float, room: str = "") -> list[tuple[int | None, int | None]]:
+        rows = self._run(
+            f"SELECT digit, label FROM attempts WHERE final = 1 AND created_at >= ? AND {IN_ROOM}", (since, room)
+        )
         return [(row["digit"], row["label"]) for row in rows]
 
     def labelled(self, page_size: int = 500) -> Iterator[Attempt]:
