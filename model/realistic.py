@@ -146,17 +146,33 @@ def inverted_scan(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     return encode(Image.fromarray(np.rint(coverage * 255).astype(np.uint8), "L"))
 
 
+def glyph(
+    label: int,
+    rng: np.random.Generator,
+    fonts: list[str],
+    sizes: tuple[int, int],
+    strokes: tuple[int, int],
+    fill: int,
+    tilt: float,
+) -> np.ndarray:
+    """A font's digit as ink coverage, random size, stroke and tilt, placed at random on a 400 px canvas.
+
+    ``fill=0`` with a stroke leaves only the outline (a hollow "bubble" digit).
+    """
+    font = ImageFont.truetype(fonts[int(rng.integers(0, len(fonts)))], int(rng.integers(*sizes)))
+    stroke = int(rng.integers(*strokes))
+    image = Image.new("L", (420, 420), 0)
+    draw = ImageDraw.Draw(image)
+    draw.text((210, 210), str(label), font=font, fill=fill, anchor="mm", stroke_width=stroke, stroke_fill=255)
+    image = image.rotate(float(rng.uniform(-tilt, tilt)), resample=Image.Resampling.BILINEAR)
+    coverage = np.asarray(image, dtype=np.float32) / 255.0
+    rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
+    return place(coverage[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1], (400, 400), rng)
+
+
 def font_digit(label: int, rng: np.random.Generator, fonts: list[str]) -> bytes:
     """A digit in a handwriting font, random size, weight, slant and place, on white or transparent."""
-    font = ImageFont.truetype(fonts[int(rng.integers(0, len(fonts)))], int(rng.integers(90, 260)))
-    glyph = Image.new("L", (420, 420), 0)
-    ImageDraw.Draw(glyph).text(
-        (210, 210), str(label), font=font, fill=255, anchor="mm", stroke_width=int(rng.integers(0, 6)), stroke_fill=255
-    )
-    glyph = glyph.rotate(float(rng.uniform(-10, 10)), resample=Image.Resampling.BILINEAR)
-    coverage = np.asarray(glyph, dtype=np.float32) / 255.0
-    rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
-    coverage = place(coverage[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1], (400, 400), rng)
+    coverage = glyph(label, rng, fonts, (90, 260), (0, 6), fill=255, tilt=10)
     if rng.random() < 0.5:
         rgba = np.zeros((400, 400, 4), dtype=np.uint8)
         rgba[..., 3] = np.rint(coverage * 255).astype(np.uint8)
@@ -171,15 +187,7 @@ def outline_digit(label: int, rng: np.random.Generator, fonts: list[str]) -> byt
     stands for a class whose handwriting the model has to learn: the retrain bench and
     tests use it.
     """
-    font = ImageFont.truetype(fonts[int(rng.integers(0, len(fonts)))], int(rng.integers(160, 280)))
-    glyph = Image.new("L", (420, 420), 0)
-    ImageDraw.Draw(glyph).text(
-        (210, 210), str(label), font=font, fill=0, anchor="mm", stroke_width=int(rng.integers(3, 7)), stroke_fill=255
-    )
-    glyph = glyph.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BILINEAR)
-    coverage = np.asarray(glyph, dtype=np.float32) / 255.0
-    rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
-    coverage = place(coverage[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1], (400, 400), rng)
+    coverage = glyph(label, rng, fonts, (160, 280), (3, 7), fill=0, tilt=20)
     return encode(Image.fromarray(paint(coverage, (0, 0, 0), (255, 255, 255))))
 
 

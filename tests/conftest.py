@@ -203,6 +203,14 @@ def cassandra_url(cassandra_node) -> str:
     return f"cassandra://127.0.0.1:{cassandra_node.port}/test_{uuid.uuid4().hex[:12]}"
 
 
+@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)])
+def store_url(request, tmp_path) -> str:
+    """Each store in turn: a fresh SQLite file, then a fresh keyspace on the session's Cassandra node."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'a.db'}"
+    return request.getfixturevalue("cassandra_url")
+
+
 @pytest.fixture
 def redis_url(tmp_path):
     """A real Redis server on a free port, for Socket.IO's message queue."""

@@ -14,13 +14,6 @@ from tests.test_live import events, new_id
 from tests.waiting import wait_until
 
 
-@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)])
-def store_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'owned.db'}"
-    return request.getfixturevalue("cassandra_url")
-
-
 @pytest.fixture
 def owned_app(make_app, store_url):
     return make_app(STORE_URL=store_url)

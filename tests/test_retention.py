@@ -2,8 +2,6 @@
 
 import time
 
-import pytest
-
 from server.attempt_log import AttemptLog, Spool, label_op, upsert_op
 from server.stores import open_store
 from server.stores.cassandra import time_to_live
@@ -12,13 +10,6 @@ from tests.records import make_attempt
 from tests.waiting import wait_until
 
 RETENTION = 2.0  # seconds: a fractional RETENTION_DAYS, as a test sets it
-
-
-@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)])
-def store_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'a.db'}"
-    return request.getfixturevalue("cassandra_url")
 
 
 def test_an_expired_attempt_disappears(store_url):

@@ -44,13 +44,6 @@ SCHEMAS = {
 }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)])
-def store_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'a.db'}"
-    return request.getfixturevalue("cassandra_url")
-
-
 @pytest.fixture
 def store(store_url):
     opened = open_store(store_url)
