@@ -78,7 +78,8 @@ def teacher_key(auth: Any) -> Any:
 @socketio.on("connect")
 def connect(auth: Any = None) -> None:
     """Everyone may connect to draw, up to MAX_CONNECTIONS_PER_ADDRESS per address (then the connect is
-    refused with a ``rate_limited`` reason); a wrong teacher key is refused, so a teacher notices at once."""
+    refused with a ``rate_limited`` reason); a wrong teacher key gets an ``unauthorized`` error at once, so a
+    teacher notices, and the connection still draws."""
     key = teacher_key(auth)
     teacher = is_teacher_token(key)
     if not service().connect(request.sid, teacher, client_address()):
