@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
+from model.calibration import Calibration, digit_answers
+
 
 class Classifier:
     """Probabilities for batches of prepared (n, 28, 28, 1) float32 images."""
@@ -39,7 +41,7 @@ class Classifier:
         return local.interpreter
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        """One model call for the whole batch; returns (n, 10) probabilities."""
+        """One model call for the whole batch; returns (n, classes) probabilities (10 digits, then "not a digit")."""
         images = np.ascontiguousarray(images, dtype=np.float32)
         interpreter = self._interpreter(len(images))
         interpreter.set_tensor(interpreter.get_input_details()[0]["index"], images)
@@ -50,5 +52,9 @@ class Classifier:
         """Probabilities for any number of images, in fixed-size chunks to bound memory."""
         return np.concatenate([self.predict(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
 
-    def accuracy(self, images: np.ndarray, labels: np.ndarray) -> float:
-        return float(np.mean(self.predict_all(images).argmax(axis=1) == labels))
+    def accuracy(self, images: np.ndarray, labels: np.ndarray, calibration: Calibration | None = None) -> float:
+        """The share answered right; with a calibration, as served: a "not a digit" refusal counts as wrong."""
+        calibration = calibration or Calibration()
+        calibrated = calibration.probabilities(self.predict_all(images))
+        digits, _ = digit_answers(calibrated)
+        return float(np.mean((digits == labels) & ~calibration.refused(calibrated)))

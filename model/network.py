@@ -2,7 +2,8 @@
 
 Input contract (shared with ``model.preprocess``): float32 ``(28, 28, 1)`` in [0, 1],
 ink high on a zero background, the digit fitted into 20x20 and centred by its centre
-of mass in 28x28, exactly like MNIST. Output: ten softmax probabilities.
+of mass in 28x28, exactly like MNIST. Output: eleven softmax probabilities, the digits
+0-9 and "not a digit" (``CLASSES``; ``model.calibration`` turns them into answers).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tensorflow as tf
 from keras import layers
 
 INPUT_SHAPE = (28, 28, 1)
+CLASSES = 11  # the digits, then "not a digit"
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ def conv_block(filters: int, kernel: int, padding: str = "valid") -> list[layers
     ]
 
 
-def build_model(dropout: float = 0.3) -> keras.Model:
+def build_model(dropout: float = 0.3, classes: int = CLASSES) -> keras.Model:
     """A small VGG-style CNN: ~263k parameters, ~7 MFLOP per image, well under 1 ms on one core."""
     return keras.Sequential(
         [
@@ -57,7 +59,7 @@ def build_model(dropout: float = 0.3) -> keras.Model:
             layers.BatchNormalization(),
             layers.ReLU(),
             layers.Dropout(dropout),
-            layers.Dense(10, activation="softmax"),
+            layers.Dense(classes, activation="softmax"),
         ],
         name="digits_cnn",
     )

@@ -336,8 +336,19 @@ SPEC: dict[str, Any] = {
                     "digit": DIGIT,
                     "confidence": {"type": "number"},
                     "probabilities": PROBABILITIES,
+                    "not_a_digit": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 1,
+                        "description": "Calibrated probability that the drawing is no digit at all; "
+                        "`digit` is null with reason `not_a_digit` when it reaches the model card's threshold",
+                    },
                     "low_confidence": {"type": "boolean"},
-                    "reason": {"type": "string", "nullable": True},
+                    "reason": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "why digit is null: blank, too_faint, too_small or not_a_digit",
+                    },
                     "preview": {"type": "string", "nullable": True, "description": "data URL of the 28x28 input"},
                     "owner_token": {
                         "type": "string",

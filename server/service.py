@@ -61,6 +61,7 @@ class Answer:
             "digit": self.recognition.digit,
             "confidence": self.recognition.confidence,
             "probabilities": self.recognition.probabilities,
+            "not_a_digit": self.recognition.not_a_digit,
             "low_confidence": self.recognition.low_confidence,
             "reason": self.recognition.reason,
             "preview": data_url(self.recognition.preview_png),

@@ -2,6 +2,7 @@
 
 import { DrawingPad } from "./pad.js";
 import { LiveClassifier } from "./live.js";
+import { describe, runnerUp } from "./certainty.js";
 import { currentRoom } from "./room.js";
 import { $, element, percent, pngDataUrl } from "./view.js";
 
@@ -96,22 +97,36 @@ function reset() {
 
 function show(prediction) {
   shownDigit = prediction.digit;
-  $("prediction").textContent = prediction.digit ?? "";
+  $("prediction").textContent = prediction.digit ?? (prediction.reason === "not_a_digit" ? "?" : "");
   $("preview").src = pngDataUrl(prediction.preview);
   showProbabilities(prediction.probabilities);
+  if (prediction.reason === "not_a_digit") return showNotADigit(prediction);
   if (prediction.digit === null) {
     $("confidence").textContent = "";
     $("hint").textContent = prediction.reason === "too_small" ? "Draw bigger." : "Draw a digit from 0 to 9.";
     $("feedback").hidden = true;
     return;
   }
-  $("confidence").textContent = `${percent(prediction.confidence)} sure`;
+  $("confidence").textContent = describe(prediction);
   $("hint").textContent = prediction.low_confidence ? "Not sure. Is it one of these?" : "Looks like…";
   if (prediction.final) {
     $("feedback").hidden = false;
+    $("confirm").hidden = false;
     $("confirm").textContent = `Yes, it is ${prediction.digit}`;
-    const doubt = prediction.low_confidence ? ", but I am not sure" : "";
-    $("announce").textContent = `Looks like ${prediction.digit}${doubt}, ${percent(prediction.confidence)}.`;
+    const close = runnerUp(prediction);
+    const maybe = close ? `, or maybe ${close.digit}` : "";
+    $("announce").textContent = `Looks like ${prediction.digit}${maybe}. ${describe(prediction)}.`;
+  }
+}
+
+// A letter, a shape or a scribble: say so, and let the drawer correct it if it was a digit after all.
+function showNotADigit(prediction) {
+  $("confidence").textContent = describe(prediction);
+  $("hint").textContent = "That does not look like a digit. Draw one from 0 to 9.";
+  if (prediction.final) {
+    $("feedback").hidden = false;
+    $("confirm").hidden = true;
+    $("announce").textContent = `That does not look like a digit. ${describe(prediction)}.`;
   }
 }
 
