@@ -4,7 +4,7 @@ The file is a ``conf.d`` include of the ``nginx`` image (http context). ``render
 runnable copy: the upstream hosts that only resolve inside compose (web1, web2) become
 127.0.0.1 at a given port, the listen ports become free local ones, the commented-out TLS
 server block is uncommented with a throwaway self-signed certificate, and pid, logs and
-temporary files go into the folder. Every substitution must match, so a reshaped config
+temporary files and the access log go into the folder. Every substitution must match, so a reshaped config
 fails here rather than being tested half.
 """
 
@@ -69,6 +69,7 @@ def render(folder: Path, upstream_port: int, http_port: int, tls_port: int, site
     text = substitute(text, r"^(\s*)listen 443 ssl;", rf"\g<1>listen 127.0.0.1:{tls_port} ssl;", 1)
     text = substitute(text, r"/etc/nginx/certs/fullchain\.pem", str(cert), 1)
     text = substitute(text, r"/etc/nginx/certs/privkey\.pem", str(key), 1)
+    text = substitute(text, r"/var/log/nginx/access\.log", str(folder / "access.log"), 2)
     if version() < (1, 25, 1):  # the compose image's "http2 on;" is newer than this nginx: the old spelling
         text = substitute(text, r"^\s*http2 on;\n", "", 1)
         text = substitute(text, rf"listen 127\.0\.0\.1:{tls_port} ssl;", f"listen 127.0.0.1:{tls_port} ssl http2;", 1)

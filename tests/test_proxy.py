@@ -10,6 +10,7 @@ the API's JSON error and a Retry-After.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 import warnings
@@ -25,6 +26,7 @@ from tests.server_process import TEACHER_HEADERS, TEACHER_TOKEN, free_port, runn
 
 pytestmark = pytest.mark.slow
 PROXY_MESSAGE = "Too many requests from this address; try again in a second."
+SERVER_LOG: list = []
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,9 @@ def upstream(tmp_path_factory):
         # Polling handshakes are connections: the proxy, not the server, is to refuse the flood here.
         "MAX_CONNECTIONS_PER_ADDRESS": "1000",
     }
-    with running_server(tmp_path_factory.mktemp("proxied"), procfile_web(), **settings) as base:
+    data = tmp_path_factory.mktemp("proxied")
+    with running_server(data, procfile_web(), **settings) as base:
+        SERVER_LOG.append(data / "server.log")
         yield int(base.rsplit(":", 1)[1])
 
 
@@ -163,3 +167,22 @@ def test_a_forged_forwarded_for_does_not_escape_the_servers_address_limit(proxy)
     assert limited, "every forged address shared the one real address's requests"
     assert limited[0].json()["error"]["message"].startswith("Too many requests from your network")
     assert int(limited[0].headers["Retry-After"]) >= 1
+
+
+def test_neither_access_log_names_a_client_a_session_or_a_room(proxy, tmp_path):
+    """The proxy's log and the server's (gunicorn's) say what was asked, not who asked or from where."""
+    http, _ = proxy
+    client = socketio.Client()
+    client.connect(http, transports=["polling"], wait_timeout=10)  # its session id travels in the query string
+    client.disconnect()
+    private = {"User-Agent": "agent-fingerprint", "Referer": "http://referrer.example/"}
+    assert requests.get(f"{http}/?room=7B", headers=private, timeout=10).status_code == 200
+    time.sleep(0.5)
+    proxy_log = (tmp_path / "nginx" / "access.log").read_text()
+    server_lines = [line for line in SERVER_LOG[0].read_text().splitlines() if re.search(r"\b(GET|POST) /", line)]
+    assert "GET / 200" in proxy_log
+    assert "GET /socket.io/ 200" in proxy_log
+    assert "GET / 200" in "\n".join(server_lines)
+    for log in (proxy_log, *server_lines):
+        for secret in ("127.0.0.1", "sid=", "7B", "agent-fingerprint", "referrer.example"):
+            assert secret not in log, (secret, log)
