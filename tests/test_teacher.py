@@ -161,3 +161,23 @@ def test_python_m_server_prints_the_dashboard_link_with_the_key(monkeypatch, cap
     assert printed.count(key) == 1, "the key is printed once, in the link"
     assert "s3cret" not in printed
     assert "cassandra://digits:***@db1:9042/classes" in printed
+
+
+def test_keys_are_compared_in_constant_time(app, anonymous, teacher_headers, monkeypatch):
+    """Every key check, REST and Socket.IO, goes through hmac.compare_digest (no early-exit ==)."""
+    import hmac
+
+    from server import teacher
+
+    compared, original = [], hmac.compare_digest
+
+    def recording(a, b):
+        compared.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(teacher.hmac, "compare_digest", recording)
+    assert anonymous.get("/api/stats", headers={"Authorization": "Bearer not-the-key"}).status_code == 401
+    assert anonymous.get("/api/stats", headers=teacher_headers).status_code == 200
+    socketio.test_client(app, auth={"token": "socket-guess"}).disconnect()
+    key = teacher_headers["Authorization"].removeprefix("Bearer ").encode()
+    assert [candidate for candidate, _ in compared] == [b"not-the-key", key, b"socket-guess"]
