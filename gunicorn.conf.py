@@ -22,4 +22,4 @@ worker_connections = 4096  # eventlet only: open connections per process
 accesslog = "-"
 # No client address, user agent, referrer or query string (it carries Socket.IO session ids and
 # room codes): what was asked, the answer and how long it took (README, Security and privacy).
-access_log_format = '%(m)s %(U)s %(s)s %(B)s %(M)sms'
+access_log_format = "%(m)s %(U)s %(s)s %(B)s %(M)sms"
