@@ -20,3 +20,6 @@ worker_class = "gthread" if _threads else "eventlet"
 threads = 64  # gthread only
 worker_connections = 4096  # eventlet only: open connections per process
 accesslog = "-"
+# No client address, user agent, referrer or query string (it carries Socket.IO session ids and
+# room codes): what was asked, the answer and how long it took (README, Security and privacy).
+access_log_format = "%(m)s %(U)s %(s)s %(B)s %(M)sms"

@@ -392,5 +392,13 @@ def test_the_printed_link_opens_the_dashboard_and_the_key_leaves_the_address_bar
         stranger.goto(f"{base}/dashboard")
         stranger.wait_for_selector("[data-testid=need-key]:not([hidden])")
         assert stranger.get_by_test_id("feed").locator("li").count() == 0
+        # The same tab, opened through the printed link, shows room 7B: drawings of 7B, not of 8C.
+        dashboard.get_by_test_id("room-input").fill("7B")
+        dashboard.get_by_test_id("room-input").press("Enter")
+        dashboard.wait_for_function("() => document.querySelector('[data-testid=room-code]').textContent === '7B'")
+        draw_in_room(browser, base, "8C", mnist.x_test[CLEAR[2]], 2)
+        draw_in_room(browser, base, "7B", mnist.x_test[CLEAR[7]], 7)
+        dashboard.wait_for_function(f"() => {read_digits}.includes('7')", timeout=10000)
+        assert dashboard.evaluate(read_digits) == ["7"], "neither room 8C's drawing nor the default room's"
         for opened in (dashboard, pupil, stranger):
             opened.context.close()

@@ -9,6 +9,7 @@ import yaml
 
 from server.config import DEFAULTS
 from server.stores import open_store
+from tests import nginx
 from tests.server_process import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -113,11 +114,60 @@ def test_proxy_limits_requests_and_connections_per_address():
 def test_proxy_forwards_the_scheme_and_documents_tls():
     config = (ROOT / "deploy" / "nginx.conf").read_text()
     assert active_nginx_lines().count("proxy_set_header X-Forwarded-Proto $scheme;") == 2
-    for example in ("# listen 443 ssl;", "#     ssl_certificate ", "Strict-Transport-Security"):
-        assert example.replace("#", "").strip() in config
+    for example in (
+        "#     listen 443 ssl;",
+        "#     ssl_certificate ",
+        "#         proxy_set_header X-Forwarded-Proto $scheme;",
+    ):
+        assert example in config
+    assert "Strict-Transport-Security" not in config, "the server sends HSTS itself (once) over HTTPS"
 
 
 @pytest.mark.parametrize("name", WEB)
 def test_web_replicas_trust_one_proxy(name):
     assert SERVICES[name]["environment"]["PROXY_COUNT"] == "1"
     assert DEFAULTS["PROXY_COUNT"] == 0, "without a proxy nothing forwarded is trusted"
+
+
+def test_nginx_accepts_the_shipped_config_and_its_tls_example(tmp_path):
+    """The real ``nginx -t`` on deploy/nginx.conf with the TLS block uncommented (tests/nginx.py)."""
+    checked = nginx.check(nginx.render(tmp_path, upstream_port=9, http_port=8080, tls_port=8443))
+    assert checked.returncode == 0, checked.stderr
+    assert "test is successful" in checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("directive", "broken"),
+    [
+        ("limit_req zone=per_address burst=40", "limit_req zone=no_such_zone burst=40"),
+        ("#     ssl_protocols TLSv1.2 TLSv1.3;", "#     ssl_protocols TLSv1.2 TLSv9;"),
+    ],
+)
+def test_nginx_check_fails_on_a_broken_directive(tmp_path, directive, broken):
+    """The check above bites: one bad directive, in the live block or the TLS example, fails it."""
+    site = nginx.CONFIG.read_text()
+    assert directive in site
+    checked = nginx.check(nginx.render(tmp_path, 9, 8080, 8443, site=site.replace(directive, broken, 1)))
+    assert checked.returncode != 0
+    assert "test failed" in checked.stderr
+
+
+def test_both_server_blocks_limit_and_forward_the_same_way():
+    """The TLS example is the live block plus TLS: the same limits, upgrade and forwarded headers."""
+    text = nginx.CONFIG.read_text()
+    start = text.index("\n# server {")
+    live = [line.strip() for line in active_nginx_lines() if not line.startswith(("upstream", "server ", "ip_hash"))]
+    example = [line.lstrip("#").strip() for line in text[start:].splitlines() if line.lstrip("#").strip()]
+    for line in (
+        "limit_conn connections 200;",
+        "limit_req zone=per_address burst=100 nodelay;",
+        "limit_req zone=per_address burst=40 nodelay;",
+        "proxy_set_header Upgrade $http_upgrade;",
+        "proxy_set_header Connection $connection_upgrade;",
+        "error_page 429 = @rate_limited;",
+        "add_header Retry-After 1 always;",
+    ):
+        assert line in live, line
+        assert line in example, line
+    assert live.count("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;") == 2
+    assert example.count("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;") == 2

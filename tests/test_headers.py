@@ -34,6 +34,13 @@ def test_hsts_behind_a_trusted_proxy_over_https(make_app):
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
+def test_a_clients_forwarded_proto_in_front_of_the_proxy_is_not_trusted(make_app):
+    """With one trusted proxy only the last X-Forwarded-Proto counts: the one nginx set ($scheme)."""
+    client = make_app(PROXY_COUNT=1).test_client()
+    forged = {"X-Forwarded-Proto": "https, http", "X-Forwarded-For": "203.0.113.9, 198.51.100.1"}
+    assert "Strict-Transport-Security" not in client.get("/", headers=forged).headers
+
+
 def test_hsts_over_direct_https(client):
     assert "Strict-Transport-Security" in client.get("/", base_url="https://localhost").headers
 

@@ -123,6 +123,21 @@ def test_rest_owner_token_reads_and_labels_its_own_attempt_only(anonymous, seven
     assert anonymous.get(f"/api/attempts/{other_id}", headers={"X-Owner-Token": "x"}).status_code == 403
 
 
+def test_a_refused_rest_label_or_delete_changes_nothing_stored(owned_app, seven_png):
+    """Over REST as over Socket.IO: another drawer's token gets 403 and the row stays as it was (both stores)."""
+    anonymous = owned_app.test_client()
+    attempt_id, _ = predicted(anonymous, seven_png)
+    _, stranger = predicted(anonymous, seven_png)
+    wait_until(lambda: stored(owned_app, attempt_id) is not None, what="the attempt in the store")
+    before = stored(owned_app, attempt_id)
+    headers = {"X-Owner-Token": stranger}
+    assert anonymous.put(f"/api/attempts/{attempt_id}/label", json={"label": 1}, headers=headers).status_code == 403
+    assert anonymous.delete(f"/api/attempts/{attempt_id}", headers=headers).status_code == 403
+    assert anonymous.delete(f"/api/attempts/{attempt_id}").status_code == 401
+    owned_app.extensions["digits"].log.flush()
+    assert stored(owned_app, attempt_id) == before, "nothing stored changed"
+
+
 def row_counts(store_url: str, attempt_id: str, created_at: float) -> dict[str, int]:
     """Every row an attempt has, read past the store's own code: SQLite placeholders, Cassandra's two tables."""
     parsed = urlparse(store_url)

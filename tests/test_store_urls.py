@@ -100,3 +100,58 @@ def test_a_bad_store_url_is_reported_without_its_password():
     with pytest.raises(ValueError, match=r"\*\*\*") as raised:
         open_store("postgres://admin:s3cret@db/x")
     assert "s3cret" not in str(raised.value)
+
+
+def test_a_redis_password_works_and_is_never_logged(tmp_path, seven_frame):
+    """A real server on a password-protected Redis: the live feed goes through it, and neither the
+    queue's password nor the store's appears in anything the server prints or logs."""
+    import subprocess
+    import time
+    import uuid
+
+    import redis
+    import socketio
+
+    from tests.server_process import TEACHER_TOKEN, free_port, running_server
+
+    port = free_port()
+    options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)]
+    server = subprocess.Popen(
+        ["redis-server", *options, "--requirepass", "queue-s3cret"],
+        stdout=subprocess.DEVNULL,
+    )
+    queue = f"redis://:queue-s3cret@127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(queue).ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.1)
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis.from_url(f"redis://127.0.0.1:{port}/0").ping()  # the password is really needed
+        data = tmp_path / "server"
+        data.mkdir()
+        store = f"sqlite://digits:store-s3cret@/{data / 'attempts.db'}"
+        with running_server(data, MESSAGE_QUEUE_URL=queue, STORE_URL=store) as base:
+            dashboard = socketio.SimpleClient()
+            dashboard.connect(base, transports=["websocket"], auth={"token": TEACHER_TOKEN})
+            assert dashboard.call("watch", timeout=10)["ok"] is True
+            drawer = socketio.SimpleClient()
+            drawer.connect(base, transports=["websocket"])
+            attempt_id = str(uuid.uuid4())
+            drawer.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame, "final": True})
+            assert drawer.receive(timeout=20)[0] == "prediction"
+            while (event := dashboard.receive(timeout=20))[0] != "attempt":
+                pass
+            assert event[1]["attempt_id"] == attempt_id, "the feed went through the password-protected queue"
+            for client in (drawer, dashboard):
+                client.disconnect()
+        printed = (data / "server.log").read_text()
+        assert "Serving on" in printed, "the server's output, and gunicorn's log, were captured"
+        assert "s3cret" not in printed
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

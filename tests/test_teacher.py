@@ -1,6 +1,7 @@
 """The teacher key (server/teacher.py): what needs it, how it is sent, and how a server without one makes one."""
 
 import os
+import re
 import stat
 
 import pytest
@@ -25,6 +26,36 @@ TEACHER_ROUTES = [
 ]
 
 
+# What anyone may do without the key: pages (their data needs it), health, drawing, the API description.
+# Attempt reads, labels and deletes are in TEACHER_ROUTES: without the key they need the owner token.
+PUBLIC_ROUTES = {
+    ("get", "/"),
+    ("get", "/dashboard"),
+    ("get", "/history"),
+    ("get", "/healthz"),
+    ("get", "/static/<path:filename>"),
+    ("get", "/api/openapi.json"),
+    ("post", "/api/predict"),
+    ("post", "/api/number"),
+}
+# Socket.IO events: drawing and labelling one's own attempt need no key (test_owners checks whose attempt).
+PUBLIC_EVENTS = {"connect", "disconnect", "frame", "label"}
+TEACHER_EVENTS = {"watch"}
+
+
+def test_every_route_and_event_is_either_public_or_in_the_teacher_list(app):
+    """A new route or event fails here until someone decides whether it needs the key (and it is tested)."""
+    routes = {
+        (method.lower(), rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    teacher = {(method, re.sub(ZERO, "<attempt_id>", path)) for method, path in TEACHER_ROUTES}
+    teacher = {(method, re.sub(r"no-such-version", "<version>", path)) for method, path in teacher}
+    assert routes == PUBLIC_ROUTES | teacher
+    assert set(socketio.server.handlers["/"]) == PUBLIC_EVENTS | TEACHER_EVENTS
+
+
 def assert_unauthorized(response) -> None:
     assert response.status_code == 401
     assert response.json["error"]["code"] == "unauthorized"
@@ -40,7 +71,7 @@ def test_teacher_routes_refuse_a_missing_or_wrong_key(anonymous, method, path):
     assert_unauthorized(getattr(anonymous, method)(path, headers=wrong, **kwargs))
 
 
-@pytest.mark.parametrize(("method", "path"), [route for route in TEACHER_ROUTES if route[1] != "/api/retrain"])
+@pytest.mark.parametrize(("method", "path"), [route for route in TEACHER_ROUTES if route != ("post", "/api/retrain")])
 def test_teacher_routes_admit_the_key(anonymous, teacher_headers, method, path):
     kwargs = {"json": {"label": 3}} if method == "put" else {}
     response = getattr(anonymous, method)(path, headers=teacher_headers, **kwargs)
@@ -130,3 +161,23 @@ def test_python_m_server_prints_the_dashboard_link_with_the_key(monkeypatch, cap
     assert printed.count(key) == 1, "the key is printed once, in the link"
     assert "s3cret" not in printed
     assert "cassandra://digits:***@db1:9042/classes" in printed
+
+
+def test_keys_are_compared_in_constant_time(app, anonymous, teacher_headers, monkeypatch):
+    """Every key check, REST and Socket.IO, goes through hmac.compare_digest (no early-exit ==)."""
+    import hmac
+
+    from server import teacher
+
+    compared, original = [], hmac.compare_digest
+
+    def recording(a, b):
+        compared.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(teacher.hmac, "compare_digest", recording)
+    assert anonymous.get("/api/stats", headers={"Authorization": "Bearer not-the-key"}).status_code == 401
+    assert anonymous.get("/api/stats", headers=teacher_headers).status_code == 200
+    socketio.test_client(app, auth={"token": "socket-guess"}).disconnect()
+    key = teacher_headers["Authorization"].removeprefix("Bearer ").encode()
+    assert [candidate for candidate, _ in compared] == [b"not-the-key", key, b"socket-guess"]
