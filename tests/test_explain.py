@@ -29,7 +29,8 @@ def test_occlusions_are_the_image_then_one_blacked_out_patch_each():
     image = np.full((28, 28), 200, dtype=np.uint8)
     batch, corners = occlusions(image)
     side = (28 - PATCH) // STRIDE + 1
-    assert len(corners) == side * side and batch.shape == (side * side + 1, 28, 28)
+    assert len(corners) == side * side
+    assert batch.shape == (side * side + 1, 28, 28)
     assert np.array_equal(batch[0], image), "the first is the original"
     assert all((batch[1:] == 0).sum(axis=(1, 2)) == PATCH * PATCH)
 
@@ -40,7 +41,8 @@ def test_the_heat_map_is_a_28x28_image_on_the_ink(explainer, mnist):
         explanation = explainer.explain(image)
         assert explanation.target == label, "it explains the model's answer"
         heat = pixels(explanation.heatmap)
-        assert heat.shape == (28, 28) and heat.dtype == np.uint8
+        assert heat.shape == (28, 28)
+        assert heat.dtype == np.uint8
         assert heat.max() == 255, "scaled to its peak"
         assert 0 < explanation.peak_drop <= 1
         ink = image > 128
@@ -58,7 +60,8 @@ def test_every_convolution_layer_is_shown_as_a_mosaic(explainer, mnist):
     assert [layer.shape for layer in explanation.layers] == [(24, 24, 32), (12, 12, 64), (10, 10, 64)]
     for layer in explanation.layers:
         height, width, channels = layer.shape
-        assert len(layer.channels) == 16 and len(set(layer.channels)) == 16
+        assert len(layer.channels) == 16
+        assert len(set(layer.channels)) == 16
         assert all(0 <= channel < channels for channel in layer.channels)
         tiles = pixels(layer.mosaic)
         assert tiles.shape == (4 * height + 3, 4 * width + 3), "a 4x4 grid, one pixel apart"
@@ -72,7 +75,9 @@ def test_the_mosaic_puts_the_strongest_channels_first():
     channels, tiled = mosaic(activation, top=2)
     assert channels == [2, 0]
     assert tiled.shape == (2, 5)
-    assert tiled[:, :2].min() == 255 and tiled[0, 3] == 255 and tiled[1, 4] == 0
+    assert tiled[:, :2].min() == 255
+    assert tiled[0, 3] == 255
+    assert tiled[1, 4] == 0
 
 
 def test_layer_names_come_from_the_exported_graph():
