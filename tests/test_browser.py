@@ -160,7 +160,9 @@ LAYER_IMAGES = """() => [...document.querySelectorAll('[data-testid=layers] figu
 
 def test_look_inside_shows_the_heat_map_and_the_layers_live(server, page, mnist):
     sent: list[str] = []
+    errors: list[str] = []
     page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(payload)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.goto(server)
     page.wait_for_selector("[data-testid=connection][data-state=connected]")
     assert page.get_by_test_id("inside").is_hidden()
@@ -181,6 +183,7 @@ def test_look_inside_shows_the_heat_map_and_the_layers_live(server, page, mnist)
     page.get_by_test_id("look-inside").uncheck()
     assert page.get_by_test_id("inside").is_hidden()
     assert page.get_by_test_id("heatmap").is_hidden()
+    assert errors == []
 
 
 def test_frames_travel_as_binary_png_not_base64(server, page, mnist):
