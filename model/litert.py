@@ -23,6 +23,11 @@ class Classifier:
         self._threads = threads
         self._local = threading.local()
 
+    @property
+    def model_content(self) -> bytes:
+        """The flatbuffer, for another view of the same model (``model/explain.py``)."""
+        return self._model_content
+
     @classmethod
     def load(cls, path: Path, threads: int = 1) -> Classifier:
         return cls(Path(path).read_bytes(), threads=threads)

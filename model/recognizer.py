@@ -7,6 +7,7 @@ answering many clients with one model call.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import time
@@ -22,6 +23,7 @@ from model import card as model_card
 from model.calibration import DIGITS, Calibration
 from model.decode import DEFAULT_LIMITS, ImageError, Limits, decode_image
 from model.drawing import stored_png
+from model.explain import Explainer, Explanation
 from model.litert import Classifier
 from model.preprocess import Prepared, prepare
 from model.segment import segment_digits
@@ -64,6 +66,7 @@ class Recognition:
     version: str = ""  # the model version that answered: a swap may land while a frame is in flight
     stored_png: bytes | None = None  # the drawing to keep, re-encoded clean (model/drawing.py); None: keep none
     not_a_digit: float = 0.0
+    explanation: Explanation | None = None  # only when asked for (model/explain.py): heat map and layer views
 
     @property
     def low_confidence(self) -> bool:
@@ -150,6 +153,17 @@ class Recognizer:
         files = (Path(path), Path(card_path))
         return cls(Classifier.load(Path(path)), card["version"], limits, files, Calibration.from_card(card))
 
+    @functools.cached_property
+    def explainer(self) -> Explainer:
+        """Built on the first frame that asks for a view inside: the normal path never pays for it."""
+        return Explainer(self.classifier.model_content)
+
+    def explained(self, result: Recognition | ImageError) -> Recognition | ImageError:
+        """The recognition with its explanation, when there was an input to explain."""
+        if isinstance(result, ImageError) or result.image is None:
+            return result
+        return dataclasses.replace(result, explanation=self.explainer.explain(result.image))
+
     def classify(self, images: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (n, classes) for n prepared 28x28 uint8 images, in one model call.
 
@@ -181,7 +195,7 @@ class Recognizer:
         return answer(prepared, probabilities[0], timings, self.version, drawing, bool(self.refused(probabilities)[0]))
 
     def recognize_batch(
-        self, items: Sequence[bytes | str], keep: Sequence[bool] | None = None
+        self, items: Sequence[bytes | str], keep: Sequence[bool] | None = None, explain: Sequence[bool] | None = None
     ) -> list[Recognition | ImageError]:
         """Many single-digit images, one model call for all readable ones; a bad image fails alone.
 
@@ -189,6 +203,7 @@ class Recognizer:
         stranger's broken upload never costs the other frames of a batch their answers.
         ``keep`` says which items' drawings are kept (final frames: a draft's would be
         overwritten anyway), so drafts cost no re-encoding; None keeps every one.
+        ``explain`` says which items also get an explanation (model/explain.py); None: none.
         """
         keep = [True] * len(items) if keep is None else keep
         prepared: list[tuple[Prepared, dict[str, float], bytes | None] | ImageError] = []
@@ -208,7 +223,7 @@ class Recognizer:
         by_index = dict(zip(readable, probabilities, strict=True))
         refused = dict(zip(readable, self.refused(probabilities), strict=True))
         share = inference_ms / max(1, len(readable))
-        return [
+        results = [
             item
             if isinstance(item, ImageError)
             else answer(
@@ -221,6 +236,8 @@ class Recognizer:
             )
             for index, item in enumerate(prepared)
         ]
+        explain = [False] * len(items) if explain is None else explain
+        return [self.explained(result) if wanted else result for result, wanted in zip(results, explain, strict=True)]
 
     def recognize_number(self, data: bytes | str) -> NumberRecognition:
         """Every digit in a row, left to right, and the number they spell; marks that are not digits are skipped."""
@@ -235,19 +252,23 @@ class Recognizer:
         return NumberRecognition("".join(str(d.digit) for d in digits), digits, timings)
 
     def recognize_items(
-        self, items: Sequence[bytes | NumberImage], keep: Sequence[bool] | None = None
+        self,
+        items: Sequence[bytes | NumberImage],
+        keep: Sequence[bool] | None = None,
+        explain: Sequence[bool] | None = None,
     ) -> list[Recognition | NumberRecognition | ImageError]:
         """A mixed batch, in order: digits in one model call, each NumberImage read as a row.
 
         This is how ``/api/number`` shares the inference queue and its recognizer processes
         with every frame, rather than decoding in the web process. ``keep`` is as for
-        ``recognize_batch`` (a number's drawing is never kept: it is not an attempt).
+        ``recognize_batch`` (a number's drawing is never kept: it is not an attempt), and so is
+        ``explain`` (a number is never explained).
         """
         keep = [True] * len(items) if keep is None else keep
+        explain = [False] * len(items) if explain is None else explain
         digits = [i for i, item in enumerate(items) if not isinstance(item, NumberImage)]
-        results: dict[int, Recognition | NumberRecognition | ImageError] = dict(
-            zip(digits, self.recognize_batch([items[i] for i in digits], [keep[i] for i in digits]), strict=True)
-        )
+        read = self.recognize_batch([items[i] for i in digits], [keep[i] for i in digits], [explain[i] for i in digits])
+        results: dict[int, Recognition | NumberRecognition | ImageError] = dict(zip(digits, read, strict=True))
         for index, item in enumerate(items):
             if isinstance(item, NumberImage):
                 try:

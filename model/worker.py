@@ -22,8 +22,9 @@ from model.decode import Limits
 from model.recognizer import NumberImage, NumberRecognition, Recognition, Recognizer
 
 ModelPaths = tuple[str, str]  # (model, card)
-# The model the server wants, the images (a NumberImage is read as a row of digits), whose drawing to keep.
-Batch = tuple[ModelPaths, list[bytes | NumberImage], list[bool]]
+# The model the server wants, the images (a NumberImage is read as a row of digits), whose drawing to keep,
+# which to explain (model/explain.py: computed here, off the server, only for the frames that ask).
+Batch = tuple[ModelPaths, list[bytes | NumberImage], list[bool], list[bool]]
 
 
 def follow(recognizer: Recognizer, wanted: ModelPaths) -> Recognizer:
@@ -75,11 +76,11 @@ def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) 
     recognizer = Recognizer.load(Path(model_path), Path(card_path), limits)
     while True:
         try:
-            wanted, raws, keep = connection.recv()
+            wanted, raws, keep, explain = connection.recv()
         except (EOFError, OSError):
             return
         recognizer = follow(recognizer, wanted)
-        results = recognizer.recognize_items(raws, keep)
+        results = recognizer.recognize_items(raws, keep, explain)
         for result in results:
             for recognition in result.digits if isinstance(result, NumberRecognition) else [result]:
                 if isinstance(recognition, Recognition):

@@ -24,7 +24,7 @@ from server.errors import ApiError
 from server.inference import Busy, Frame
 from server.openapi import SPEC
 from server.owners import OWNER_HEADER, Access
-from server.protocol import ProtocolError, parse_label
+from server.protocol import ProtocolError, parse_flag, parse_label
 from server.rooms import parse_room
 from server.service import Digits
 from server.stats import summarize
@@ -61,12 +61,40 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     return number
 
 
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; empty when it sent none (or not an object)."""
+    body = request.get_json(silent=True) if request.is_json else None
+    return body if isinstance(body, dict) else {}
+
+
+def field(name: str) -> Any:
+    """A request's field ``name``: from the JSON body when it has one, else the query or form (a string)."""
+    body = json_body()
+    return body[name] if name in body else request.values.get(name)
+
+
 def room_arg() -> str:
     """The classroom of a request: ``room`` in the query, form or JSON body; default room when absent."""
-    body = request.get_json(silent=True) if request.is_json else None
-    value = body.get("room") if isinstance(body, dict) and "room" in body else request.values.get("room")
     try:
-        return parse_room(value)
+        return parse_room(field("room"))
+    except ProtocolError as error:
+        raise ApiError(400, error.code, error.message) from None
+
+
+TEXT_FLAGS = {"true": True, "false": False}  # how a query or form field says it
+
+
+def explain_arg() -> bool:
+    """Whether a predict call asks for a view inside the network: ``explain`` true/false (JSON boolean, or
+    the words in the query or form); absent is false; anything else is 400 ``bad_payload``, like the socket's."""
+    body = json_body()
+    if "explain" in body:
+        value = body["explain"]  # a JSON boolean
+    else:
+        text = request.values.get("explain")  # the words "true" or "false"
+        value = False if text is None else TEXT_FLAGS.get(text, text)
+    try:
+        return parse_flag("explain", value)
     except ProtocolError as error:
         raise ApiError(400, error.code, error.message) from None
 
@@ -87,7 +115,7 @@ def uploaded_image() -> tuple[bytes | str, str]:
 def predict():
     image, source = uploaded_image()
     attempt_id = new_attempt_id()
-    frame = Frame(attempt_id, 0, image, final=True, address=client_address(), room=room_arg())
+    frame = Frame(attempt_id, 0, image, final=True, address=client_address(), room=room_arg(), explain=explain_arg())
     answer = service().classify(frame, client_address(), source)
     prediction = answer.prediction(0)  # the REST attempt's only answer: it carries the owner token
     return jsonify({key: prediction[key] for key in prediction if key not in ("seq", "final")})

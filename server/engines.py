@@ -44,8 +44,11 @@ class EngineFailed(RuntimeError):
 
 
 class Engine(Protocol):
-    def __call__(self, raws: Items, keep: Sequence[bool] | None = None) -> Results:
-        """One result or ImageError per item; ``keep`` marks the images whose drawing is stored."""
+    def __call__(
+        self, raws: Items, keep: Sequence[bool] | None = None, explain: Sequence[bool] | None = None
+    ) -> Results:
+        """One result or ImageError per item; ``keep`` marks the images whose drawing is stored, ``explain``
+        those whose Recognition also carries an explanation (model/explain.py)."""
         ...
 
     def alive(self) -> bool:
@@ -63,8 +66,11 @@ class LocalEngine:
     def __init__(self, recognizer: Recognizer) -> None:
         self.recognizer = recognizer
 
-    def __call__(self, raws: Items, keep: Sequence[bool] | None = None) -> Results:
-        return self.recognizer.recognize_items(raws, keep)  # one read: a swap mid-batch does not touch this batch
+    def __call__(
+        self, raws: Items, keep: Sequence[bool] | None = None, explain: Sequence[bool] | None = None
+    ) -> Results:
+        # One read of the recognizer: a swap mid-batch does not touch this batch.
+        return self.recognizer.recognize_items(raws, keep, explain)
 
     def swap(self, recognizer: Recognizer) -> None:
         self.recognizer = recognizer
@@ -105,13 +111,16 @@ class RecognizerProcess:
         )
         self._connection = Channel(self._process.stdout, self._process.stdin)
 
-    def __call__(self, raws: Items, keep: Sequence[bool] | None = None) -> Results:
+    def __call__(
+        self, raws: Items, keep: Sequence[bool] | None = None, explain: Sequence[bool] | None = None
+    ) -> Results:
         self._hung = False
         self._deadline = time.monotonic() + self.batch_timeout
         model_path, card_path, _ = self._args
         try:
             keep = [True] * len(raws) if keep is None else list(keep)
-            self._connection.send(((model_path, card_path), list(raws), keep))
+            explain = [False] * len(raws) if explain is None else list(explain)
+            self._connection.send(((model_path, card_path), list(raws), keep, explain))
             return self._connection.recv()
         except (EOFError, OSError) as error:
             if self._hung:

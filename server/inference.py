@@ -53,6 +53,7 @@ class Frame:
     address: str = ""  # the client's, for the fair share (server/addresses.py)
     number: bool = False  # read a whole row of digits (``/api/number``) instead of one digit
     room: str = ""  # the classroom the attempt is logged in (server/rooms.py)
+    explain: bool = False  # also answer with a view inside the network (model/explain.py)
     received_at: float = field(default_factory=time.perf_counter)
 
 
@@ -242,7 +243,8 @@ class InferenceQueue:
         if not ready:
             return
         items = [NumberImage(raw) if job.frame.number else raw for job, raw in ready]
-        results = engine(items, [job.frame.final for job, _ in ready])  # final frames keep their drawings
+        final = [job.frame.final for job, _ in ready]  # final frames keep their drawings
+        results = engine(items, final, [job.frame.explain for job, _ in ready])
         for (job, _), result in zip(ready, results, strict=True):
             if isinstance(result, ImageError):
                 job.resolve(Outcome(error=result))

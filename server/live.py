@@ -118,7 +118,15 @@ def frame(payload: Any) -> None:
         return
     try:
         digits.submit(
-            Frame(event.attempt_id, event.seq, event.image, event.final, digits.address(request.sid), room=event.room),
+            Frame(
+                event.attempt_id,
+                event.seq,
+                event.image,
+                event.final,
+                digits.address(request.sid),
+                room=event.room,
+                explain=event.explain,
+            ),
             request.sid,
             "canvas",
             deliverer(request.sid, payload, event.seq, event.final, event.room),

@@ -53,6 +53,54 @@ ROOM_CODE = {
     "description": "A classroom code (server/rooms.py); absent or empty: the default room. Else 400 bad_room.",
 }
 ROOM = {"name": "room", "in": "query", "schema": ROOM_CODE}
+EXPLAINING = (
+    "Also answer with a view inside the network (model/explain.py): an occlusion heat map and each "
+    "convolution layer's activations. Absent: false. Anything but true or false: 400 bad_payload."
+)
+EXPLAIN = {"name": "explain", "in": "query", "schema": {"type": "boolean"}, "description": EXPLAINING}
+EXPLAIN_FORM = {"type": "string", "enum": ["true", "false"], "description": EXPLAINING}
+DATA_URL = {"type": "string", "pattern": "^data:image/png;base64,", "description": "a PNG as a data URL"}
+EXPLANATION = {
+    "type": "object",
+    "description": "Only when explain was asked and there was a digit to read (absent for a blank image).",
+    "required": ["target", "heatmap", "peak_drop", "layers"],
+    "properties": {
+        "target": {"type": "integer", "minimum": 0, "description": "The class explained: the model's top class"},
+        "heatmap": {
+            **DATA_URL,
+            "description": "28x28 grayscale PNG aligned with preview: 255 where blacking out a 6x6 patch "
+            "lowered the target's probability most",
+        },
+        "peak_drop": {"type": "number", "minimum": 0, "maximum": 1, "description": "The probability drop 255 means"},
+        "layers": {
+            "type": "array",
+            "description": "Each convolution layer, input to output",
+            "items": {
+                "type": "object",
+                "required": ["name", "shape", "channels", "mosaic"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "shape": {
+                        "type": "array",
+                        "items": {"type": "integer"},
+                        "minItems": 3,
+                        "maxItems": 3,
+                        "description": "height, width, channels",
+                    },
+                    "channels": {
+                        "type": "array",
+                        "items": {"type": "integer"},
+                        "description": "The channels shown, most active first",
+                    },
+                    "mosaic": {
+                        **DATA_URL,
+                        "description": "grayscale PNG: the channels' activations tiled row by row, one pixel apart",
+                    },
+                },
+            },
+        },
+    },
+}
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -70,14 +118,18 @@ SPEC: dict[str, Any] = {
                 "description": "The answer is sent only after the attempt is in the store or the server's "
                 "fsynced local spool, so an answered attempt survives a crash. 503 store_unavailable: neither "
                 "could keep it, and the image was not answered.",
-                "parameters": [ROOM],
+                "parameters": [ROOM, EXPLAIN],
                 "requestBody": {
                     "required": True,
                     "content": {
                         "multipart/form-data": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"file": {"type": "string", "format": "binary"}, "room": ROOM_CODE},
+                                "properties": {
+                                    "file": {"type": "string", "format": "binary"},
+                                    "room": ROOM_CODE,
+                                    "explain": EXPLAIN_FORM,
+                                },
                                 "required": ["file"],
                             }
                         },
@@ -87,6 +139,7 @@ SPEC: dict[str, Any] = {
                                 "properties": {
                                     "image": {"type": "string", "description": "data URL or base64"},
                                     "room": ROOM_CODE,
+                                    "explain": {"type": "boolean", "description": EXPLAINING},
                                 },
                                 "required": ["image"],
                             }
@@ -355,6 +408,7 @@ SPEC: dict[str, Any] = {
                         "description": "Proof that the attempt is yours: send it as X-Owner-Token to read, "
                         "relabel or delete it. Only its SHA-256 is stored; keep it, it is not shown again.",
                     },
+                    "explanation": EXPLANATION,
                 },
             },
             "Attempt": {

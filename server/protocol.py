@@ -29,6 +29,7 @@ class FrameEvent:
     final: bool
     owner_token: str | None = None
     room: str = ""
+    explain: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,13 @@ def parse_label(value: Any) -> int:
     return value
 
 
+def parse_flag(name: str, value: Any) -> bool:
+    """A true/false field (``final``, ``explain``: absent is false); anything else, null included, is refused."""
+    if not isinstance(value, bool):
+        raise ProtocolError("bad_payload", f"{name} must be true or false.")
+    return value
+
+
 def parse_image(value: Any, max_bytes: int) -> str | bytes:
     """A frame's image: its encoded bytes (a binary attachment, what the page sends) or a data URL string.
 
@@ -87,20 +95,19 @@ def parse_image(value: Any, max_bytes: int) -> str | bytes:
 
 
 def parse_frame(payload: Any, max_image_bytes: int) -> FrameEvent:
-    """``{"attempt_id", "seq", "image", "final", "owner_token"?, "room"?}`` -> FrameEvent."""
+    """``{"attempt_id", "seq", "image", "final", "owner_token"?, "room"?, "explain"?}`` -> FrameEvent."""
     payload = require_object(payload)
     attempt_id = parse_attempt_id(payload.get("attempt_id"))
     seq = payload.get("seq")
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
         raise ProtocolError("bad_seq", "seq must be a non-negative whole number.")
     image = parse_image(payload.get("image"), max_image_bytes)
-    final = payload.get("final", False)
-    if not isinstance(final, bool):
-        raise ProtocolError("bad_payload", "final must be true or false.")
+    final = parse_flag("final", payload.get("final", False))
+    explain = parse_flag("explain", payload.get("explain", False))
     from server.rooms import parse_room  # rooms.py builds on this module's ProtocolError
 
     owner_token = parse_owner_token(payload.get("owner_token"))
-    return FrameEvent(attempt_id, seq, image, final, owner_token, parse_room(payload.get("room")))
+    return FrameEvent(attempt_id, seq, image, final, owner_token, parse_room(payload.get("room")), explain)
 
 
 def parse_label_event(payload: Any) -> LabelEvent:

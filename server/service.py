@@ -21,6 +21,7 @@ from server.attempt_log import AttemptLog, Spool
 from server.attempts import Attempt, data_url, new_attempt_id
 from server.concurrency import eventlet_active
 from server.engines import Engine, LocalEngine, RecognizerProcess
+from server.explanations import explanation_json
 from server.inference import Frame, InferenceQueue, Outcome
 from server.models import ModelSwitch
 from server.owners import Access, new_owner_token, owns
@@ -54,8 +55,11 @@ class Answer:
     def prediction(self, seq: int) -> dict[str, Any]:
         """The ``prediction`` event payload of the Socket.IO protocol."""
         owner = {"owner_token": self.owner_token} if self.owner_token else {}
+        explanation = self.recognition.explanation  # only when the frame asked for one and had an input
+        explained = {"explanation": explanation_json(explanation)} if explanation is not None else {}
         return {
             **owner,
+            **explained,
             "attempt_id": self.attempt.id,
             "seq": seq,
             "digit": self.recognition.digit,

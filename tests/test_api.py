@@ -47,6 +47,55 @@ def test_predict_with_bare_base64(client, seven_png):
 
 
 @pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"query_string": {"explain": "true"}, "json": {"image": "SEVEN"}},
+        {"json": {"image": "SEVEN", "explain": True}},
+        {"data": {"file": "SEVEN", "explain": "true"}},
+    ],
+    ids=["query", "json", "form"],
+)
+def test_predict_explains_when_asked(client, seven_png, request_kwargs):
+    kwargs = {key: dict(value) for key, value in request_kwargs.items()}
+    for body in (kwargs.get("json"), kwargs.get("data")):
+        for name in ("image", "file"):
+            if body and body.get(name) == "SEVEN":
+                body[name] = data_url(seven_png) if name == "image" else (io.BytesIO(seven_png), "seven.png")
+    response = client.post("/api/predict", **kwargs)
+    assert response.status_code == 200
+    explanation = response.json["explanation"]
+    assert explanation["target"] == 7
+    assert explanation["heatmap"].startswith("data:image/png;base64,")
+    assert len(explanation["layers"]) == 3
+
+
+def test_predict_explains_only_when_asked(client, seven_png):
+    for query in ({}, {"explain": "false"}):
+        response = client.post("/api/predict", query_string=query, json={"image": data_url(seven_png)})
+        assert response.status_code == 200
+        assert "explanation" not in response.json
+
+
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"query_string": {"explain": "yes"}},
+        {"json_explain": 1},
+        {"json_explain": "true"},
+        {"query_string": {"explain": ""}},
+    ],
+)
+def test_predict_refuses_a_malformed_explain_flag(client, seven_png, request_kwargs):
+    body = {"image": data_url(seven_png)}
+    if "json_explain" in request_kwargs:
+        body["explain"] = request_kwargs["json_explain"]
+    response = client.post("/api/predict", query_string=request_kwargs.get("query_string"), json=body)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "bad_payload"
+    assert client.post("/api/predict", json={"image": data_url(seven_png)}).status_code == 200, "still serving"
+
+
+@pytest.mark.parametrize(
     ("request_kwargs", "status", "code"),
     [
         ({"data": "plain text body", "content_type": "text/plain"}, 400, "bad_request"),

@@ -148,6 +148,44 @@ def test_mouse_drawing_is_read_live(server, page, mnist, label):
         screenshot(page, "main")
 
 
+COLOURED_HEAT = """() => {
+  const data = document.querySelector('[data-testid=heatmap]').getContext('2d').getImageData(0, 0, 28, 28).data;
+  let hot = 0;
+  for (let i = 3; i < data.length; i += 4) hot += data[i] > 0;
+  return hot;
+}"""
+LAYER_IMAGES = """() => [...document.querySelectorAll('[data-testid=layers] figure img')]
+  .map(image => image.complete ? image.naturalWidth : 0)"""
+
+
+def test_look_inside_shows_the_heat_map_and_the_layers_live(server, page, mnist):
+    sent: list[str] = []
+    errors: list[str] = []
+    page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(payload)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(server)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    assert page.get_by_test_id("inside").is_hidden()
+    page.get_by_test_id("look-inside").check()
+    assert page.get_by_test_id("inside").is_visible()
+    assert page.get_by_role("region", name="Inside the network").is_visible()
+    draw_with_mouse(page, strokes(mnist.x_test[CLEAR[7]], pad_box(page)))
+    wait_for_digit(page, 7)
+    page.wait_for_selector("[data-testid=heatmap][data-state=shown]", timeout=10000)
+    assert page.get_by_test_id("heatmap").is_visible()
+    assert 0 < page.evaluate(COLOURED_HEAT) < 28 * 28, "the heat lies on part of the drawing, not everywhere"
+    page.wait_for_function(f"() => ({LAYER_IMAGES})().length === 3 && ({LAYER_IMAGES})().every(w => w > 0)")
+    captions = page.locator("[data-testid=layers] figcaption").all_text_contents()
+    assert [caption.split(":")[0].split(" (")[0] for caption in captions] == ["Layer 1", "Layer 2", "Layer 3"]
+    assert all(page.locator("[data-testid=layers] img").nth(i).get_attribute("alt") for i in range(3))
+    assert any('"explain":true' in payload for payload in sent if isinstance(payload, str))
+    screenshot(page, "look-inside")
+    page.get_by_test_id("look-inside").uncheck()
+    assert page.get_by_test_id("inside").is_hidden()
+    assert page.get_by_test_id("heatmap").is_hidden()
+    assert errors == []
+
+
 def test_frames_travel_as_binary_png_not_base64(server, page, mnist):
     """The page sends each frame's PNG bytes as a Socket.IO binary attachment."""
     sent: list[str | bytes] = []

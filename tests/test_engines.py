@@ -44,6 +44,15 @@ def test_a_child_process_answers_like_the_thread(process, recognizer, batch, mni
     assert remote[9].reason == "blank"
 
 
+def test_only_the_frames_that_ask_are_explained_in_the_child(process, batch):
+    asked, plain, broken, blank = process([batch[0], batch[1], batch[8], batch[9]], explain=[True, False, True, True])
+    assert asked.explanation is not None
+    assert asked.explanation.target == asked.digit
+    assert plain.explanation is None, "the normal path is unchanged"
+    assert isinstance(broken, ImageError)
+    assert blank.explanation is None, "nothing to explain"
+
+
 def test_a_dead_child_costs_one_batch_and_is_replaced(process, batch, mnist):
     process(batch[:1])  # the child is up
     assert process.alive()

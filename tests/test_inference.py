@@ -81,11 +81,11 @@ def test_a_failing_batch_fails_only_its_frames_and_the_worker_lives_on(recognize
     class BreaksOnce(LocalEngine):
         calls = 0
 
-        def __call__(self, raws, keep=None):
+        def __call__(self, raws, keep=None, explain=None):
             self.calls += 1
             if self.calls == 1:
                 raise RuntimeError("the engine broke")
-            return super().__call__(raws, keep)
+            return super().__call__(raws, keep, explain)
 
     queue = InferenceQueue([BreaksOnce(recognizer)], recognizer.limits)
     assert queue.submit(Frame("a", 0, seven_png, final=True)).wait(10).error.code == "internal_error"

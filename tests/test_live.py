@@ -45,6 +45,32 @@ def test_frame_gets_a_prediction(socket_client, seven_frame):
     assert prediction["preview"].startswith("data:image/png;base64,")
 
 
+def test_a_frame_asking_to_explain_gets_the_heat_map_and_the_layers(socket_client, seven_png, seven_frame):
+    socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_png, "explain": True})
+    [prediction] = events(socket_client, "prediction")
+    assert prediction["digit"] == 7
+    explanation = prediction["explanation"]
+    assert set(explanation) == {"target", "heatmap", "peak_drop", "layers"}
+    assert explanation["target"] == 7
+    assert explanation["heatmap"].startswith("data:image/png;base64,")
+    assert 0 < explanation["peak_drop"] <= 1
+    assert [layer["shape"] for layer in explanation["layers"]] == [[24, 24, 32], [12, 12, 64], [10, 10, 64]]
+    for layer in explanation["layers"]:
+        assert set(layer) == {"name", "shape", "channels", "mosaic"}
+        assert layer["mosaic"].startswith("data:image/png;base64,")
+        assert len(layer["channels"]) == 16
+    for asked in ({}, {"explain": False}):
+        socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame, **asked})
+        assert "explanation" not in events(socket_client, "prediction")[0], "only when asked"
+
+
+def test_a_blank_frame_has_nothing_to_explain(socket_client, blank_frame):
+    socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": blank_frame, "explain": True})
+    [prediction] = events(socket_client, "prediction")
+    assert prediction["reason"] == "blank"
+    assert "explanation" not in prediction
+
+
 def test_a_binary_frame_gets_the_same_prediction_as_its_data_url(socket_client, seven_png, seven_frame):
     """The page sends the image's bytes as a binary attachment; other clients may send a data URL."""
     answers = []
@@ -84,6 +110,15 @@ def test_blank_canvas_answers_no_digit(socket_client, blank_frame):
         ({"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": "1", "image": "x"}, "bad_seq"),
         ({"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": 1}, "bad_image"),
         ({"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": 1, "image": "x", "final": "yes"}, "bad_payload"),
+        (
+            {"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": 1, "image": "x", "explain": "yes"},
+            "bad_payload",
+        ),
+        ({"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": 1, "image": "x", "explain": 1}, "bad_payload"),
+        (
+            {"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": 1, "image": "x", "explain": None},
+            "bad_payload",
+        ),
         (
             {"attempt_id": "00000000-0000-4000-8000-000000000000", "seq": 1, "image": "data:image/png;base64,@@"},
             "bad_encoding",

@@ -1,5 +1,6 @@
 // The drawing page: pad -> live frames -> the answer, with feedback, number mode and kiosk mode.
 
+import { clearHeatmap, clearLayers, showHeatmap, showLayers } from "./inside.js";
 import { DrawingPad } from "./pad.js";
 import { LiveClassifier } from "./live.js";
 import { describe, runnerUp } from "./certainty.js";
@@ -63,12 +64,35 @@ document.addEventListener("keydown", (event) => {
 });
 $("confirm").addEventListener("click", () => sendLabel(shownDigit));
 $("number-mode").addEventListener("change", () => act("clear"));
+$("look-inside").addEventListener("change", lookInside);
 
 function act(action) {
   touchKiosk();
   if (action === "clear") pad.clear();
   else if (action === "undo") pad.undo();
   else if (action === "submit") finish();
+}
+
+// "Look inside" on: frames ask for an explanation, shown over the preview and in the layers panel.
+function lookInside() {
+  const on = $("look-inside").checked;
+  live.explain = on;
+  $("inside").hidden = !on;
+  $("heatmap").hidden = !on;
+  $("heat-legend").hidden = !on;
+  if (!on) clearInside();
+  else if (!pad.isEmpty && !isNumberMode()) live.changed(() => pad.frameBytes()); // explain what is there now
+}
+
+function showInside(explanation) {
+  if (!explanation || !live.explain) return clearInside();
+  showHeatmap($("heatmap"), explanation.heatmap);
+  showLayers($("layers"), explanation.layers);
+}
+
+function clearInside() {
+  clearHeatmap($("heatmap"));
+  clearLayers($("layers"));
 }
 
 function isNumberMode() {
@@ -90,6 +114,7 @@ function reset() {
   $("confidence").textContent = "";
   $("hint").textContent = isNumberMode() ? "Write a number, then lift the pen." : "Draw a digit from 0 to 9.";
   $("preview").removeAttribute("src");
+  clearInside();
   $("feedback").hidden = true;
   $("thanks").textContent = "";
   showProbabilities(new Array(10).fill(0));
@@ -99,6 +124,7 @@ function show(prediction) {
   shownDigit = prediction.digit;
   $("prediction").textContent = prediction.digit ?? (prediction.reason === "not_a_digit" ? "?" : "");
   $("preview").src = pngDataUrl(prediction.preview);
+  showInside(prediction.explanation);
   showProbabilities(prediction.probabilities);
   if (prediction.reason === "not_a_digit") return showNotADigit(prediction);
   if (prediction.digit === null) {

@@ -12,6 +12,7 @@ export class LiveClassifier extends EventTarget {
     super();
     this.throttleMs = throttleMs;
     this.room = room ? { room } : {}; // sent with every frame: the classroom whose dashboard sees it
+    this.explain = false; // "Look inside": frames then ask for the heat map and the layers' activations
     this.attemptId = null;
     this.seq = 0;
     this.lastSentAt = 0;
@@ -83,7 +84,8 @@ export class LiveClassifier extends EventTarget {
     this.lastSentAt = performance.now();
     const image = await getFrame();
     if (!image || attemptId !== this.attemptId) return;
-    const frame = { attempt_id: attemptId, seq, image, final, ...this.room, ...this.ownership(attemptId) };
+    const asked = this.explain ? { explain: true } : {};
+    const frame = { attempt_id: attemptId, seq, image, final, ...this.room, ...asked, ...this.ownership(attemptId) };
     this.socket.emit("frame", frame);
   }
 
