@@ -31,7 +31,7 @@ from model.decode import decode_image
 from model.preprocess import prepare
 from model.realistic import DRAWN_KINDS
 
-SOURCES = (Path(__file__).with_name(name) for name in ("synthetic.py", "fonts.py", "realistic.py", "preprocess.py"))
+SOURCES = tuple(Path(__file__).with_name(name) for name in ("synthetic.py", "fonts.py", "realistic.py", "preprocess.py"))
 CHUNK = 500
 
 
