@@ -2,9 +2,12 @@
 
 MNIST test digits (never trained on) are re-drawn big and off-centre on transparent and
 white canvases, small in the corner of a kiosk screen, as chalk on a dark board and as
-photos of paper; digits are also rendered from handwriting fonts (Debian's
-fonts-dkg-handwriting, fonts-humor-sans, fonts-comic-neue). Every kind is seeded, so the
-same call gives the same images. Used by the accuracy tests and ``bench/recognition.py``.
+photos of paper; digits are also rendered from handwriting fonts of the families that
+training never sees (``model.fonts.HELD_OUT``). Beside the digits: generated non-digits
+(letters, words and symbols in held-out fonts, shapes and scribbles from unseen seeds)
+and ambiguous shapes that are digits (a ring is a 0, a bar a 1). Every kind is seeded,
+so the same call gives the same images. Used by the accuracy tests, ``model.honesty``
+and ``bench/recognition.py``.
 """
 
 from __future__ import annotations
@@ -12,31 +15,22 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage
 
 from model.data import Mnist
-
-FONT_FILES = (
-    "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf",
-    "/usr/share/fonts/truetype/fifthhorseman/dkgBd.ttf",
-    "/usr/share/fonts/truetype/fifthhorseman/dkgIt.ttf",
-    "/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf",
-    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Regular.otf",
-    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Bold.otf",
-    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Light.otf",
-    "/usr/share/fonts/opentype/comic-neue/ComicNeue-Italic.otf",
-)
+from model.fonts import FAMILIES, HELD_OUT, held_out_files
+from model.synthetic import NON_DIGIT_KINDS, NOT_A_DIGIT, draw_strokes, on_canvas
 
 
 @dataclass(frozen=True)
 class Sample:
     kind: str
-    label: int
+    label: int  # 0-9, or NOT_A_DIGIT
     data: bytes  # an encoded image file, as a browser or an upload would send it
+    family: str = ""  # the font family that drew it, for font samples
 
 
 def encode(image: Image.Image, image_format: str = "PNG", **options) -> bytes:
@@ -202,30 +196,55 @@ DRAWN_KINDS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
 KINDS = (*DRAWN_KINDS, "font")
 
 
-def available_fonts() -> list[str]:
-    return [path for path in FONT_FILES if Path(path).exists()]
-
-
 def samples(mnist: Mnist, per_kind: int = 200, seed: int = 0) -> Iterator[Sample]:
     """``per_kind`` images of every kind, from MNIST test digits and handwriting fonts."""
     for offset, (kind, draw) in enumerate(DRAWN_KINDS.items()):
         rng = np.random.default_rng([seed, offset])
         for index in rng.choice(len(mnist.y_test), size=per_kind, replace=False):
             yield Sample(kind, int(mnist.y_test[index]), draw(mnist.x_test[index], rng))
-    fonts = available_fonts()
-    if not fonts:
-        raise FileNotFoundError("No handwriting fonts found: install fonts-dkg-handwriting fonts-humor-sans.")
+    families = held_out_by_family()
     rng = np.random.default_rng([seed, len(DRAWN_KINDS)])
     for number in range(per_kind):
         label = number % 10
-        yield Sample("font", label, font_digit(label, rng, fonts))
+        family, files = families[number // 10 % len(families)]
+        yield Sample("font", label, font_digit(label, rng, files), family)
 
 
 def outline_samples(count: int, seed: int = 0) -> Iterator[Sample]:
     """``count`` outline digits, labels cycling 0-9, seeded."""
-    fonts = available_fonts()
-    if not fonts:
-        raise FileNotFoundError("No handwriting fonts found: install fonts-dkg-handwriting fonts-humor-sans.")
+    fonts = held_out_files()
     rng = np.random.default_rng([seed, 1 + len(DRAWN_KINDS)])
     for number in range(count):
         yield Sample("outline", number % 10, outline_digit(number % 10, rng, fonts))
+
+
+def held_out_by_family() -> list[tuple[str, list[str]]]:
+    """Each held-out font family with its files (raises ``MissingFonts`` naming the packages to install)."""
+    held_out_files()
+    return [(family, [str(path) for path in FAMILIES[family][1]]) for family in HELD_OUT]
+
+
+def non_digit_samples(count: int, seed: int = 0) -> Iterator[Sample]:
+    """``count`` generated non-digits, the kinds in turn: letters, words and symbols in held-out fonts,
+    shapes, scribbles and scratches from seeds training never used, as PNG canvas frames."""
+    fonts = held_out_files()
+    rng = np.random.default_rng([seed, 2 + len(DRAWN_KINDS)])
+    kinds = list(NON_DIGIT_KINDS)
+    for number in range(count):
+        kind = kinds[number % len(kinds)]
+        yield Sample(kind, NOT_A_DIGIT, encode(on_canvas(NON_DIGIT_KINDS[kind](fonts, rng), rng)))
+
+
+def ambiguous_samples(count: int, seed: int = 0) -> Iterator[Sample]:
+    """Shapes that are digits though they look like plain shapes: rings (0) and upright bars (1)."""
+    rng = np.random.default_rng([seed, 3 + len(DRAWN_KINDS)])
+    for number in range(count):
+        if number % 2 == 0:
+            width = rng.uniform(0.5, 0.9)
+            angles = np.linspace(0, 2 * np.pi, 50)
+            ring = [(0.5 + width / 2 * np.cos(a), 0.5 + 0.5 * np.sin(a)) for a in angles]
+            yield Sample("ring", 0, encode(on_canvas(draw_strokes([ring], rng, int(rng.integers(80, 220))), rng)))
+        else:
+            lean = rng.uniform(-0.12, 0.12)
+            bar = [(0.5 - lean, 0.0), (0.5 + lean, 1.0)]
+            yield Sample("bar", 1, encode(on_canvas(draw_strokes([bar], rng, int(rng.integers(80, 220))), rng)))

@@ -26,7 +26,13 @@ import tensorflow as tf
 
 from model import card as model_card
 from model import fonts
-from model.calibration import Calibration, choose_threshold, fit_temperature
+from model.calibration import (
+    FALSE_REJECT_BUDGET,
+    MNIST_FALSE_REJECT_BUDGET,
+    Calibration,
+    choose_threshold,
+    fit_temperature,
+)
 from model.data import Mnist, load_mnist, to_input
 from model.export import to_tflite
 from model.litert import Classifier
@@ -38,7 +44,7 @@ from model.training_data import TRAINING_COUNTS, VALIDATION_COUNTS, Counts, Gene
 class Recipe:
     """Everything besides data and code that decides the weights; the defaults made the committed model."""
 
-    epochs: int = 16  # at most: early stopping may end sooner
+    epochs: int = 30  # at most: early stopping may end sooner (16 underfit: MNIST 99.56 %, still rising)
     seed: int = 2026
     batch_size: int = 128
     validation_size: int = 5000  # training images held out for early stopping
@@ -138,14 +144,25 @@ def parse_recipe(argv: list[str] | None = None) -> Recipe:
     return Recipe(**{choice.name: getattr(args, choice.name) for choice in numbers})
 
 
+def held_out_digit_sets(labels: np.ndarray, kinds: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """The held-out real digits, set by set (MNIST, re-drawn kinds, fonts), each with its false-refusal budget."""
+    drawn = (kinds != "mnist") & (kinds != "font") & (labels < 10)
+    return [
+        (kinds == "mnist", MNIST_FALSE_REJECT_BUDGET),
+        (drawn, FALSE_REJECT_BUDGET),
+        (kinds == "font", FALSE_REJECT_BUDGET),
+    ]
+
+
 def calibrate(classifier: Classifier, validation: tuple[np.ndarray, np.ndarray], kinds: np.ndarray) -> Calibration:
     """Temperature on the whole held-out set; the threshold from its real digits, set by set."""
     images, labels = validation
     raw = classifier.predict_all(to_input(images))
     temperature = fit_temperature(raw, labels)
     calibrated = Calibration(temperature).probabilities(raw)
-    digit_sets = [kinds == "mnist", (kinds != "mnist") & (kinds != "font") & (labels < 10), kinds == "font"]
-    threshold = choose_threshold([calibrated[inside, 10] for inside in digit_sets])
+    threshold = choose_threshold(
+        [(calibrated[inside, 10], budget) for inside, budget in held_out_digit_sets(labels, kinds)]
+    )
     return Calibration(temperature, threshold)
 
 

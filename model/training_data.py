@@ -31,7 +31,8 @@ from model.decode import decode_image
 from model.preprocess import prepare
 from model.realistic import DRAWN_KINDS
 
-SOURCES = tuple(Path(__file__).with_name(name) for name in ("synthetic.py", "fonts.py", "realistic.py", "preprocess.py"))
+SOURCE_NAMES = ("synthetic.py", "fonts.py", "realistic.py", "preprocess.py")  # the code that draws: a change redraws
+SOURCES = tuple(Path(__file__).with_name(name) for name in SOURCE_NAMES)
 CHUNK = 500
 
 

@@ -77,6 +77,14 @@ def seven_frame(seven_png) -> str:
 
 
 @pytest.fixture(scope="session")
+def non_digit_png(recognizer) -> bytes:
+    """A generated non-digit (a word, a shape...) that the committed model refuses, as a canvas PNG."""
+    from model.realistic import non_digit_samples
+
+    return next(s.data for s in non_digit_samples(24, seed=3) if recognizer.recognize(s.data).reason == "not_a_digit")
+
+
+@pytest.fixture(scope="session")
 def blank_frame() -> str:
     return data_url(blank_png())
 

@@ -32,6 +32,15 @@ def test_predict_with_a_multipart_upload(client, mnist):
     assert stored["final"] is True
 
 
+def test_predict_refuses_what_is_no_digit_with_the_same_fields(client, non_digit_png, recognizer):
+    response = client.post("/api/predict", data={"file": (io.BytesIO(non_digit_png), "word.png")})
+    assert response.status_code == 200
+    body = response.json
+    assert (body["digit"], body["reason"]) == (None, "not_a_digit")
+    assert body["not_a_digit"] == body["confidence"] >= recognizer.calibration.not_a_digit_threshold
+    assert wait_stored(client, body["attempt_id"])["digit"] is None
+
+
 def test_predict_with_json_data_url(client, seven_png):
     response = client.post("/api/predict", json={"image": data_url(seven_png)})
     assert response.status_code == 200

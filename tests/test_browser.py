@@ -15,6 +15,7 @@ import pytest
 import requests
 from playwright.sync_api import sync_playwright
 
+from model.synthetic import polygon_points
 from tests.images import CLEAR, data_url
 from tests.server_process import TEACHER_HEADERS, TEACHER_TOKEN, free_port, running_server
 from tests.waiting import wait_until
@@ -146,6 +147,42 @@ def test_mouse_drawing_is_read_live(server, page, mnist, label):
     assert f"{label}" in page.get_by_test_id("announce").text_content()
     if label == 7:
         screenshot(page, "main")
+
+
+def shape_strokes(kind: str, box: dict) -> list[list[tuple[float, float]]]:
+    """A shape of ``model.synthetic`` (a star, a smiley...) drawn across the middle of the pad."""
+    points = polygon_points(kind, np.random.default_rng(0))
+    left, top, size = (
+        box["x"] + 0.2 * box["width"],
+        box["y"] + 0.2 * box["height"],
+        0.6 * min(box["width"], box["height"]),
+    )
+    return [[(left + x * size, top + y * size) for x, y in stroke] for stroke in points]
+
+
+def test_a_drawing_that_is_no_digit_is_called_so(server, page):
+    page.goto(server)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    draw_with_mouse(page, shape_strokes("star", pad_box(page)))
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=prediction]').textContent === '?'", timeout=15000
+    )
+    assert "not a digit" in page.get_by_test_id("confidence").text_content()
+    assert "does not look like a digit" in page.get_by_test_id("hint").text_content()
+    page.wait_for_selector("[data-testid=feedback]:not([hidden])")
+    assert page.get_by_test_id("confirm").is_hidden(), (
+        "no 'Yes, it is ...' for a refusal; the digits stay to correct it"
+    )
+    screenshot(page, "not-a-digit")
+
+
+def test_confidence_is_said_in_calibrated_words(server, page, mnist):
+    page.goto(server)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    draw_with_mouse(page, strokes(mnist.x_test[CLEAR[7]], pad_box(page)))
+    wait_for_digit(page, 7)
+    words = page.get_by_test_id("confidence").text_content()
+    assert re.match(r"^(Sure|Fairly sure|I think so|Not sure) \(\d+%\)", words), words
 
 
 COLOURED_HEAT = """() => {

@@ -90,6 +90,29 @@ def test_bad_binary_frames_get_specific_errors(socket_client, image, code):
     assert events(socket_client, "error")[0]["code"] == code
 
 
+def test_a_drawing_that_is_no_digit_is_refused_and_stored_as_such(socket_client, non_digit_png, app, recognizer):
+    attempt_id = new_id()
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": non_digit_png, "final": True})
+    [prediction] = events(socket_client, "prediction")
+    assert prediction["digit"] is None
+    assert prediction["reason"] == "not_a_digit"
+    assert prediction["not_a_digit"] >= recognizer.calibration.not_a_digit_threshold
+    assert prediction["confidence"] == prediction["not_a_digit"]
+    assert len(prediction["probabilities"]) == 10
+    assert prediction["preview"].startswith("data:image/png;base64,"), "the page still shows what the model saw"
+    service = app.extensions["digits"]
+    wait_until(lambda: service.store.get(attempt_id) is not None, what="the refused attempt to be stored")
+    assert service.store.get(attempt_id).digit is None
+
+
+def test_a_digit_carries_its_calibrated_not_a_digit_probability(socket_client, seven_png):
+    socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_png, "final": False})
+    [prediction] = events(socket_client, "prediction")
+    assert prediction["digit"] == 7
+    assert 0 <= prediction["not_a_digit"] < 0.05
+    assert sum(prediction["probabilities"]) + prediction["not_a_digit"] == pytest.approx(1.0, abs=1e-4)
+
+
 def test_blank_canvas_answers_no_digit(socket_client, blank_frame):
     socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": blank_frame, "final": True})
     [prediction] = events(socket_client, "prediction")
