@@ -13,17 +13,26 @@ from pathlib import Path
 import numpy as np
 
 from model import card as model_card
+from model.calibration import Calibration, digit_answers
 from model.data import Mnist, load_mnist, to_input
 from model.litert import Classifier
 from model.metrics import confusion_matrix, format_confusion
 
 
 def evaluate(model_path: Path = model_card.TFLITE_PATH, mnist: Mnist | None = None) -> dict[str, float | int]:
-    """Accuracy of the served LiteRT model on the MNIST test set; prints the confusion matrix too."""
+    """Accuracy of the served LiteRT model on the MNIST test set, as served: with the calibration of the
+    card beside the model, a "not a digit" refusal counts as an error. Prints the confusion matrix too."""
     mnist = mnist or load_mnist()
-    predictions = Classifier.load(model_path).predict_all(to_input(mnist.x_test)).argmax(axis=1)
-    accuracy = float(np.mean(predictions == mnist.y_test))
-    print(f"MNIST test accuracy: {accuracy:.4%} on {len(mnist.y_test)} images ({model_path.name})")
+    card_path = Path(model_path).with_suffix(".json")
+    calibration = Calibration.from_card(model_card.read_card(card_path)) if card_path.exists() else Calibration()
+    calibrated = calibration.probabilities(Classifier.load(model_path).predict_all(to_input(mnist.x_test)))
+    predictions, _ = digit_answers(calibrated)
+    refused = calibration.refused(calibrated)
+    accuracy = float(np.mean((predictions == mnist.y_test) & ~refused))
+    print(
+        f"MNIST test accuracy: {accuracy:.4%} on {len(mnist.y_test)} images ({model_path.name}); "
+        f"{refused.sum()} refused as not a digit"
+    )
     print(format_confusion(confusion_matrix(mnist.y_test, predictions)))
     return {"accuracy": accuracy, "n": len(mnist.y_test)}
 

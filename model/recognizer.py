@@ -176,7 +176,7 @@ class Recognizer:
 
     def refused(self, probabilities: np.ndarray) -> np.ndarray:
         """Which rows of ``classify``'s output are not digits."""
-        return self.calibration.refused(probabilities.reshape(len(probabilities), -1))
+        return self.calibration.refused(probabilities)
 
     def prepare(self, data: bytes | str, keep: bool = True) -> tuple[Prepared, dict[str, float], bytes | None]:
         """Decode and preprocess (the CPU work before the model), with timings, and the drawing if ``keep``."""

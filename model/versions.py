@@ -104,8 +104,9 @@ def check(files: ModelFiles) -> None:
         probabilities = Classifier.load(files.tflite).predict(np.zeros((1, 28, 28, 1), np.float32))
     except Exception as error:  # LiteRT raises ValueError, RuntimeError or worse for a foreign file
         raise VersionError(f"Version {files.version}: {files.tflite.name} is not a usable model ({error}).") from None
-    if probabilities.shape != (1, 10) or not np.isclose(float(probabilities.sum()), 1.0, atol=1e-3):
-        raise VersionError(f"Version {files.version}: the model does not answer ten digit probabilities.")
+    classes = len(card.get("classes") or range(10))  # ten digits, and "not a digit" for a model with a reject class
+    if probabilities.shape != (1, classes) or not np.isclose(float(probabilities.sum()), 1.0, atol=1e-3):
+        raise VersionError(f"Version {files.version}: the model does not answer its card's {classes} probabilities.")
 
 
 def atomic_write(path: Path, text: str) -> None:

@@ -17,14 +17,16 @@ from model.honesty import digit_answers, measure
 from model.train import Recipe, held_out_digit_sets, split_validation
 from model.training_data import Counts, generate
 
-# Measured on the committed model (per_kind=100, non_digits=600, seed 11); floors sit just under.
+# Measured on the committed model (per_kind=100, non_digits=600, seed 11): MNIST 99.62 %, realistic
+# 99.29 % (every kind 98 % or more), unseen fonts 100 %, non-digits 91 % refused, rings and bars 100 %
+# read as digits, MNIST 0.08 % refused, realistic none. The floors sit just under.
 FLOORS = {
     "mnist_accuracy": 0.996,  # a refusal counts as an error
-    "realistic_accuracy": 0.985,
-    "kind_accuracy": 0.98,
-    "unseen_fonts": 0.97,
+    "realistic_accuracy": 0.99,
+    "kind_accuracy": 0.97,
+    "unseen_fonts": 0.98,
     "non_digits_refused": 0.90,
-    "ambiguous_kept": 0.95,
+    "ambiguous_kept": 0.98,
 }
 CEILINGS = {"mnist_refused": 0.003, "realistic_refused": 0.01, "ece": 0.02}
 

@@ -19,8 +19,9 @@ def test_recognize_returns_everything_the_ui_shows(recognizer, mnist):
     result = recognizer.recognize(data_url(drawn(mnist, 0)))
     assert result.digit == 7
     assert result.confidence == max(result.probabilities)
-    assert sum(result.probabilities) == pytest.approx(1.0, abs=1e-4)
+    assert sum(result.probabilities) + result.not_a_digit == pytest.approx(1.0, abs=1e-4)
     assert len(result.probabilities) == 10
+    assert result.not_a_digit < 0.01
     assert not result.low_confidence
     preview = Image.open(io.BytesIO(result.preview_png))
     assert preview.size == (28, 28)
@@ -46,6 +47,20 @@ def test_low_confidence_is_reported():
     assert result.low_confidence
 
 
+def test_a_refusal_says_not_a_digit_and_keeps_what_the_model_saw():
+    probabilities = np.array([0.01] * 10 + [0.9])
+    result = answer(Prepared(np.zeros((28, 28), np.uint8)), probabilities, {}, refused=True)
+    assert (result.digit, result.reason) == (None, "not_a_digit")
+    assert result.confidence == result.not_a_digit == pytest.approx(0.9)
+    assert result.image is not None and len(result.probabilities) == 10
+    assert not result.low_confidence
+
+
+def test_a_batch_with_nothing_to_read_answers_every_item(recognizer):
+    results = recognizer.recognize_batch([blank_png(), blank_png(40)])
+    assert [result.reason for result in results] == ["blank", "blank"]
+
+
 def test_bad_input_raises_typed_errors(recognizer):
     with pytest.raises(UnsupportedFormat):
         recognizer.recognize(b"GIF8 not really")
@@ -59,7 +74,7 @@ def test_classify_is_one_model_call_for_a_batch(recognizer, mnist, monkeypatch):
     monkeypatch.setattr(recognizer.classifier, "predict", lambda images: calls.append(len(images)) or predict(images))
     probabilities = recognizer.classify(mnist.x_test[:32])
     assert calls == [32]
-    assert probabilities.shape == (32, 10)
+    assert probabilities.shape == (32, 11), "the digits, then not a digit"
     assert (probabilities.argmax(axis=1) == mnist.y_test[:32]).mean() > 0.95
 
 
