@@ -145,6 +145,8 @@ def test_mouse_drawing_is_read_live(server, page, mnist, label):
     assert bars.get_attribute("data-digit") == str(label)
     page.wait_for_selector("[data-testid=feedback]:not([hidden])")
     assert f"{label}" in page.get_by_test_id("announce").text_content()
+    words = page.get_by_test_id("confidence").text_content()
+    assert re.match(r"^(Sure|Fairly sure|I think so|Not sure) \(\d+%\)", words), "calibrated words: " + words
     if label == 7:
         screenshot(page, "main")
 
@@ -174,15 +176,6 @@ def test_a_drawing_that_is_no_digit_is_called_so(server, page):
         "no 'Yes, it is ...' for a refusal; the digits stay to correct it"
     )
     screenshot(page, "not-a-digit")
-
-
-def test_confidence_is_said_in_calibrated_words(server, page, mnist):
-    page.goto(server)
-    page.wait_for_selector("[data-testid=connection][data-state=connected]")
-    draw_with_mouse(page, strokes(mnist.x_test[CLEAR[7]], pad_box(page)))
-    wait_for_digit(page, 7)
-    words = page.get_by_test_id("confidence").text_content()
-    assert re.match(r"^(Sure|Fairly sure|I think so|Not sure) \(\d+%\)", words), words
 
 
 COLOURED_HEAT = """() => {

@@ -52,7 +52,8 @@ def test_a_refusal_says_not_a_digit_and_keeps_what_the_model_saw():
     result = answer(Prepared(np.zeros((28, 28), np.uint8)), probabilities, {}, refused=True)
     assert (result.digit, result.reason) == (None, "not_a_digit")
     assert result.confidence == result.not_a_digit == pytest.approx(0.9)
-    assert result.image is not None and len(result.probabilities) == 10
+    assert result.image is not None
+    assert len(result.probabilities) == 10
     assert not result.low_confidence
 
 
