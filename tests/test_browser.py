@@ -171,6 +171,10 @@ def test_a_drawing_that_is_no_digit_is_called_so(server, page):
     )
     assert "not a digit" in page.get_by_test_id("confidence").text_content()
     assert "does not look like a digit" in page.get_by_test_id("hint").text_content()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=feedback-question]').textContent === 'Was it a digit after all?'",
+        timeout=15000,
+    )
     page.wait_for_selector("[data-testid=feedback]:not([hidden])")
     assert page.get_by_test_id("confirm").is_hidden(), (
         "no 'Yes, it is ...' for a refusal; the digits stay to correct it"

@@ -137,6 +137,7 @@ function show(prediction) {
   $("hint").textContent = prediction.low_confidence ? "Not sure. Is it one of these?" : "Looks like…";
   if (prediction.final) {
     $("feedback").hidden = false;
+    $("feedback-question").textContent = "Is it right?";
     $("confirm").hidden = false;
     $("confirm").textContent = `Yes, it is ${prediction.digit}`;
     const close = runnerUp(prediction);
@@ -151,6 +152,7 @@ function showNotADigit(prediction) {
   $("hint").textContent = "That does not look like a digit. Draw one from 0 to 9.";
   if (prediction.final) {
     $("feedback").hidden = false;
+    $("feedback-question").textContent = "Was it a digit after all?";
     $("confirm").hidden = true;
     $("announce").textContent = `That does not look like a digit. ${describe(prediction)}.`;
   }
