@@ -2,14 +2,14 @@ import numpy as np
 import tensorflow as tf
 
 from model.data import to_input
-from model.network import augment, build_model, random_stroke_width
+from model.network import CLASSES, augment, build_model, random_stroke_width
 
 
-def test_model_maps_the_input_contract_to_ten_probabilities():
+def test_model_maps_the_input_contract_to_the_digits_and_not_a_digit():
     model = build_model()
     assert model.input_shape == (None, 28, 28, 1)
     probabilities = model(np.zeros((2, 28, 28, 1), np.float32), training=False).numpy()
-    assert probabilities.shape == (2, 10)
+    assert probabilities.shape == (2, CLASSES) == (2, 11)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
