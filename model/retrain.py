@@ -7,9 +7,15 @@ with MNIST (so it does not forget MNIST) with the training augmentation, a low l
 rate and a fixed seed, and writes a candidate version folder (``model/versions.py``):
 ``.keras``, ``.tflite`` and a card with both accuracies, the data's checksum and counts.
 
-The gate accepts the candidate only if its MNIST test accuracy is at least 99.5 % and
-not more than 0.1 points below the current model's, and its held-out accuracy on the
-labelled attempts is at least the current model's. The command prints the comparison
+For a model with the "not a digit" class, each epoch also mixes in generated non-digits
+(``model.synthetic``), so fine-tuning on digits alone does not wear the reject class away;
+the candidate keeps its parent's calibration (temperature and threshold).
+
+The gate accepts the candidate only if its MNIST test accuracy (a refusal counts as an
+error) is at least 99.5 % and not more than 0.1 points below the current model's, its
+held-out accuracy on the labelled attempts is at least the current model's, and it
+refuses at most 3 points fewer of 200 generated non-digits (held-out fonts) than the
+current model. The command prints the comparison
 table and, as its last line, one JSON object; it exits 1 when the gate fails and 2 when
 it could not retrain at all (no labelled data, too few per digit, another retrain
 running). It never changes the active version: ``flask --app server promote`` does.
@@ -35,6 +41,7 @@ from model.calibration import Calibration
 from model.data import DataError, Mnist, load_mnist, to_input
 from model.labelled import LabelledSet
 from model.litert import Classifier
+from model.synthetic import NOT_A_DIGIT
 from model.versions import (
     RETRAIN_STATUS_FILE,
     ModelFiles,
@@ -46,6 +53,8 @@ from model.versions import (
 
 MIN_MNIST_ACCURACY = 0.995
 MAX_MNIST_DROP = 0.001
+MAX_REFUSAL_DROP = 0.03  # the candidate may refuse at most this share fewer of the gate's non-digits
+GATE_NON_DIGITS = 200  # generated non-digits (held-out fonts, a fixed seed) the gate scores both models on
 HOLDOUT_FRACTION = 0.2
 MIN_DRAWERS_FOR_DRAWER_SPLIT = 5
 EXIT_REJECTED, EXIT_CANNOT = 1, 2
@@ -64,18 +73,20 @@ class Settings:
     learning_rate: float = 1e-4
     mnist_per_epoch: int = 30_000  # MNIST training images mixed into each epoch, so it does not forget
     attempt_share: float = 0.12  # labelled attempts per MNIST image in an epoch: a small class's are repeated
+    non_digits_per_epoch: int = 4_000  # generated non-digits mixed in, so the "not a digit" class is not forgotten
     min_per_digit: int = 5
     seed: int = 2026
     freeze_batch_norm: bool = True  # keep MNIST's normalisation statistics: the guard against forgetting
 
 
-FAST = Settings(epochs=1, mnist_per_epoch=2_000, min_per_digit=2)  # tests: a few seconds of training
+FAST = Settings(epochs=1, mnist_per_epoch=2_000, min_per_digit=2, non_digits_per_epoch=200)  # tests: seconds
 
 
 @dataclass(frozen=True)
 class Scores:
     mnist: float
     holdout: float
+    non_digits: float = 0.0  # share of the gate's generated non-digits refused
 
 
 # The data
@@ -115,14 +126,29 @@ def split_by_drawer(data: LabelledSet, seed: int) -> tuple[np.ndarray, str]:
     return held, f"by drawer ({len(np.unique(data.drawers[held]))} of {len(drawers)} drawers held out)"
 
 
-def mixed_training_set(mnist: Mnist, attempts: LabelledSet, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """The labelled attempts (repeated when few) mixed with a seeded sample of MNIST training images."""
+def mixed_training_set(
+    mnist: Mnist, attempts: LabelledSet, settings: Settings, non_digits: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The labelled attempts (repeated when few) mixed with a seeded sample of MNIST training images and,
+    for a model with a "not a digit" class, generated non-digits labelled as such."""
     rng = np.random.default_rng(settings.seed)
     chosen = rng.choice(len(mnist.y_train), size=min(settings.mnist_per_epoch, len(mnist.y_train)), replace=False)
     repeats = attempt_repeats(len(attempts), len(chosen), settings.attempt_share)
-    images = np.concatenate([mnist.x_train[chosen], *[attempts.inputs] * repeats])
-    labels = np.concatenate([mnist.y_train[chosen], *[attempts.labels] * repeats])
+    images = np.concatenate([mnist.x_train[chosen], *[attempts.inputs] * repeats, non_digits])
+    labels = np.concatenate(
+        [mnist.y_train[chosen], *[attempts.labels] * repeats, np.full(len(non_digits), NOT_A_DIGIT)]
+    )
     return images, labels
+
+
+def non_digit_replay(current: ModelFiles, settings: Settings) -> np.ndarray:
+    """Generated non-digits (training fonts, the retrain's seed; cached) for a model that has the reject class."""
+    if len(current.card().get("classes") or []) <= NOT_A_DIGIT or settings.non_digits_per_epoch == 0:
+        return np.zeros((0, 28, 28), np.uint8)
+    from model.training_data import Counts, load_or_generate
+
+    counts = Counts(font_digits=0, drawn_digits=0, non_digits=settings.non_digits_per_epoch)
+    return load_or_generate(counts, settings.seed, np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)).images
 
 
 def attempt_repeats(attempts: int, mnist_images: int, share: float) -> int:
@@ -180,7 +206,7 @@ def train_with_progress(current: ModelFiles, mnist: Mnist, train: LabelledSet, s
     """``fine_tune`` with a progress bar on stderr and progress in the status file."""
     from tqdm import tqdm  # imported here: a refused retrain should not wait for TensorFlow to load
 
-    images, labels = mixed_training_set(mnist, train, settings)
+    images, labels = mixed_training_set(mnist, train, settings, non_digit_replay(current, settings))
     with tqdm(total=1, desc="fine-tuning", unit="step", file=sys.stderr) as bar:
 
         def on_step(done: int, total: int) -> None:
@@ -203,18 +229,33 @@ def write_and_measure(model, folder: Path, current: ModelFiles, mnist: Mnist, ho
     # The candidate keeps its parent's calibration (temperature and not-a-digit threshold): fine-tuning at a
     # low rate barely moves the logits' scale, and the card says it was carried over.
     calibration = Calibration.from_card(current.card())
-    return scores(current.tflite, mnist, holdout, calibration), scores(
-        folder / "digits.tflite", mnist, holdout, calibration
+    gate_set = gate_non_digits()
+    return (
+        scores(current.tflite, mnist, holdout, calibration, gate_set),
+        scores(folder / "digits.tflite", mnist, holdout, calibration, gate_set),
     )
 
 
-def scores(tflite: Path, mnist: Mnist, holdout: LabelledSet, calibration: Calibration) -> Scores:
-    """MNIST test and held-out accuracy as served: calibrated, a "not a digit" refusal counts as wrong."""
+def scores(tflite: Path, mnist: Mnist, holdout: LabelledSet, calibration: Calibration, gate_set: np.ndarray) -> Scores:
+    """MNIST test and held-out accuracy as served (calibrated, a "not a digit" refusal counts as wrong),
+    and the share of the gate's non-digits refused."""
     classifier = Classifier.load(tflite)
+    refused = calibration.refused(calibration.probabilities(classifier.predict_all(to_input(gate_set))))
     return Scores(
         classifier.accuracy(to_input(mnist.x_test), mnist.y_test, calibration),
         classifier.accuracy(to_input(holdout.inputs), holdout.labels, calibration),
+        float(refused.mean()) if len(refused) else 0.0,
     )
+
+
+def gate_non_digits() -> np.ndarray:
+    """The gate's non-digits: generated from held-out fonts with a fixed seed, prepared as the server would."""
+    from model.realistic import non_digit_samples
+    from model.recognizer import Recognizer
+
+    prepare = Recognizer.load().prepare
+    images = [prepare(sample.data, keep=False)[0].image for sample in non_digit_samples(GATE_NON_DIGITS, seed=99)]
+    return np.stack([image for image in images if image is not None])
 
 
 def gate(candidate: Scores, baseline: Scores) -> list[str]:
@@ -226,6 +267,11 @@ def gate(candidate: Scores, baseline: Scores) -> list[str]:
         failures.append(f"MNIST accuracy fell {100 * (baseline.mnist - candidate.mnist):.2f} points (at most 0.1)")
     if candidate.holdout < baseline.holdout:
         failures.append(f"held-out accuracy {candidate.holdout:.2%} is below the current {baseline.holdout:.2%}")
+    if candidate.non_digits < baseline.non_digits - MAX_REFUSAL_DROP - 1e-9:
+        failures.append(
+            f"refuses {candidate.non_digits:.1%} of non-digits, the current model {baseline.non_digits:.1%} "
+            f"(at most {100 * MAX_REFUSAL_DROP:.0f} points fewer)"
+        )
     return failures
 
 
@@ -237,6 +283,8 @@ def table(current: str, baseline: Scores, version: str, candidate: Scores, failu
         f"{'MNIST test (10,000)':28}{baseline.mnist:>12.2%}{candidate.mnist:>12.2%}   >= {floor:.2%}",
         f"{f'held-out attempts ({held})':28}{baseline.holdout:>12.2%}{candidate.holdout:>12.2%}"
         f"   >= {baseline.holdout:.2%}",
+        f"{'non-digits refused':28}{baseline.non_digits:>12.2%}{candidate.non_digits:>12.2%}"
+        f"   >= {max(0.0, baseline.non_digits - MAX_REFUSAL_DROP):.2%}",
         "gate: " + ("ACCEPTED" if not failures else "REJECTED: " + "; ".join(failures)),
     ]
     return "\n".join(rows)
@@ -310,6 +358,7 @@ def retrain(
         "accepted": not failures,
         "mnist_accuracy": candidate.mnist,
         "holdout_accuracy": candidate.holdout,
+        "non_digits_refused": candidate.non_digits,
         "baseline_holdout_accuracy": baseline.holdout,
         "baseline_mnist_accuracy": baseline.mnist,
         "baseline_version": current.version,
@@ -333,7 +382,13 @@ def candidate_card(
         "test_accuracy": candidate.mnist,
         "test_images": 10_000,
         "holdout_accuracy": candidate.holdout,
-        "baseline": {"version": current.version, "test_accuracy": baseline.mnist, "holdout_accuracy": baseline.holdout},
+        "non_digits_refused": candidate.non_digits,
+        "baseline": {
+            "version": current.version,
+            "test_accuracy": baseline.mnist,
+            "holdout_accuracy": baseline.holdout,
+            "non_digits_refused": baseline.non_digits,
+        },
         "gate": {"accepted": not failures, "reasons": failures},
         **{key: current.card()[key] for key in ("classes", "calibration") if key in current.card()},
         "fine_tuning": {
@@ -341,6 +396,7 @@ def candidate_card(
             "learning_rate": settings.learning_rate,
             "mnist_per_epoch": settings.mnist_per_epoch,
             "attempt_share": settings.attempt_share,
+            "non_digits_per_epoch": settings.non_digits_per_epoch,
             "freeze_batch_norm": settings.freeze_batch_norm,
             "seed": settings.seed,
         },

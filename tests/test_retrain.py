@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from model import card as model_card
 from model import retrain
 from model.labelled import LabelledSet
 from model.versions import ModelVersions, VersionError
@@ -49,6 +50,8 @@ def test_with_few_drawers_single_attempts_are_held_out_and_it_says_so():
         (retrain.Scores(0.9949, 0.90), retrain.Scores(0.9950, 0.80), ["below 99.5%"]),
         (retrain.Scores(0.9952, 0.90), retrain.Scores(0.9964, 0.80), ["fell 0.12 points"]),
         (retrain.Scores(0.9964, 0.79), retrain.Scores(0.9964, 0.80), ["held-out accuracy 79.00%"]),
+        (retrain.Scores(0.9964, 0.80, 0.88), retrain.Scores(0.9964, 0.80, 0.91), []),
+        (retrain.Scores(0.9964, 0.80, 0.85), retrain.Scores(0.9964, 0.80, 0.91), ["refuses 85.0% of non-digits"]),
     ],
 )
 def test_the_gate(candidate, baseline, reasons):
@@ -120,6 +123,10 @@ def test_a_small_retrain_writes_a_candidate_and_a_gate_table(tmp_path, labelled_
     assert card["labelled_data"]["per_digit"] == [30] * 10
     assert card["labelled_data"]["sha256"] == LabelledSet.load(labelled_file).checksum()
     assert card["gate"]["accepted"] == verdict["accepted"]
+    assert card["calibration"] == model_card.read_card()["calibration"], "the parent's calibration, carried over"
+    assert card["fine_tuning"]["non_digits_per_epoch"] == retrain.FAST.non_digits_per_epoch
+    assert card["non_digits_refused"] == verdict["non_digits_refused"] > 0.8
+    assert "non-digits refused" in result.stdout
     assert (models / verdict["version"] / "digits.tflite").stat().st_size > 100_000
     assert not (models / "active").exists(), "a retrain never promotes"
 
