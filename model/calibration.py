@@ -45,11 +45,32 @@ class Calibration:
         """Calibrated probabilities (n, classes) from the model's softmax outputs."""
         return scaled(raw, self.temperature)
 
+    def answers(self, raw: np.ndarray) -> Answers:
+        """What the server answers for each row of the model's outputs: calibrated, a digit, or refused."""
+        calibrated = self.probabilities(raw)
+        digits, confidence = digit_answers(calibrated)
+        return Answers(calibrated, digits, confidence, self.refused(calibrated))
+
     def refused(self, calibrated: np.ndarray) -> np.ndarray:
         """Which rows are not digits: their reject-class probability reaches the threshold."""
         if self.not_a_digit_threshold is None or calibrated.shape[1] <= DIGITS:
             return np.zeros(len(calibrated), dtype=bool)
         return calibrated[:, DIGITS] >= self.not_a_digit_threshold
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Served answers for a batch: the calibrated probabilities, the best digit and its probability, and
+    which rows are refused as not a digit."""
+
+    probabilities: np.ndarray
+    digits: np.ndarray
+    confidence: np.ndarray
+    refused: np.ndarray
+
+    def right(self, labels: np.ndarray) -> np.ndarray:
+        """Which rows were answered with their label; a refusal is never right."""
+        return (self.digits == labels) & ~self.refused
 
 
 def scaled(raw: np.ndarray, temperature: float) -> np.ndarray:

@@ -25,7 +25,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 
 from model import card as model_card
-from model.calibration import Calibration, digit_answers
+from model.calibration import Calibration
 from model.data import Mnist, load_mnist, to_input
 from model.litert import Classifier
 from model.metrics import confusion_matrix
@@ -171,21 +171,19 @@ def run_sklearn(name: str, estimator, mnist: Mnist, train_images: int, parameter
 def run_ours(mnist: Mnist) -> tuple[Result, np.ndarray]:
     card = model_card.read_card()
     classifier = Classifier.load(model_card.TFLITE_PATH)
-    calibration = Calibration.from_card(card)
-    calibrated = calibration.probabilities(classifier.predict_all(to_input(mnist.x_test)))
-    predictions, _ = digit_answers(calibrated)
+    answers = Calibration.from_card(card).answers(classifier.predict_all(to_input(mnist.x_test)))
     result = Result(
         name="Ours (shipped, LiteRT)",
         source="this project",
         # As served: a "not a digit" refusal counts as an error (no other model here can refuse).
-        accuracy=float(np.mean((predictions == mnist.y_test) & ~calibration.refused(calibrated))),
+        accuracy=float(answers.right(mnist.y_test).mean()),
         parameters=int(card["parameters"]),
         training_seconds=float(card["training_seconds"]),
         ms_per_image=ms_per_image(classifier.predict, to_input(mnist.x_test[:TIMING_IMAGES])),
         note=f"{card['epochs_run']} epochs with augmentation on MNIST and generated drawings; a refusal counts "
         "as an error (full training, from the model card)",
     )
-    return result, predictions
+    return result, answers.digits
 
 
 def plot_accuracy_vs_time(results: list[Result], path: Path) -> None:

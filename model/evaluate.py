@@ -10,10 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from model import card as model_card
-from model.calibration import Calibration, digit_answers
+from model.calibration import Calibration
 from model.data import Mnist, load_mnist, to_input
 from model.litert import Classifier
 from model.metrics import confusion_matrix, format_confusion
@@ -25,15 +23,13 @@ def evaluate(model_path: Path = model_card.TFLITE_PATH, mnist: Mnist | None = No
     mnist = mnist or load_mnist()
     card_path = Path(model_path).with_suffix(".json")
     calibration = Calibration.from_card(model_card.read_card(card_path)) if card_path.exists() else Calibration()
-    calibrated = calibration.probabilities(Classifier.load(model_path).predict_all(to_input(mnist.x_test)))
-    predictions, _ = digit_answers(calibrated)
-    refused = calibration.refused(calibrated)
-    accuracy = float(np.mean((predictions == mnist.y_test) & ~refused))
+    answers = calibration.answers(Classifier.load(model_path).predict_all(to_input(mnist.x_test)))
+    accuracy = float(answers.right(mnist.y_test).mean())
     print(
         f"MNIST test accuracy: {accuracy:.4%} on {len(mnist.y_test)} images ({model_path.name}); "
-        f"{refused.sum()} refused as not a digit"
+        f"{answers.refused.sum()} refused as not a digit"
     )
-    print(format_confusion(confusion_matrix(mnist.y_test, predictions)))
+    print(format_confusion(confusion_matrix(mnist.y_test, answers.digits)))
     return {"accuracy": accuracy, "n": len(mnist.y_test)}
 
 

@@ -28,8 +28,8 @@ import matplotlib
 import numpy as np
 
 from model import card as model_card
-from model.calibration import Calibration, digit_answers, expected_calibration_error, reliability
-from model.data import Mnist, load_mnist
+from model.calibration import Answers, Calibration, digit_answers, expected_calibration_error, reliability
+from model.data import Mnist, load_mnist, to_input
 from model.realistic import Sample, ambiguous_samples, non_digit_samples, samples
 from model.recognizer import Recognizer
 
@@ -48,8 +48,8 @@ class Scored:
     kinds: np.ndarray
     families: np.ndarray  # the font family for font samples, "" otherwise
 
-    def calibrated(self, calibration: Calibration) -> np.ndarray:
-        return calibration.probabilities(self.raw)
+    def answers(self, calibration: Calibration) -> Answers:
+        return calibration.answers(self.raw)
 
 
 def score_samples(recognizer: Recognizer, items: Iterable[Sample]) -> Scored:
@@ -61,41 +61,36 @@ def score_samples(recognizer: Recognizer, items: Iterable[Sample]) -> Scored:
         labels.append(sample.label)
         kinds.append(sample.kind)
         families.append(sample.family)
-    raw = recognizer.classifier.predict_all((np.stack(images).astype(np.float32) / 255.0)[..., None])
+    raw = recognizer.classifier.predict_all(to_input(np.stack(images)))
     return Scored(raw, np.asarray(labels), np.asarray(kinds), np.asarray(families))
 
 
 def score_mnist(recognizer: Recognizer, mnist: Mnist) -> Scored:
-    raw = recognizer.classifier.predict_all((mnist.x_test.astype(np.float32) / 255.0)[..., None])
+    raw = recognizer.classifier.predict_all(to_input(mnist.x_test))
     count = len(mnist.y_test)
     return Scored(raw, mnist.y_test, np.full(count, "mnist"), np.full(count, ""))
 
 
 def digit_report(scored: Scored, calibration: Calibration) -> dict:
     """Accuracy (a refusal is an error), refusals, and ECE before and after calibration."""
-    calibrated = scored.calibrated(calibration)
-    digits, confidence = digit_answers(calibrated)
-    refused = calibration.refused(calibrated)
-    raw_digits, raw_confidence = digit_answers(scored.raw)
+    answers = scored.answers(calibration)
     return {
         "count": len(scored.labels),
-        "accuracy": float(np.mean((digits == scored.labels) & ~refused)),
-        "refused": float(np.mean(refused)),
-        "ece_before": expected_calibration_error(raw_confidence, raw_digits == scored.labels),
-        "ece_after": expected_calibration_error(confidence, digits == scored.labels),
+        "accuracy": float(answers.right(scored.labels).mean()),
+        "refused": float(answers.refused.mean()),
+        "ece_before": expected_calibration_error(*confidence_and_correct(scored.raw, scored.labels)),
+        "ece_after": expected_calibration_error(answers.confidence, answers.digits == scored.labels),
     }
 
 
 def by_group(scored: Scored, groups: np.ndarray, calibration: Calibration) -> dict[str, dict]:
-    calibrated = scored.calibrated(calibration)
-    digits, _ = digit_answers(calibrated)
-    refused = calibration.refused(calibrated)
-    right = (digits == scored.labels) & ~refused
+    answers = scored.answers(calibration)
+    right = answers.right(scored.labels)
     return {
         str(group): {
             "count": int((groups == group).sum()),
             "accuracy": float(right[groups == group].mean()),
-            "refused": float(refused[groups == group].mean()),
+            "refused": float(answers.refused[groups == group].mean()),
         }
         for group in np.unique(groups)
         if group
@@ -103,7 +98,7 @@ def by_group(scored: Scored, groups: np.ndarray, calibration: Calibration) -> di
 
 
 def refusal_report(scored: Scored, calibration: Calibration) -> dict[str, dict]:
-    refused = calibration.refused(scored.calibrated(calibration))
+    refused = scored.answers(calibration).refused
     report = {
         str(kind): {"count": int((scored.kinds == kind).sum()), "refused": float(refused[scored.kinds == kind].mean())}
         for kind in np.unique(scored.kinds)
@@ -113,13 +108,11 @@ def refusal_report(scored: Scored, calibration: Calibration) -> dict[str, dict]:
 
 
 def ambiguous_report(scored: Scored, calibration: Calibration) -> dict[str, dict]:
-    calibrated = scored.calibrated(calibration)
-    digits, _ = digit_answers(calibrated)
-    kept = ~calibration.refused(calibrated)
+    right = scored.answers(calibration).right(scored.labels)
     return {
         str(kind): {
             "count": int((scored.kinds == kind).sum()),
-            "read_as_its_digit": float(((digits == scored.labels) & kept)[scored.kinds == kind].mean()),
+            "read_as_its_digit": float(right[scored.kinds == kind].mean()),
         }
         for kind in np.unique(scored.kinds)
     }
@@ -143,7 +136,7 @@ def measure(recognizer: Recognizer, mnist: Mnist, per_kind: int, non_digits: int
         "reliability": {
             name: {
                 "before": reliability(*confidence_and_correct(scored.raw, scored.labels)),
-                "after": reliability(*confidence_and_correct(scored.calibrated(calibration), scored.labels)),
+                "after": reliability(*confidence_and_correct(calibration.probabilities(scored.raw), scored.labels)),
             }
             for name, scored in (("mnist", mnist_scored), ("realistic", realistic))
         },

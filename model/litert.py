@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from model.calibration import Calibration, digit_answers
+from model.calibration import Calibration
 
 
 class Classifier:
@@ -59,7 +59,4 @@ class Classifier:
 
     def accuracy(self, images: np.ndarray, labels: np.ndarray, calibration: Calibration | None = None) -> float:
         """The share answered right; with a calibration, as served: a "not a digit" refusal counts as wrong."""
-        calibration = calibration or Calibration()
-        calibrated = calibration.probabilities(self.predict_all(images))
-        digits, _ = digit_answers(calibrated)
-        return float(np.mean((digits == labels) & ~calibration.refused(calibrated)))
+        return float((calibration or Calibration()).answers(self.predict_all(images)).right(labels).mean())

@@ -240,7 +240,7 @@ def scores(tflite: Path, mnist: Mnist, holdout: LabelledSet, calibration: Calibr
     """MNIST test and held-out accuracy as served (calibrated, a "not a digit" refusal counts as wrong),
     and the share of the gate's non-digits refused."""
     classifier = Classifier.load(tflite)
-    refused = calibration.refused(calibration.probabilities(classifier.predict_all(to_input(gate_set))))
+    refused = calibration.answers(classifier.predict_all(to_input(gate_set))).refused
     return Scores(
         classifier.accuracy(to_input(mnist.x_test), mnist.y_test, calibration),
         classifier.accuracy(to_input(holdout.inputs), holdout.labels, calibration),

@@ -93,3 +93,12 @@ def test_digit_answers_leave_the_reject_class_aside():
     digits, confidence = digit_answers(calibrated)
     assert digits.tolist() == [1]
     assert confidence.tolist() == pytest.approx([0.2])
+
+
+def test_served_answers_count_a_refusal_as_never_right():
+    raw = np.array([[0.9] + [0.01] * 9 + [0.01], [0.01] * 10 + [0.9], [0.02, 0.8] + [0.02] * 8 + [0.02]])
+    answers = Calibration(1.0, 0.5).answers(raw)
+    assert answers.digits.tolist() == [0, 0, 1]
+    assert answers.refused.tolist() == [False, True, False]
+    assert answers.right(np.array([0, 0, 2])).tolist() == [True, False, False]
+    np.testing.assert_allclose(answers.confidence, [answers.probabilities[0, 0], answers.probabilities[1, 0], 0.8])

@@ -12,8 +12,14 @@ import numpy as np
 import pytest
 
 from model import card as model_card
-from model.calibration import Calibration, choose_threshold, expected_calibration_error, fit_temperature
-from model.honesty import digit_answers, measure
+from model.calibration import (
+    Calibration,
+    choose_threshold,
+    digit_answers,
+    expected_calibration_error,
+    fit_temperature,
+)
+from model.honesty import measure
 from model.train import Recipe, held_out_digit_sets, split_validation
 from model.training_data import Counts, generate
 
