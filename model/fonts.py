@@ -84,14 +84,19 @@ class MissingFonts(FileNotFoundError):
     """Fonts the generated data needs are not installed; the message names the packages."""
 
 
-def files(families: tuple[str, ...]) -> list[str]:
-    """Every font file of these families, as paths; raises ``MissingFonts`` naming the packages to install."""
+def by_family(families: tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    """Each family with its font files, as paths; raises ``MissingFonts`` naming the packages to install."""
     missing = sorted({FAMILIES[f][0] for f in families for path in FAMILIES[f][1] if not path.exists()})
     if missing:
         raise MissingFonts(
             f"Fonts are missing: run scripts/install-system-deps.sh (apt-get install {' '.join(missing)})"
         )
-    return [str(path) for family in families for path in FAMILIES[family][1]]
+    return [(family, [str(path) for path in FAMILIES[family][1]]) for family in families]
+
+
+def files(families: tuple[str, ...]) -> list[str]:
+    """Every font file of these families, as paths (``MissingFonts`` as for ``by_family``)."""
+    return [path for _, paths in by_family(families) for path in paths]
 
 
 def training_files() -> list[str]:

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage
 
 from model.data import Mnist
-from model.fonts import FAMILIES, HELD_OUT, held_out_files
+from model.fonts import HELD_OUT, by_family, held_out_files
 from model.synthetic import NON_DIGIT_KINDS, NOT_A_DIGIT, draw_strokes, on_canvas
 
 
@@ -202,7 +202,7 @@ def samples(mnist: Mnist, per_kind: int = 200, seed: int = 0) -> Iterator[Sample
         rng = np.random.default_rng([seed, offset])
         for index in rng.choice(len(mnist.y_test), size=per_kind, replace=False):
             yield Sample(kind, int(mnist.y_test[index]), draw(mnist.x_test[index], rng))
-    families = held_out_by_family()
+    families = by_family(HELD_OUT)
     rng = np.random.default_rng([seed, len(DRAWN_KINDS)])
     for number in range(per_kind):
         label = number % 10
@@ -216,12 +216,6 @@ def outline_samples(count: int, seed: int = 0) -> Iterator[Sample]:
     rng = np.random.default_rng([seed, 1 + len(DRAWN_KINDS)])
     for number in range(count):
         yield Sample("outline", number % 10, outline_digit(number % 10, rng, fonts))
-
-
-def held_out_by_family() -> list[tuple[str, list[str]]]:
-    """Each held-out font family with its files (raises ``MissingFonts`` naming the packages to install)."""
-    held_out_files()
-    return [(family, [str(path) for path in FAMILIES[family][1]]) for family in HELD_OUT]
 
 
 def non_digit_samples(count: int, seed: int = 0) -> Iterator[Sample]:

@@ -88,9 +88,14 @@ def pen_width(coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return coverage
 
 
-def font_digit_coverage(label: int, font_path: str, rng: np.random.Generator) -> np.ndarray:
+def handwritten(text: str, font_path: str, rng: np.random.Generator) -> np.ndarray:
+    """A character in a font as a hand would draw it: a random size, then the wobble, then the pen."""
     height = int(rng.integers(60, 200))
-    return pen_width(elastic(render_text(str(label), font_path, rng, height), rng), rng)
+    return pen_width(elastic(render_text(text, font_path, rng, height), rng), rng)
+
+
+def font_digit_coverage(label: int, font_path: str, rng: np.random.Generator) -> np.ndarray:
+    return handwritten(str(label), font_path, rng)
 
 
 # Non-digits ---------------------------------------------------------------------------------
@@ -98,7 +103,7 @@ def font_digit_coverage(label: int, font_path: str, rng: np.random.Generator) ->
 
 def letter(fonts: list[str], rng: np.random.Generator) -> np.ndarray:
     text = LETTERS[int(rng.integers(0, len(LETTERS)))]
-    return pen_width(elastic(render_text(text, pick(fonts, rng), rng, int(rng.integers(60, 200))), rng), rng)
+    return handwritten(text, pick(fonts, rng), rng)
 
 
 def word(fonts: list[str], rng: np.random.Generator) -> np.ndarray:
@@ -108,7 +113,7 @@ def word(fonts: list[str], rng: np.random.Generator) -> np.ndarray:
 
 def symbol(fonts: list[str], rng: np.random.Generator) -> np.ndarray:
     text = SYMBOLS[int(rng.integers(0, len(SYMBOLS)))]
-    return pen_width(elastic(render_text(text, pick(fonts, rng), rng, int(rng.integers(60, 200))), rng), rng)
+    return handwritten(text, pick(fonts, rng), rng)
 
 
 def pick(fonts: list[str], rng: np.random.Generator) -> str:
