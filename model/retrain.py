@@ -250,11 +250,11 @@ def scores(tflite: Path, mnist: Mnist, holdout: LabelledSet, calibration: Calibr
 
 def gate_non_digits() -> np.ndarray:
     """The gate's non-digits: generated from held-out fonts with a fixed seed, prepared as the server would."""
+    from model.decode import decode_image
+    from model.preprocess import prepare
     from model.realistic import non_digit_samples
-    from model.recognizer import Recognizer
 
-    prepare = Recognizer.load().prepare
-    images = [prepare(sample.data, keep=False)[0].image for sample in non_digit_samples(GATE_NON_DIGITS, seed=99)]
+    images = [prepare(decode_image(sample.data)).image for sample in non_digit_samples(GATE_NON_DIGITS, seed=99)]
     return np.stack([image for image in images if image is not None])
 
 
