@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 from PIL import Image
 
 SHRINK = 0.7  # each step keeps this much of the width and height
@@ -29,6 +30,11 @@ def png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def gray_png(pixels: np.ndarray) -> bytes:
+    """A grayscale PNG of a 2-D uint8 array: the 28x28 input the model saw, a heat map, a layer mosaic."""
+    return png(Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)))
 
 
 def stored_png(image: Image.Image, max_bytes: int) -> bytes | None:

@@ -17,7 +17,6 @@ next to the recognition, and never on the normal path (``bench/explain.py`` meas
 
 from __future__ import annotations
 
-import io
 import re
 import threading
 import warnings
@@ -25,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
-from PIL import Image
 
+from model.data import to_input
+from model.drawing import gray_png
 from model.litert import Classifier
 
 PATCH = 6  # pixels per side of the occluding patch: about a stroke's width and a bit
@@ -34,13 +34,6 @@ STRIDE = 2  # 12 x 12 = 144 positions on 28x28, one model call with the original
 TOP_CHANNELS = 16  # the most active channels of a layer shown, as a 4x4 mosaic
 CONVOLUTIONS = {"CONV_2D", "DEPTHWISE_CONV_2D"}
 ACTIVATIONS = {"RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU"}
-
-
-def png(image: np.ndarray) -> bytes:
-    """A grayscale PNG of a uint8 array: small, lossless, and what the page already shows for ``preview``."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), mode="L").save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -164,7 +157,7 @@ class Explainer:
     def layers(self, image: np.ndarray) -> list[LayerView]:
         """Each convolution layer's activations for one prepared 28x28 uint8 image."""
         interpreter, outputs = self._inspector()
-        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], as_input(image[None]))
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], to_input(image[None]))
         interpreter.invoke()
         details = {detail["index"]: detail for detail in interpreter.get_tensor_details()}
         views = []
@@ -172,13 +165,13 @@ class Explainer:
             activation = interpreter.get_tensor(tensor)[0]
             channels, tiled = mosaic(activation)
             name = layer_name(details[tensor]["name"], index)
-            views.append(LayerView(name, tuple(int(n) for n in activation.shape), channels, png(tiled)))
+            views.append(LayerView(name, tuple(int(n) for n in activation.shape), channels, gray_png(tiled)))
         return views
 
     def occlusion(self, image: np.ndarray) -> tuple[int, np.ndarray]:
         """The model's top class for the image, and each pixel's mean probability drop when hidden."""
         batch, corners = occlusions(image)
-        probabilities = self._occluder.predict(as_input(batch))
+        probabilities = self._occluder.predict(to_input(batch))
         target = int(np.argmax(probabilities[0]))
         return target, heat(probabilities[0, target] - probabilities[1:, target], corners, image.shape[0])
 
@@ -186,9 +179,4 @@ class Explainer:
         """The heat map and the layer views of one prepared 28x28 uint8 image (the model's input)."""
         image = np.asarray(image, dtype=np.uint8).reshape(28, 28)
         target, drops = self.occlusion(image)
-        return Explanation(target, png(to_uint8(drops)), float(drops.max()), self.layers(image))
-
-
-def as_input(images: np.ndarray) -> np.ndarray:
-    """uint8 (n, 28, 28) to the model's float32 (n, 28, 28, 1) in [0, 1], as ``Recognizer.classify`` feeds it."""
-    return (images.astype(np.float32) / 255.0)[..., None]
+        return Explanation(target, gray_png(to_uint8(drops)), float(drops.max()), self.layers(image))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,12 +16,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-from PIL import Image
 
 from model import card as model_card
 from model.calibration import DIGITS, Calibration
+from model.data import to_input
 from model.decode import DEFAULT_LIMITS, ImageError, Limits, decode_image
-from model.drawing import stored_png
+from model.drawing import gray_png, stored_png
 from model.explain import Explainer, Explanation
 from model.litert import Classifier
 from model.preprocess import Prepared, prepare
@@ -38,13 +37,6 @@ def timed(function: Callable[[], T]) -> tuple[T, float]:
     started = time.perf_counter()
     result = function()
     return result, (time.perf_counter() - started) * 1000.0
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    """A small PNG of a 28x28 input, for the UI's "what the model sees" view."""
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -75,7 +67,7 @@ class Recognition:
     @functools.cached_property
     def preview_png(self) -> bytes | None:
         """Encoded once: the server both sends and stores it."""
-        return None if self.image is None else png_bytes(self.image)
+        return None if self.image is None else gray_png(self.image)
 
 
 @dataclass(frozen=True)
@@ -172,7 +164,7 @@ class Recognizer:
         images = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
         if len(images) == 0:
             return np.zeros((0, DIGITS), dtype=np.float32)
-        return self.calibration.probabilities(self.classifier.predict((images.astype(np.float32) / 255.0)[..., None]))
+        return self.calibration.probabilities(self.classifier.predict(to_input(images)))
 
     def refused(self, probabilities: np.ndarray) -> np.ndarray:
         """Which rows of ``classify``'s output are not digits."""

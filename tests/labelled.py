@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from model.drawing import gray_png
 from model.labelled import LabelledSet
 from model.realistic import outline_samples
-from model.recognizer import Recognizer, png_bytes
+from model.recognizer import Recognizer
 from server.attempts import Attempt
 from tests.records import make_attempt
 
@@ -35,7 +36,7 @@ def store_attempts(store, data: LabelledSet) -> None:
         predicted = int(data.predicted[index])
         record = make_attempt(1_700_000_000.0 + index, digit=None if predicted < 0 else predicted)
         changes = {
-            "input": png_bytes(data.inputs[index]),
+            "input": gray_png(data.inputs[index]),
             "session": str(data.drawers[index]),
             "model_version": str(data.model_versions[index]),
             "label": int(data.labels[index]),

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from model.drawing import gray_png
 from model.labelled import LabelledSet
-from model.recognizer import png_bytes
 from server.attempts import Attempt
 from server.export import export_labels
 from server.stores import open_store
@@ -22,7 +22,7 @@ def labelled_attempts(mnist, count: int) -> list[Attempt]:
             Attempt(
                 **{
                     **record.__dict__,
-                    "input": png_bytes(mnist.x_test[index]),
+                    "input": gray_png(mnist.x_test[index]),
                     "session": f"drawer-{index % 3}",
                     "room": "7B" if index % 2 else "",
                     "model_version": "v1" if index % 2 else "v2",
