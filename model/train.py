@@ -27,6 +27,7 @@ import tensorflow as tf
 from model import card as model_card
 from model import fonts
 from model.calibration import (
+    DIGITS,
     FALSE_REJECT_BUDGET,
     MNIST_FALSE_REJECT_BUDGET,
     Calibration,
@@ -146,7 +147,7 @@ def parse_recipe(argv: list[str] | None = None) -> Recipe:
 
 def held_out_digit_sets(labels: np.ndarray, kinds: np.ndarray) -> list[tuple[np.ndarray, float]]:
     """The held-out real digits, set by set (MNIST, re-drawn kinds, fonts), each with its false-refusal budget."""
-    drawn = (kinds != "mnist") & (kinds != "font") & (labels < 10)
+    drawn = (kinds != "mnist") & (kinds != "font") & (labels < DIGITS)
     return [
         (kinds == "mnist", MNIST_FALSE_REJECT_BUDGET),
         (drawn, FALSE_REJECT_BUDGET),
@@ -161,7 +162,7 @@ def calibrate(classifier: Classifier, validation: tuple[np.ndarray, np.ndarray],
     temperature = fit_temperature(raw, labels)
     calibrated = Calibration(temperature).probabilities(raw)
     threshold = choose_threshold(
-        [(calibrated[inside, 10], budget) for inside, budget in held_out_digit_sets(labels, kinds)]
+        [(calibrated[inside, DIGITS], budget) for inside, budget in held_out_digit_sets(labels, kinds)]
     )
     return Calibration(temperature, threshold)
 
