@@ -60,6 +60,7 @@ bench: $(DEV) $(MNIST) system-deps
 	$(PY) -m bench.inference
 	$(PY) -m bench.preprocess
 	$(PY) -m bench.recognition
+	$(PY) -m bench.honesty
 	$(PY) -m bench.live
 	$(PY) -m bench.connections
 

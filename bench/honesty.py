@@ -1,0 +1,76 @@
+"""Issue 15's targets for honest answers, measured: ``python -m bench.honesty [--per-kind N] [--non-digits N]``.
+
+Runs ``model.honesty.measure`` on the committed model as the server serves it (decoder,
+preprocessing, LiteRT, the card's calibration) and prints each target beside its
+measured value, and the model call's time. The full report with its reliability plot is
+``python -m model.honesty`` (model/reports/honesty.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from bench.timing import machine, median_ms
+from model.data import load_mnist
+from model.honesty import measure
+from model.recognizer import Recognizer
+
+
+def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) for every number the issue asks for."""
+    kinds = numbers["realistic_kinds"]
+    fonts = numbers["unseen_font_families"]
+    unseen = sum(row["accuracy"] * row["count"] for row in fonts.values()) / sum(row["count"] for row in fonts.values())
+    weakest = min(kinds, key=lambda kind: kinds[kind]["accuracy"])
+    ece = max(numbers["mnist"]["ece_after"], numbers["realistic"]["ece_after"])
+    return [
+        (
+            "ECE <= 2 % (MNIST test and realistic)",
+            f"{numbers['mnist']['ece_after']:.2%} / {numbers['realistic']['ece_after']:.2%}",
+            ece <= 0.02,
+        ),
+        (
+            "non-digits refused >= 90 %",
+            f"{numbers['non_digits']['all']['refused']:.2%}",
+            numbers["non_digits"]["all"]["refused"] >= 0.9,
+        ),
+        (
+            "realistic digits refused <= 1 %",
+            f"{numbers['realistic']['refused']:.2%}",
+            numbers["realistic"]["refused"] <= 0.01,
+        ),
+        (
+            "MNIST test >= 99.6 % (a refusal is an error)",
+            f"{numbers['mnist']['accuracy']:.2%}",
+            numbers["mnist"]["accuracy"] >= 0.996,
+        ),
+        ("unseen fonts >= 98 %", f"{unseen:.2%}", unseen >= 0.98),
+        (
+            "every realistic kind >= 98.5 %",
+            f"weakest: {weakest} {kinds[weakest]['accuracy']:.2%}",
+            kinds[weakest]["accuracy"] >= 0.985,
+        ),
+        ("model call <= 0.2 ms", f"{model_ms:.3f} ms", model_ms <= 0.2),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--per-kind", type=int, default=300)
+    parser.add_argument("--non-digits", type=int, default=1200)
+    args = parser.parse_args()
+    recognizer = Recognizer.load()
+    numbers = measure(recognizer, load_mnist(), args.per_kind, args.non_digits)
+    image = np.zeros((1, 28, 28), np.uint8)
+    model_ms = median_ms(lambda: recognizer.classify(image), repeat=500)
+    print(f"# Honest answers ({args.per_kind} per realistic kind, {args.non_digits} non-digits; {machine()})\n")
+    print("| target | measured | met |")
+    print("|---|---:|---|")
+    for target, measured, met in targets(numbers, model_ms):
+        print(f"| {target} | {measured} | {'yes' if met else '**no**'} |")
+
+
+if __name__ == "__main__":
+    main()
