@@ -58,7 +58,7 @@ def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--per-kind", type=int, default=300)
+    parser.add_argument("--per-kind", type=int, default=1000)
     parser.add_argument("--non-digits", type=int, default=1200)
     args = parser.parse_args()
     recognizer = Recognizer.load()

@@ -228,7 +228,7 @@ def write_report(numbers: dict, card: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--per-kind", type=int, default=300)
+    parser.add_argument("--per-kind", type=int, default=1000)
     parser.add_argument("--non-digits", type=int, default=1200)
     args = parser.parse_args()
     recognizer = Recognizer.load()

@@ -31,7 +31,10 @@ CANVAS_SIZE = 28
 MNIST_CENTRE = 14.0  # where MNIST puts the centre of mass (row, column)
 MNIST_STROKE = 2.8  # median stroke width of MNIST digits, in 20x20-box pixels
 INK_THRESHOLD = 0.25  # ink above this is part of a stroke
-MIN_CONTRAST = 0.12  # the faintest stroke we still call ink, as a share of the paper's brightness
+# The faintest stroke we still call ink, as a share of the paper's brightness. Light pencil photographed
+# on gray paper can be barely 10 % darker than the paper around it; blank paper photos (uneven light, sensor
+# noise, JPEG) stay under this once the noise floor is taken off.
+MIN_CONTRAST = 0.07
 MIN_DIGIT_SHARE = 0.02  # a mark smaller than this share of the image's long side is a dot, not a digit
 SMALL_DIGIT_PIXELS = 56  # below this many working pixels, re-read the digit from the original
 
