@@ -23,3 +23,9 @@ accesslog = "-"
 # No client address, user agent, referrer or query string (it carries Socket.IO session ids and
 # room codes): what was asked, the answer and how long it took (README, Security and privacy).
 access_log_format = "%(m)s %(U)s %(s)s %(B)s %(M)sms"
+
+
+def post_worker_init(worker) -> None:
+    """Start the service's runtime (recognizer processes, results loop, attempt log) as soon as the
+    worker has its app, so the first visitor does not wait for it; ``create_app`` itself starts nothing."""
+    worker.wsgi.extensions["digits"].start()

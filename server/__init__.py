@@ -1,7 +1,8 @@
 """The live digit server: a Flask application factory with Flask-SocketIO.
 
-``create_app()`` wires configuration, the recognizer, the inference queue, the attempt
-log and its store, the REST API, the Socket.IO handlers and the front end.
+``create_app()`` wires configuration, the service (``server/service.py``, whose runtime
+starts on first use), the REST API, the Socket.IO handlers and the front end. It is
+cheap: ``flask init-db`` and the other commands start no recognizer, thread or process.
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         announce(config, app.config["TEACHER_TOKEN"])
     app.config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"] * 4 // 3 + 64 * 1024
 
-    digits = Digits(config)
+    digits = Digits(config)  # cheap: its runtime starts on first use, or in gunicorn's post_worker_init
     app.extensions["digits"] = digits
+    app.before_request(digits.start)
     if not config["TESTING"]:
         atexit.register(digits.close)
 
@@ -100,7 +102,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         max_http_buffer_size=max_message,
         ping_interval=10,
         ping_timeout=20,
-        # Handlers never wait (a frame's answer is emitted by the thread that classified it),
+        # Handlers never wait (a frame's answer is emitted by the results loop, server/results.py),
         # so they run on the connection's own reader: no new thread per event.
         async_handlers=False,
     )

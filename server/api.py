@@ -115,8 +115,11 @@ def uploaded_image() -> tuple[bytes | str, str]:
 def predict():
     image, source = uploaded_image()
     attempt_id = new_attempt_id()
-    frame = Frame(attempt_id, 0, image, final=True, address=client_address(), room=room_arg(), explain=explain_arg())
-    answer = service().classify(frame, client_address(), source)
+    address = client_address()
+    frame = Frame(
+        attempt_id, 0, image, True, address, room=room_arg(), explain=explain_arg(), session=address, source=source
+    )
+    answer = service().classify(frame)
     prediction = answer.prediction(0)  # the REST attempt's only answer: it carries the owner token
     return jsonify({key: prediction[key] for key in prediction if key not in ("seq", "final")})
 

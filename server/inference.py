@@ -21,9 +21,9 @@ from __future__ import annotations
 import collections
 import logging
 import math
+import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from model.decode import ImageError, Limits, image_bytes
@@ -54,6 +54,8 @@ class Frame:
     number: bool = False  # read a whole row of digits (``/api/number``) instead of one digit
     room: str = ""  # the classroom the attempt is logged in (server/rooms.py)
     explain: bool = False  # also answer with a view inside the network (model/explain.py)
+    session: str = ""  # who sent it: a Socket.IO connection's sid, or a REST caller's address
+    source: str = "canvas"  # what the attempt is logged as coming from: the page, or a REST route
     received_at: float = field(default_factory=time.perf_counter)
 
 
@@ -68,43 +70,30 @@ class Outcome:
 
 
 class Job:
-    """A frame waiting for its outcome; the event is a real one, safe to set from a worker."""
+    """A frame waiting for its outcome.
 
-    def __init__(self, frame: Frame) -> None:
+    A REST request waits on it (``wait``); a live frame's job goes to its ``reply_to``
+    queue once resolved, which the results loop (``server/results.py``) reads: the
+    worker that classified it never emits, tracks or logs anything itself.
+    """
+
+    def __init__(self, frame: Frame, reply_to: queue.Queue | None = None) -> None:
         self.frame = frame
+        self.reply_to = reply_to
         self.outcome: Outcome | None = None
         self._done = threading.Event()
-        self._callbacks: list[Callable[[Outcome], None]] = []
-        self._lock = threading.Lock()
 
     def resolve(self, outcome: Outcome) -> None:
-        with self._lock:
-            self.outcome = outcome
-            self._done.set()
-            callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            run_callback(callback, outcome)
-
-    def add_done_callback(self, callback: Callable[[Outcome], None]) -> None:
-        """Call ``callback(outcome)`` on the resolving thread, or now if the job is already resolved."""
-        with self._lock:
-            if self.outcome is None:
-                self._callbacks.append(callback)
-                return
-        run_callback(callback, self.outcome)
+        self.outcome = outcome
+        self._done.set()
+        if self.reply_to is not None:
+            self.reply_to.put(self)
 
     def wait(self, timeout: float | None = None) -> Outcome:
         if not self._done.wait(timeout):
             raise TimeoutError("inference took too long")
         assert self.outcome is not None
         return self.outcome
-
-
-def run_callback(callback: Callable[[Outcome], None], outcome: Outcome) -> None:
-    try:
-        callback(outcome)
-    except Exception:  # a delivery that fails must not take the worker thread with it
-        log.exception("delivering an inference outcome failed")
 
 
 class InferenceQueue:
@@ -134,9 +123,12 @@ class InferenceQueue:
         for worker in self._workers:
             worker.start()
 
-    def submit(self, frame: Frame) -> Job:
-        """Queue a frame; a waiting non-final frame of the same attempt is replaced and skipped."""
-        job = Job(frame)
+    def submit(self, frame: Frame, reply_to: queue.Queue | None = None) -> Job:
+        """Queue a frame; a waiting non-final frame of the same attempt is replaced and skipped.
+
+        With ``reply_to`` the resolved job (skipped ones too) is put there; without, wait on it.
+        """
+        job = Job(frame, reply_to)
         key = (frame.attempt_id, frame.seq if frame.final else None)
         with self._condition:
             replaced = self._pending.get(key)
@@ -173,9 +165,9 @@ class InferenceQueue:
             by_address.setdefault(job.frame.address, collections.deque()).append(key)
         keys: list[tuple[str, int | None]] = []
         while len(keys) < count:
-            for queue in by_address.values():
-                if queue and len(keys) < count:
-                    keys.append(queue.popleft())
+            for waiting in by_address.values():
+                if waiting and len(keys) < count:
+                    keys.append(waiting.popleft())
         return keys
 
     def _pop(self, key: tuple[str, int | None]) -> Job:

@@ -1,7 +1,7 @@
 """Socket.IO handlers: parse the event, call the service, emit. Nothing else lives here.
 
 Protocol (README, "Socket.IO protocol"): ``frame`` in, ``prediction`` out (later, from
-the thread that classified it: the handler never waits); ``label`` in,
+the results loop, ``server/results.py``: the handler only queues the frame); ``label`` in,
 acknowledged; ``watch`` joins a classroom's dashboard feed (``server/rooms.py``); every rejected event
 gets an ``error`` event with a stable code, and the connection stays usable.
 
@@ -18,14 +18,13 @@ from typing import Any
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room, rooms
 
-from model.decode import ImageError
 from server.addresses import client_address
 from server.extensions import socketio
 from server.inference import Busy, Frame
 from server.owners import Access
-from server.protocol import ProtocolError, parse_frame, parse_label_event
+from server.protocol import ProtocolError, error_event, parse_frame, parse_label_event
 from server.rooms import FEED_PREFIX, feed, parse_room
-from server.service import Answer, Delivery, Digits
+from server.service import Digits
 from server.teacher import is_teacher_token
 
 log = logging.getLogger("digits.live")
@@ -37,34 +36,14 @@ def service() -> Digits:
 
 def rejection(code: str, message: str, payload: Any = None) -> dict[str, Any]:
     """An ``error`` event's payload, echoing the attempt and seq the client sent, when it sent them."""
-    error: dict[str, Any] = {"code": code, "message": message}
-    if isinstance(payload, dict):
-        for key in ("attempt_id", "seq"):
-            if isinstance(payload.get(key), str | int) and not isinstance(payload.get(key), bool):
-                error[key] = payload[key]
-    return error
+    sent = payload if isinstance(payload, dict) else {}
+    return error_event(code, message, sent.get("attempt_id"), sent.get("seq"))
 
 
 def reject(code: str, message: str, payload: Any = None) -> dict[str, Any]:
     """Emit an ``error`` event to the sender; the result doubles as the event's acknowledgement."""
     emit("error", rejection(code, message, payload))
     return {"ok": False, "code": code, "message": message}
-
-
-def deliverer(session: str, payload: dict[str, Any], seq: int, final: bool, room: str) -> Delivery:
-    """Where a frame's answer goes once it is ready: runs on whichever thread resolves it, so it names the session."""
-
-    def deliver(result: Answer | ImageError | None) -> None:
-        if result is None:  # a newer frame of this drawing is being answered instead
-            return
-        if isinstance(result, ImageError):
-            socketio.emit("error", rejection(result.code, str(result), payload), to=session)
-            return
-        socketio.emit("prediction", result.prediction(seq), to=session)
-        if final:
-            socketio.emit("attempt", result.attempt.summary(), to=feed(room))
-
-    return deliver
 
 
 FORBIDDEN = "This attempt belongs to another drawer: send its owner_token."
@@ -82,6 +61,7 @@ def connect(auth: Any = None) -> None:
     teacher notices, and the connection still draws."""
     key = teacher_key(auth)
     teacher = is_teacher_token(key)
+    service().start()  # at once after a fork (gunicorn.conf.py), else on the first connection
     if not service().connect(request.sid, teacher, client_address()):
         # The client's connect_error then has message TOO_MANY and data {code, message}.
         raise ConnectionRefusedError(TOO_MANY, {"code": "rate_limited", "message": TOO_MANY})
@@ -116,7 +96,7 @@ def frame(payload: Any) -> None:
     if not digits.may_draw(event.attempt_id, request.sid, event.owner_token, digits.is_teacher(request.sid)):
         reject("forbidden", FORBIDDEN, payload)
         return
-    try:
+    try:  # answered later by the results loop (server/results.py): the handler never waits
         digits.submit(
             Frame(
                 event.attempt_id,
@@ -126,10 +106,8 @@ def frame(payload: Any) -> None:
                 digits.address(request.sid),
                 room=event.room,
                 explain=event.explain,
-            ),
-            request.sid,
-            "canvas",
-            deliverer(request.sid, payload, event.seq, event.final, event.room),
+                session=request.sid,
+            )
         )
     except Busy:
         reject("busy", "The server is busy; this frame was not classified. Send it again shortly.", payload)

@@ -39,6 +39,15 @@ class LabelEvent:
     owner_token: str | None = None
 
 
+def error_event(code: str, message: str, attempt_id: Any = None, seq: Any = None) -> dict[str, Any]:
+    """An ``error`` event's payload; it echoes the attempt and seq it is about, when they are plain values."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    for key, value in (("attempt_id", attempt_id), ("seq", seq)):
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            error[key] = value
+    return error
+
+
 def require_object(payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ProtocolError("bad_payload", "The event payload must be a JSON object.")

@@ -228,6 +228,7 @@ def test_health_reports_model_workers_and_store(client):
 
 def test_health_is_degraded_while_no_worker_can_classify(make_app, seven_png):
     client = make_app(INFERENCE_WORKERS=1).test_client()
+    assert client.get("/healthz").json["status"] == "ok"  # the first request starts the runtime
     [engine] = client.application.extensions["digits"].queue.engines
     os.kill(engine.pid, signal.SIGKILL)  # the worker's recognizer process dies between frames
     wait_until(lambda: client.get("/healthz").json["status"] == "degraded", what="degraded health")

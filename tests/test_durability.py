@@ -78,7 +78,9 @@ def test_a_rest_answer_arrives_only_once_its_attempt_is_stored(make_app, seven):
 
 def keep_nothing(app, monkeypatch) -> None:
     """Break both the store and the spool of an app, as a dead database on a full disk would."""
-    log = app.extensions["digits"].log
+    digits = app.extensions["digits"]
+    digits.start()  # the attempt log is part of the runtime, made on first use
+    log = digits.log
 
     def refuse(*args):
         raise StoreUnavailable("down")

@@ -73,6 +73,7 @@ def test_the_api_description_is_not_limited(make_app):
 def test_number_is_read_by_the_recognizer_processes_not_the_web_process(make_app, mnist, monkeypatch):
     app = make_app(INFERENCE_PROCESSES=True)
     digits = app.extensions["digits"]
+    digits.start()
     monkeypatch.setattr(digits.recognizer, "recognize_number", lambda image: pytest.fail("read in the web process"))
     response = app.test_client().post("/api/number", json={"image": data_url(transparent_png(row(mnist, "31", 30)))})
     assert response.status_code == 200
