@@ -16,6 +16,7 @@ no frame fails; a version it cannot load leaves it on the model it has, with a l
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -68,7 +69,12 @@ class ModelSwitch:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._refused: str | None = None  # a version this process could not load: not retried every poll
-        self.current: ModelFiles = self.versions.active()
+
+    @functools.cached_property
+    def current(self) -> ModelFiles:
+        """The version this process serves: the active one, found and checked (a model run) on first use, so
+        making the switch costs nothing; ``follow`` replaces it."""
+        return self.versions.active()
 
     def start(self) -> None:
         """Follow changes made by other processes, in a daemon thread."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import psutil
+import pytest
 
 
 def children() -> set[int]:
@@ -39,7 +40,10 @@ def test_a_socket_connection_starts_the_runtime_too(make_app):
     connection.disconnect()
 
 
-def test_init_db_touches_only_the_database(make_app, store_path):
+def test_init_db_touches_only_the_database(make_app, store_path, monkeypatch):
+    from model import versions
+
+    monkeypatch.setattr(versions.Classifier, "load", lambda path: pytest.fail("loaded a model"))
     before = children()
     app = make_app(INFERENCE_PROCESSES=True)
     assert "attempts" not in tables(store_path)
