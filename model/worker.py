@@ -64,10 +64,16 @@ class Channel:
         return pickle.loads(self._read(length))
 
     def _read(self, count: int) -> bytes:
-        data = self.reader.read(count)
-        if data is None or len(data) < count:
-            raise EOFError("the other end closed the pipe")
-        return data
+        """Exactly ``count`` bytes. A green pipe (the server's end, under eventlet) may return fewer than
+        asked while the rest is still on its way: a short read is not the end, only an empty one is."""
+        chunks, remaining = [], count
+        while remaining > 0:
+            data = self.reader.read(remaining)
+            if not data:
+                raise EOFError("the other end closed the pipe")
+            chunks.append(data)
+            remaining -= len(data)
+        return b"".join(chunks)
 
 
 def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) -> None:

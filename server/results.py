@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -103,12 +104,19 @@ class Results:
         self.inbox: queue.Queue[Job | Stored | None] = queue.Queue()
 
     def run(self) -> None:
-        """Answer what arrives until ``stop``; one item that fails is logged and the loop goes on."""
+        """Answer what arrives until ``stop``; one item that fails is logged and the loop goes on.
+
+        After each item it lets the others run: under eventlet a queue that has items
+        never blocks, and a batch's answers arrive together, so without it the loop would
+        hold every connection's reader and writer until the whole batch was sent.
+        ``time.sleep`` is eventlet's under its monkey-patching, and a bare yield under threading.
+        """
         while (item := self.inbox.get()) is not None:
             try:
                 self.handle(item)
             except Exception:
                 log.exception("answering a frame failed")
+            time.sleep(0)
 
     def stop(self) -> None:
         self.inbox.put(None)
