@@ -2,8 +2,10 @@
 and under a local Procfile runner (honcho)."""
 
 import os
+import runpy
 import subprocess
 import sys
+import types
 import uuid
 from pathlib import Path
 
@@ -41,6 +43,27 @@ def test_release_creates_the_schema(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Schema ready" in result.stdout
     assert (tmp_path / "a.db").exists()
+
+
+def test_the_release_step_loads_no_model(tmp_path):
+    """The release step runs where nothing is served: it creates the schema and nothing else (no model, no process)."""
+    environment = {**os.environ, "STORE_URL": f"sqlite:///{tmp_path / 'a.db'}", "DATA_DIR": str(tmp_path)}
+    environment["PATH"] = f"{Path(sys.executable).parent}:{environment['PATH']}"
+    result = subprocess.run(
+        ["bash", "-c", processes()["release"]], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "XNNPACK" not in result.stderr, "a LiteRT interpreter was made"
+
+
+def test_gunicorn_starts_the_runtime_after_the_fork(make_app, monkeypatch):
+    """``post_worker_init`` starts the recognizer processes before the first visitor, who then does not wait."""
+    monkeypatch.setenv("ASYNC_MODE", "threading")  # the file sets a default in os.environ: not in this process
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    app = make_app()
+    assert not app.extensions["digits"].started
+    config["post_worker_init"](types.SimpleNamespace(wsgi=app))
+    assert app.extensions["digits"].started
 
 
 def test_web_process_serves_the_app_and_the_protocol(tmp_path, seven_frame):
