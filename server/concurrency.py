@@ -2,8 +2,8 @@
 
 Under eventlet the process is monkey-patched, so ``threading`` makes green threads and
 green locks, and every thread of the server (inference workers, the attempt log's
-writer, the model switch) is one of them: they wait on pipes, sockets and events, which
-eventlet turns into cooperative waits. No CPU-bound work may run there: a green thread
+writer, the results loop, the model switch) is one of them: they wait on pipes, sockets
+and events, which eventlet turns into cooperative waits. No CPU-bound work may run there: a green thread
 that computes freezes every connection, which is why recognition always happens in the
 recognizer child processes under eventlet (``server/engines.py``), never in the web
 process. Under threading the same code makes real threads.
