@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from model.drawing import gray_png
@@ -34,7 +35,8 @@ def store_attempts(store, data: LabelledSet) -> None:
     attempts = []
     for index in range(len(data)):
         predicted = int(data.predicted[index])
-        record = make_attempt(1_700_000_000.0 + index, digit=None if predicted < 0 else predicted)
+        # Drawn in the last hour: within any retention period, which purges older attempts on start.
+        record = make_attempt(time.time() - 3600 + index, digit=None if predicted < 0 else predicted)
         changes = {
             "input": gray_png(data.inputs[index]),
             "session": str(data.drawers[index]),
