@@ -75,9 +75,7 @@ class Digits:
             if self._started:
                 return
             config = self.config
-            self.recognizer = Recognizer.load(
-                self.models.current.tflite, self.models.current.card_path, self.image_limits
-            )
+            self.use_model(self.models.current)  # the recognizer; its engines are made next
             self.queue = InferenceQueue(
                 [self._engine() for _ in range(config["INFERENCE_WORKERS"])],
                 self.image_limits,
