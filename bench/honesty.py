@@ -8,14 +8,10 @@ measured value, and the model call's time. The full report with its reliability 
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from bench.timing import machine, median_ms
-from model.data import load_mnist
-from model.honesty import measure
-from model.recognizer import Recognizer
+from model.honesty import measure_as_asked
 
 
 def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
@@ -57,12 +53,7 @@ def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--per-kind", type=int, default=1000)
-    parser.add_argument("--non-digits", type=int, default=1200)
-    args = parser.parse_args()
-    recognizer = Recognizer.load()
-    numbers = measure(recognizer, load_mnist(), args.per_kind, args.non_digits)
+    recognizer, numbers, args = measure_as_asked(__doc__)
     image = np.zeros((1, 28, 28), np.uint8)
     model_ms = median_ms(lambda: recognizer.classify(image), repeat=500)
     print(f"# Honest answers ({args.per_kind} per realistic kind, {args.non_digits} non-digits; {machine()})\n")

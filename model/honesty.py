@@ -226,13 +226,19 @@ def write_report(numbers: dict, card: dict, path: Path) -> None:
     path.write_text("\n".join(lines))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def measure_as_asked(description: str) -> tuple[Recognizer, dict, argparse.Namespace]:
+    """The served model measured on ``--per-kind`` realistic inputs of each kind and ``--non-digits``
+    non-digits: the command line of this report and of ``bench.honesty``, one sample size for both."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--per-kind", type=int, default=1000)
     parser.add_argument("--non-digits", type=int, default=1200)
     args = parser.parse_args()
     recognizer = Recognizer.load()
-    numbers = measure(recognizer, load_mnist(), args.per_kind, args.non_digits)
+    return recognizer, measure(recognizer, load_mnist(), args.per_kind, args.non_digits), args
+
+
+def main() -> None:
+    _, numbers, _ = measure_as_asked(__doc__)
     REPORT_DIR.mkdir(exist_ok=True)
     plot_reliability(numbers, REPORT_DIR / "reliability.png")
     write_report(numbers, model_card.read_card(), REPORT_DIR / "honesty.md")
