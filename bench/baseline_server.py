@@ -38,8 +38,9 @@ def healthz():
 
 @socketio.on("frame")
 def frame(payload):
-    encoded = payload["image"].split(",", 1)[-1]
-    image = Image.open(io.BytesIO(base64.b64decode(encoded))).convert("L")
+    sent = payload["image"]  # a data URL, or PNG bytes (a binary attachment) as the page sends now
+    raw = sent if isinstance(sent, bytes) else base64.b64decode(sent.split(",", 1)[-1])
+    image = Image.open(io.BytesIO(raw)).convert("L")
     image = ImageOps.invert(image).resize((28, 28))
     pixels = np.asarray(image, dtype=np.float32)[None, :, :, None] / 255.0
     with model_lock:

@@ -52,7 +52,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def page_pngs() -> list[bytes]:
-    """Real Chromium canvas frames (400x400 PNGs) of drawn digits: what the page sends."""
+    """The page's own frames, recorded from Chromium by ``bench.page_frames``: cropped RGBA PNGs of at most
+    256 px, from a drawing's first stroke to its last, as the page sends them (binary attachments)."""
+    return [path.read_bytes() for path in sorted(FRAMES.glob("page-*.png"))]
+
+
+def canvas_pngs() -> list[bytes]:
+    """Whole 400x400 Chromium canvases (white and transparent): what the page sent before it cropped."""
     return [path.read_bytes() for path in sorted(FRAMES.glob("canvas-400-*.png"))]
 
 
@@ -87,7 +93,19 @@ def uncropped_pngs(count: int = 16, size: int = 500, seed: int = 12) -> list[byt
     return pngs
 
 
-FRAME_SETS: dict[str, Callable[[], list[bytes]]] = {"page": page_pngs, "uncropped": uncropped_pngs}
+@dataclass(frozen=True)
+class FrameSet:
+    pngs: Callable[[], list[bytes]]
+    binary: bool  # sent as PNG bytes (a binary attachment), else as a base64 data URL
+
+
+# Each set goes to both servers as it is sent: the page's as bytes, as the page does; other
+# clients' as data URLs (``--binary`` runs those as bytes too).
+FRAME_SETS = {
+    "page": FrameSet(page_pngs, binary=True),
+    "uncropped": FrameSet(uncropped_pngs, binary=False),
+    "canvas": FrameSet(canvas_pngs, binary=False),
+}
 
 
 def as_sent(pngs: list[bytes], binary: bool = False) -> list[str] | list[bytes]:
@@ -95,8 +113,8 @@ def as_sent(pngs: list[bytes], binary: bool = False) -> list[str] | list[bytes]:
     return pngs if binary else [f"data:image/png;base64,{base64.b64encode(png).decode()}" for png in pngs]
 
 
-def frames(binary: bool = False) -> list[str] | list[bytes]:
-    """The page's frames as sent: data URLs, or bytes (binary frames)."""
+def frames(binary: bool = True) -> list[str] | list[bytes]:
+    """The page's frames as sent: bytes (binary frames, the page's way), or data URLs."""
     return as_sent(page_pngs(), binary)
 
 
@@ -363,13 +381,14 @@ def targets_table(runs: dict[tuple[str, str, int], dict]) -> str:
 
 
 def frame_sizes(pngs: dict[str, list[bytes]]) -> str:
-    """Bytes per frame of each set, so a set's cost can be told from its size (and checked against MAX_FRAME_BYTES)."""
+    """Bytes per frame of each set as sent, so a set's cost can be told from its size."""
     lines = []
     for name, files in pngs.items():
-        urls = as_sent(files)
+        binary = FRAME_SETS[name].binary
+        sent = as_sent(files, binary)
         lines.append(
-            f"Frames {name}: {len(files)} PNGs, data URL {sum(map(len, urls)) / len(urls):,.0f} bytes on average "
-            f"(largest {max(map(len, urls)):,}), binary PNG {sum(map(len, files)) / len(files):,.0f}"
+            f"Frames {name}: {len(files)} PNGs sent as {'bytes' if binary else 'data URLs'}, "
+            f"{sum(map(len, sent)) / len(sent):,.0f} bytes on average (largest {max(map(len, sent)):,})"
         )
     return "\n".join(lines)
 
@@ -407,11 +426,11 @@ def run_frame_set(
 
     Ours (the last mode) and the baseline are kept in ``runs`` for the targets.
     """
-    seconds, urls = args.soak or args.seconds, as_sent(pngs)
+    seconds, urls = args.soak or args.seconds, as_sent(pngs, FRAME_SETS[frame_set].binary)
     for mode, server in servers.ours.items():
         figures = load(server, drawers, seconds, args.rate, ServerProcesses.find(server), urls)
         print(row(f"ours ({mode})", frame_set, drawers, figures), flush=True)
-        if args.binary:
+        if args.binary and not FRAME_SETS[frame_set].binary:
             binary = load(server, drawers, seconds, args.rate, ServerProcesses.find(server), as_sent(pngs, True))
             print(row(f"ours ({mode}), binary frames", frame_set, drawers, binary), flush=True)
         if args.soak:
@@ -435,7 +454,7 @@ def main() -> None:
     parser.add_argument("--frames", default="page,uncropped", help=f"comma-separated: {', '.join(FRAME_SETS)}")
     parser.add_argument("--url", help="measure a running server instead of starting both")
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--binary", action="store_true", help="also run ours with binary frames (PNG bytes)")
+    parser.add_argument("--binary", action="store_true", help="also run ours with data-URL sets sent as bytes")
     parser.add_argument("--versus", metavar="REVISION", help="also run our server at this git revision, side by side")
     parser.add_argument("--versus-mode", default="threading", help="ASYNC_MODE for --versus (threading before 12/2026)")
     parser.add_argument("--soak", type=float, help="run 20 drawers this many seconds (first frame set), report memory")
@@ -453,7 +472,7 @@ def main() -> None:
     counts = [20] if args.soak else [int(count) for count in args.drawers.split(",")]
     if args.soak:  # one soak is long enough
         frame_sets = frame_sets[:1]
-    pngs = {name: FRAME_SETS[name]() for name in frame_sets}
+    pngs = {name: FRAME_SETS[name].pngs() for name in frame_sets}
     pace = f"{args.rate:g} frames/s per drawer" if args.rate else "frames back to back"
     print(f"# Live load, {args.soak or args.seconds:.0f} s per run, {pace} ({machine()})\n")
     print(f"{frame_sizes(pngs)}\n")

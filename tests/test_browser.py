@@ -16,6 +16,7 @@ import requests
 from playwright.sync_api import sync_playwright
 
 from model.synthetic import polygon_points
+from tests.chromium import CHROMIUM, CHROMIUM_FLAGS, draw_with_mouse, strokes
 from tests.images import CLEAR, data_url
 from tests.server_process import TEACHER_HEADERS, TEACHER_TOKEN, free_port, running_server
 from tests.waiting import wait_until
@@ -23,17 +24,6 @@ from tests.waiting import wait_until
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -67,42 +57,6 @@ def touch_page(browser):
     opened = context.new_page()
     yield opened
     context.close()
-
-
-def strokes(digit: np.ndarray, box: dict, margin: float = 0.15) -> list[list[tuple[float, float]]]:
-    """Horizontal strokes over every run of ink in each row of an MNIST digit (or a row of digits), on the page."""
-    ink = digit > 100
-    rows, columns = np.nonzero(ink)
-    top, left = rows.min(), columns.min()
-    span = max(rows.max() - top, columns.max() - left) + 1
-    size = min(box["width"], box["height"]) * (1 - 2 * margin)
-    cell = size / span
-    origin_x = box["x"] + box["width"] * margin
-    origin_y = box["y"] + box["height"] * margin
-    paths = []
-    width = ink.shape[1]
-    for row in range(top, rows.max() + 1):
-        line = ink[row]
-        column = 0
-        while column < width:
-            if not line[column]:
-                column += 1
-                continue
-            start = column
-            while column < width and line[column]:
-                column += 1
-            y = origin_y + (row - top + 0.5) * cell
-            paths.append([(origin_x + (start - left + 0.3) * cell, y), (origin_x + (column - left - 0.3) * cell, y)])
-    return paths
-
-
-def draw_with_mouse(page, paths) -> None:
-    for path in paths:
-        page.mouse.move(*path[0])
-        page.mouse.down()
-        for x, y in path[1:]:
-            page.mouse.move(x, y, steps=4)
-        page.mouse.up()
 
 
 def draw_with_touch(page, paths) -> None:
