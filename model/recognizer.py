@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+from PIL import Image
 
 from model import card as model_card
 from model.calibration import DIGITS, Calibration
 from model.data import to_input
-from model.decode import DEFAULT_LIMITS, ImageError, Limits, decode_image
+from model.decode import DEFAULT_LIMITS, ImageError, Limits, decode_image, image_bytes
 from model.drawing import gray_png, stored_png
 from model.explain import Explainer, Explanation
 from model.litert import Classifier
@@ -170,10 +171,15 @@ class Recognizer:
         """Which rows of ``classify``'s output are not digits."""
         return self.calibration.refused(probabilities)
 
+    def decode(self, data: bytes | str) -> tuple[bytes, Image.Image]:
+        """The bytes sent (base64 decoded) and the image they hold."""
+        raw = image_bytes(data, self.limits)
+        return raw, decode_image(raw, self.limits)
+
     def prepare(self, data: bytes | str, keep: bool = True) -> tuple[Prepared, dict[str, float], bytes | None]:
         """Decode and preprocess (the CPU work before the model), with timings, and the drawing if ``keep``."""
-        image, decode_ms = timed(lambda: decode_image(data, self.limits))
-        drawing = stored_png(image, self.limits.max_stored_bytes if keep else 0)  # before preprocessing
+        (raw, image), decode_ms = timed(lambda: self.decode(data))
+        drawing = stored_png(image, self.limits.max_stored_bytes if keep else 0, raw)  # before preprocessing
         prepared, preprocess_ms = timed(lambda: prepare(image))
         return prepared, {"decode_ms": decode_ms, "preprocess_ms": preprocess_ms}, drawing
 
