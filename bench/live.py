@@ -1,12 +1,18 @@
 """Live load: N Socket.IO drawers streaming canvas frames, against our server and the seed-style baseline.
 
-Each drawer (websocket transport) sends a PNG data URL, waits for its answer, and sends
-the next, back to back for T seconds; every eighth frame is final and starts a new
-attempt. Both servers run side by side in the same run and the project's figures are
-reported as ratios against the baseline's, because absolute times drift on shared machines.
-Every drawer count runs once per frame set (``--frames``): ``page``, the real Chromium
-frames of the page (400x400), and ``uncropped``, 500x500 canvases as another client would
-send them (RGB on white and RGBA on transparent, an MNIST test digit drawn big anywhere).
+Each drawer (websocket transport) sends a frame, waits for its answer, and sends the
+next, back to back for T seconds; every eighth frame is final and starts a new attempt.
+Both servers run side by side in the same run, each sent the same frames, and the
+project's figures are reported as ratios against the baseline's, because absolute times
+drift on shared machines. Every drawer count runs once per frame set (``--frames``):
+
+* ``page``: the page's own frames, recorded from Chromium (``bench.page_frames``): cropped
+  RGBA PNGs of at most 256 px, sent as bytes (binary attachments), as the page sends them;
+* ``uncropped``: 500x500 canvases as another client sends them, data URLs (RGB on white
+  and RGBA on transparent, an MNIST test digit drawn big anywhere);
+* ``canvas``: whole 400x400 Chromium canvases as data URLs, what the page sent before it
+  cropped (not run by default).
+
 Issue 12's targets are checked against the runs at the end.
 
     python -m bench.live                      # 1, 20 and 50 drawers, 10 s each, page and uncropped frames
