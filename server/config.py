@@ -47,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FRAME_BYTES": 2 * 1024 * 1024,
     "MAX_UPLOAD_BYTES": 5 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 4096 * 4096,
-    # The drawing kept with an attempt is a metadata-free PNG re-encoded from its pixels, shrunk to
+    # The drawing kept with an attempt is a metadata-free PNG of its pixels (model/drawing.py), shrunk to
     # fit this bound (else none is kept); STORE_IMAGES=false keeps only the 28x28 input and the result.
     "MAX_STORED_IMAGE_BYTES": 512 * 1024,
     "STORE_IMAGES": True,

@@ -249,7 +249,7 @@ SPEC: dict[str, Any] = {
                 "parameters": [ATTEMPT_ID],
                 "responses": {
                     "200": {
-                        "description": "The drawing as kept: a PNG re-encoded from its pixels, without "
+                        "description": "The drawing as kept: a PNG of its pixels only, without "
                         "metadata, within MAX_STORED_IMAGE_BYTES (attempts stored by older versions: as sent). "
                         "404 when none was kept (STORE_IMAGES=false, or too large even when shrunk)",
                         "content": {"image/png": {}, "image/jpeg": {}, "image/gif": {}, "image/webp": {}},
