@@ -237,27 +237,28 @@ class Digits:
         attempt = self.find(attempt_id)
         return attempt.room if attempt is not None else ""
 
-    def label(self, attempt_id: str, label: int | None) -> bool:
-        """Record a person's label; False when the attempt is unknown."""
+    def created_at(self, attempt_id: str) -> float | None:
+        """When an attempt started (stores index by day), from memory else the store; None when it is unknown."""
         tracked = self.tracker.get(attempt_id)
         if tracked is not None:
-            created_at = tracked.created_at
-        else:
-            attempt = self.find(attempt_id)
-            if attempt is None:
-                return False
-            created_at = attempt.created_at
+            return tracked.created_at
+        attempt = self.find(attempt_id)
+        return attempt.created_at if attempt is not None else None
+
+    def label(self, attempt_id: str, label: int | None) -> bool:
+        """Record a person's label; False when the attempt is unknown."""
+        created_at = self.created_at(attempt_id)
+        if created_at is None:
+            return False
         self.log.label(attempt_id, label, created_at)
         return True
 
     def delete(self, attempt_id: str) -> bool:
         """Remove an attempt and its drawing from memory and every table; False when it is unknown."""
-        attempt = self.find(attempt_id)
-        tracked = self.tracker.get(attempt_id)
-        if attempt is None and tracked is None:
+        created_at = self.created_at(attempt_id)
+        if created_at is None:
             return False
         self.tracker.forget(attempt_id)
-        created_at = attempt.created_at if attempt is not None else tracked.created_at
         self.log.delete(attempt_id, created_at, DURABLE_TIMEOUT)
         return True
 
