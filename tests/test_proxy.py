@@ -10,7 +10,9 @@ the API's JSON error and a Retry-After.
 
 from __future__ import annotations
 
+import json
 import re
+import ssl
 import subprocess
 import time
 import warnings
@@ -19,6 +21,7 @@ import pytest
 import requests
 import socketio
 import urllib3
+import websocket
 
 from bench.live import procfile_web
 from tests import nginx
@@ -80,14 +83,24 @@ def quiet_self_signed():
 
 
 def watch_through(base: str) -> dict:
-    """Connect with the websocket transport only (so the upgrade must pass) and watch the live feed."""
-    client = socketio.Client(ssl_verify=False)
-    client.connect(base, transports=["websocket"], auth={"token": TEACHER_TOKEN}, wait_timeout=10)
+    """Open a websocket-only Socket.IO connection through the proxy and watch the live feed: the answer.
+
+    Spoken by hand (Engine.IO 4 over one websocket, in one thread): python-socketio's client reads
+    and writes its socket from two threads, and over TLS about one ``watch`` in a hundred never got
+    its answer (2 of 330 through the TLS block; 0 of 350 over plain http, direct or proxied).
+    """
+    url = base.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+    connection = websocket.create_connection(url, timeout=10, sslopt={"cert_reqs": ssl.CERT_NONE})
     try:
-        assert client.transport() == "websocket"
-        return client.call("watch", timeout=10)
+        assert connection.recv().startswith("0{"), "the Engine.IO open packet"
+        connection.send("40" + json.dumps({"token": TEACHER_TOKEN}))
+        assert connection.recv().startswith("40{"), "connected to the default namespace"
+        connection.send('421["watch"]')
+        answer = connection.recv()
+        assert answer.startswith("431"), answer
+        return json.loads(answer[3:])[0]
     finally:
-        client.disconnect()
+        connection.close()
 
 
 def test_plain_http_reaches_the_server_without_hsts(proxy):
