@@ -1,8 +1,9 @@
 """A clean copy of a plain PNG without re-encoding it: its header and image data, nothing else.
 
 The drawing kept with an attempt must carry its pixels only (``model/drawing.py``).
-Re-encoding them costs 2 ms for the page's 256 px frames and 4 to 7 ms for a 500x500
-canvas, on every final frame (``python -m bench.preprocess``). A PNG's pixels are all in
+Re-encoding them with Pillow took 2 ms for the page's 256 px frames and 4 to 7 ms for a
+500x500 canvas, on every final frame: 15 to 18 % of the recognizer processes' time
+(``bench/README.md``, session 6). A PNG's pixels are all in
 two chunks, the header and the image data, when it is gray, RGB or either with alpha
 (no palette, no colour key, no EXIF orientation): those two chunks as sent, and no other
 (no text, EXIF, ICC profile, nor bytes after the end), are the same pixels. The image
@@ -14,7 +15,6 @@ copy, and the caller re-encodes the decoded pixels as before.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from zlib_ng import zlib_ng
 
@@ -32,46 +32,38 @@ def chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib_ng.crc32(data, zlib_ng.crc32(kind)))
 
 
-@dataclass(frozen=True)
-class Png:
-    """A plain PNG, read: its chunks in order (image data once, where it began) and its compressed image data."""
-
-    chunks: list[tuple[bytes, bytes]]  # (type, data)
-    compressed: bytes
-
-    def clean(self) -> bytes | None:
-        """Header, image data as sent, end: the pixels and nothing else; None where other chunks change them."""
-        if any(kind in CHANGE_PIXELS or (kind in TEXT and data.startswith(EXIF_IN_TEXT)) for kind, data in self.chunks):
-            return None
-        return SIGNATURE + chunk(b"IHDR", self.chunks[0][1]) + chunk(b"IDAT", self.compressed) + chunk(b"IEND", b"")
-
-
 def clean_copy(raw: bytes, max_pixels: int) -> bytes | None:
-    """``raw``'s pixels as a PNG without any other chunk, or None when ``raw`` is no plain PNG of that size."""
-    read_png = read(raw, max_pixels)
-    return read_png.clean() if read_png is not None else None
-
-
-def read(raw: bytes, max_pixels: int) -> Png | None:
-    """``raw`` as a plain PNG of at most ``max_pixels`` whose image data holds exactly its rows, or None."""
+    """``raw``'s pixels as a PNG without any other chunk, or None when ``raw`` is no plain PNG of at most
+    ``max_pixels`` whose image data holds exactly its rows."""
     chunks = read_chunks(raw)
-    if chunks is None or not chunks or chunks[0][0] != b"IHDR" or len(chunks[0][1]) != 13:
+    if chunks is None or chunks[0][0] != b"IHDR" or any(changes_pixels(kind, data) for kind, data in chunks):
         return None
-    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-    if depth != 8 or interlace != 0 or colour not in CHANNELS or not 0 < width * height <= max_pixels:
-        return None
+    header = chunks[0][1]
     compressed = b"".join(data for kind, data in chunks if kind == b"IDAT")
+    if not holds_its_rows(header, compressed, max_pixels):
+        return None
+    return SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", compressed) + chunk(b"IEND", b"")
+
+
+def changes_pixels(kind: bytes, data: bytes) -> bool:
+    return kind in CHANGE_PIXELS or (kind in TEXT and data.startswith(EXIF_IN_TEXT))
+
+
+def holds_its_rows(header: bytes, compressed: bytes, max_pixels: int) -> bool:
+    """An 8-bit, not interlaced gray or RGB header (with or without alpha) of at most ``max_pixels``, and image
+    data that inflates to exactly its rows, with nothing after them; never inflated past what it promises."""
+    if len(header) != 13:
+        return False
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    if depth != 8 or interlace != 0 or colour not in CHANNELS or not 0 < width * height <= max_pixels:
+        return False
     expected = height * (1 + width * CHANNELS[colour])  # a filter byte, then the row's samples
     inflater = zlib_ng.decompressobj()
     try:
-        scanlines = inflater.decompress(compressed, expected + 1)  # never more than the header promises
+        scanlines = inflater.decompress(compressed, expected + 1)
     except zlib_ng.error:
-        return None
-    if len(scanlines) != expected or not inflater.eof or inflater.unused_data:
-        return None
-    first = next(index for index, (kind, _) in enumerate(chunks) if kind == b"IDAT")
-    merged = [*chunks[:first], (b"IDAT", b""), *(item for item in chunks[first:] if item[0] != b"IDAT")]
-    return Png(merged, compressed)
+        return False
+    return len(scanlines) == expected and inflater.eof and not inflater.unused_data
 
 
 def read_chunks(raw: bytes) -> list[tuple[bytes, bytes]] | None:
