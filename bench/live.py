@@ -119,11 +119,6 @@ def as_sent(pngs: list[bytes], binary: bool = False) -> list[str] | list[bytes]:
     return pngs if binary else [f"data:image/png;base64,{base64.b64encode(png).decode()}" for png in pngs]
 
 
-def frames(binary: bool = True) -> list[str] | list[bytes]:
-    """The page's frames as sent: bytes (binary frames, the page's way), or data URLs."""
-    return as_sent(page_pngs(), binary)
-
-
 @dataclass
 class Result:
     answers: int
@@ -221,8 +216,8 @@ def load(
     server: ServerProcesses | None,
     images: list[str] | list[bytes] | None = None,
 ) -> dict:
-    """``drawers`` drawers sending ``images`` (default: the page's data URLs) for ``seconds``: the run's figures."""
-    images = images or frames()
+    """``drawers`` drawers sending ``images`` (default: the page's frames, bytes) for ``seconds``: the run's figures."""
+    images = images or as_sent(page_pngs(), binary=True)
     rss_start = server.rss_mb() if server else float("nan")
     cpu_start = server.cpu_seconds() if server else 0.0
     processes = min(drawers, 4)

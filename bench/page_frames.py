@@ -20,10 +20,11 @@ from playwright.sync_api import sync_playwright
 
 from model.data import load_mnist
 from tests.chromium import CHROMIUM, CHROMIUM_FLAGS, draw_with_mouse, strokes
+from tests.images import CLEAR
 from tests.server_process import running_server
 
 FRAMES = Path(__file__).resolve().parent / "frames"
-DIGITS = [3, 2, 1, 18, 4, 15, 21, 0]  # MNIST test indices: one each of 0 to 7, clearly drawn
+DIGITS = [CLEAR[label] for label in range(8)]  # MNIST test indices: one each of 0 to 7, the tests' clear ones
 KEPT_PER_DRAWING = 4
 
 

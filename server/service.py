@@ -47,7 +47,7 @@ class Digits:
         self.image_limits = Limits(
             max_bytes=config["MAX_UPLOAD_BYTES"],
             max_pixels=config["MAX_IMAGE_PIXELS"],
-            # The recognizer re-encodes the drawing to keep (model/drawing.py): off the web process's loop.
+            # The recognizer makes the drawing to keep (model/drawing.py): off the web process's loop.
             max_stored_bytes=config["MAX_STORED_IMAGE_BYTES"] if config["STORE_IMAGES"] else 0,
         )
         self.retention_seconds = config["RETENTION_DAYS"] * 86400
