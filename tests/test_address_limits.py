@@ -1,6 +1,8 @@
 """Abuse limits per client address, on a real server (the Procfile's eventlet worker).
 
-Clients bind 127.0.0.1 and 127.0.0.2, two addresses to the server (``tests/flood.py``).
+Clients bind addresses of the loopback range, each a client address to the server
+(``tests/flood.py``). Each test has its own: the server may still be closing one test's
+connections (a client's close is only noticed later) when the next test connects.
 """
 
 from __future__ import annotations
@@ -71,9 +73,9 @@ def test_a_flooding_address_does_not_push_busy_onto_another(server, seven_frame)
 
 
 async def one_too_many(host: str, port: int) -> dict:
-    """Connect the cap from 127.0.0.2, then one more; then one from 127.0.0.1, which must get in."""
-    clients = [RawClient(host, port, "127.0.0.2") for _ in range(FLOODERS + 1)]
-    other = RawClient(host, port, "127.0.0.1")
+    """Connect the cap from 127.0.0.3, then one more; then one from 127.0.0.4, which must get in."""
+    clients = [RawClient(host, port, "127.0.0.3") for _ in range(FLOODERS + 1)]
+    other = RawClient(host, port, "127.0.0.4")
     try:
         for client in clients[:-1]:
             await client.connect()
