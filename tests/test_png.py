@@ -1,10 +1,12 @@
-"""model/png.py: the clean copy of a plain PNG shows the same pixels and nothing else; anything unusual gets none."""
+"""model/png.py: a plain PNG's clean copy shows the same pixels and nothing else, and its luminance and alpha
+are Pillow's to the bit (every filter type, colour type and size); anything unusual gets neither."""
 
 from __future__ import annotations
 
 import io
 import struct
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +14,9 @@ from PIL import Image, PngImagePlugin
 from zlib_ng import zlib_ng
 
 from model import png
-from model.decode import Limits, decode_image
+from model.decode import ImageError, Limits, decode_image
 from model.drawing import stored_png
+from model.unfilter import AVERAGE, NONE, PAETH, SUB, UP
 
 MAX_PIXELS = Limits().max_pixels
 
@@ -50,9 +53,9 @@ def test_the_clean_copy_of_a_plain_png_shows_the_same_pixels(mode, size, level):
     np.testing.assert_array_equal(pillow_pixels(copy), pillow_pixels(raw))
 
 
-def made(scanlines: bytes, width: int, height: int, interlace: int = 0) -> bytes:
-    """An 8-bit gray PNG written chunk by chunk, so tests can make what encoders would not."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, interlace)
+def made(scanlines: bytes, width: int, height: int, interlace: int = 0, colour: int = 0) -> bytes:
+    """An 8-bit PNG written chunk by chunk (gray unless ``colour`` says), so tests can make what encoders would not."""
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, interlace)
     return (
         png.SIGNATURE
         + png.chunk(b"IHDR", header)
@@ -163,3 +166,129 @@ def test_a_clean_copy_over_the_bound_is_shrunk_as_before():
     assert kept is not None
     assert len(kept) <= 60_000
     assert Image.open(io.BytesIO(kept)).size[0] < 400
+
+
+COLOUR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}
+
+
+def paeth(left: int, up: int, corner: int) -> int:
+    """The PNG spec's Paeth predictor, written as the spec says it (9.4), independently of the kernel's."""
+    estimate = left + up - corner
+    to_left, to_up, to_corner = abs(estimate - left), abs(estimate - up), abs(estimate - corner)
+    if to_left <= to_up and to_left <= to_corner:
+        return left
+    return up if to_up <= to_corner else corner
+
+
+def filtered(pixels: np.ndarray, kinds: list[int]) -> bytes:
+    """Scanlines of ``pixels`` (height, width, channels) filtered with ``kinds[y]`` on row y, byte by byte."""
+    height, width, step = pixels.shape
+    rows = pixels.reshape(height, width * step).astype(int)
+    out = bytearray()
+    for y, kind in enumerate(kinds):
+        out.append(kind)
+        for x in range(width * step):
+            left = rows[y, x - step] if x >= step else 0
+            up = rows[y - 1, x] if y > 0 else 0
+            corner = rows[y - 1, x - step] if y > 0 and x >= step else 0
+            predicted = {NONE: 0, SUB: left, UP: up, AVERAGE: (left + up) // 2, PAETH: paeth(left, up, corner)}[kind]
+            out.append((rows[y, x] - predicted) % 256)
+    return bytes(out)
+
+
+def drawing_like(mode: str, width: int, height: int, seed: int) -> np.ndarray:
+    """Flat ground, flat strokes and noisy edges: runs where Paeth's shortcut holds and where it does not."""
+    pixels = np.asarray(noisy(mode, (width, height), seed)).reshape(height, width, len(mode)).copy()
+    pixels[: height // 3] = pixels[0, 0]  # rows of one colour, like a canvas's empty top
+    return pixels
+
+
+def bands_by_pillow(raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pillow's own decoding of ``raw``, as the recognizer reads it: ``convert("L")`` and the alpha channel."""
+    image = Image.open(io.BytesIO(raw))
+    alpha = np.asarray(image.getchannel("A")) if image.mode.endswith("A") else None
+    return np.asarray(image.convert("L")), alpha
+
+
+def assert_same_bands(raw: bytes) -> None:
+    image = png.luminance(raw, MAX_PIXELS)
+    assert image is not None
+    luminance, alpha = bands_by_pillow(raw)
+    assert image.mode == ("LA" if alpha is not None else "L")
+    np.testing.assert_array_equal(np.asarray(image.getchannel("L")), luminance)
+    if alpha is not None:
+        np.testing.assert_array_equal(np.asarray(image.getchannel("A")), alpha)
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+@pytest.mark.parametrize("size", [(1, 1), (1, 6), (7, 1), (13, 9)])
+@pytest.mark.parametrize("kind", ["none", "sub", "up", "average", "paeth", "mixed"])
+def test_every_filter_type_unfilters_as_pillow_does(mode, size, kind):
+    width, height = size
+    pixels = drawing_like(mode, width, height, seed=width * height)
+    rng = np.random.default_rng(height)
+    names = {"none": NONE, "sub": SUB, "up": UP, "average": AVERAGE, "paeth": PAETH}
+    kinds = list(rng.integers(0, 5, height)) if kind == "mixed" else [names[kind]] * height
+    raw = made(filtered(pixels, kinds), width, height, colour=COLOUR_TYPES[mode])
+    assert_same_bands(raw)
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+@pytest.mark.parametrize("size", [(37, 5), (500, 500), (1000, 700)])
+def test_what_encoders_write_decodes_as_pillow_does(mode, size):
+    """Pillow's encoder picks a filter per row (all five types on noisy images); compression levels differ."""
+    for level in (1, 6, 9):
+        assert_same_bands(saved(noisy(mode, size, seed=level), compress_level=level))
+
+
+def test_chromium_frames_decode_as_pillow_does():
+    frames = sorted((Path(__file__).resolve().parent.parent / "bench" / "frames").glob("*.png"))
+    assert len(frames) >= 30
+    for frame in frames:
+        assert_same_bands(frame.read_bytes())
+
+
+def test_rgb_luminance_is_pillows_formula_for_every_colour():
+    """Every 8-bit red, green and blue combination on a few rows, gray exactly as Pillow's ``convert("L")``."""
+    levels = np.arange(0, 256, 5, dtype=np.uint8)
+    red, green, blue = np.meshgrid(levels, levels, levels, indexing="ij")
+    pixels = np.stack([red.ravel(), green.ravel(), blue.ravel()], axis=1).reshape(-1, 416, 3)
+    assert_same_bands(saved(Image.fromarray(pixels, "RGB")))
+
+
+def test_a_filter_type_that_does_not_exist_is_left_to_pillow_which_refuses_it():
+    raw = made(bytes([5, 1, 2, 3]), 3, 1)
+    assert png.luminance(raw, MAX_PIXELS) is None
+    with pytest.raises(ImageError) as refused:
+        decode_image(raw)
+    assert refused.value.code == "corrupt_image"
+
+
+@pytest.mark.parametrize("mode", ["P", "I;16", "1"])
+def test_what_is_not_plain_decodes_through_pillow_in_its_own_mode(mode):
+    image = noisy("L", (40, 30)).convert(mode)
+    raw = saved(image)
+    assert png.luminance(raw, MAX_PIXELS) is None
+    assert decode_image(raw).mode == Image.open(io.BytesIO(raw)).mode
+
+
+def test_plain_pngs_decode_to_luminance_and_alpha():
+    assert decode_image(saved(noisy("RGB", (40, 30)))).mode == "L"
+    assert decode_image(saved(noisy("RGBA", (40, 30)))).mode == "LA"
+    assert decode_image(saved(noisy("LA", (40, 30)))).mode == "LA"
+
+
+def test_too_many_pixels_in_a_plain_png_are_refused_before_inflating():
+    raw = saved(noisy("RGB", (64, 64)))
+    assert png.luminance(raw, 64 * 64 - 1) is None
+    with pytest.raises(ImageError) as refused:
+        decode_image(raw, Limits(max_pixels=64 * 64 - 1))
+    assert refused.value.code == "too_many_pixels"
+
+
+@pytest.mark.parametrize("default_image", [True, False])
+def test_an_animated_png_reads_as_its_first_frame_as_pillow_does(default_image):
+    frames = [noisy("RGB", (30, 20), seed) for seed in range(3)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "PNG", save_all=True, append_images=frames[1:], default_image=default_image)
+    assert_same_bands(buffer.getvalue())
