@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PORT=8000 \
     SPOOL_PATH=/app/data/spool.db \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    NUMBA_CACHE_DIR=/app/numba-cache
 
 RUN useradd --create-home --uid 10001 digits
 WORKDIR /app
@@ -19,6 +20,9 @@ COPY server/ server/
 COPY frontend/ frontend/
 COPY Procfile gunicorn.conf.py ./
 RUN mkdir -p /app/data/models && chown -R digits:digits /app/data
+# The PNG kernel (model/unfilter.py) compiled into the image, not by every container's first
+# recognizer process; numba wants its cache folder writable, so it belongs to the server's user.
+RUN python -c "from model import png; png.compiled_kernel()" && chown -R digits:digits /app/numba-cache
 
 USER digits
 EXPOSE 8000

@@ -1,8 +1,11 @@
 """The container files, checked statically (no Docker engine runs here): they must agree
 with the code, the Procfile and each other."""
 
+import os
 import re
 import shlex
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -171,3 +174,21 @@ def test_both_server_blocks_limit_and_forward_the_same_way():
         assert line in example, line
     assert live.count("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;") == 2
     assert example.count("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;") == 2
+
+
+def test_dockerfile_compiles_the_png_kernel_into_a_cache_the_server_loads(tmp_path):
+    """The image's build step, run here with its ``NUMBA_CACHE_DIR``: a later process loads the compiled
+    kernel from that cache (a hit, no compiling) instead of spending a second on it at its first frame."""
+    cache = re.search(r"NUMBA_CACHE_DIR=(\S+)", DOCKERFILE).group(1)
+    build = re.search(r'^RUN (python -c "[^"]+") && chown -R digits:digits (\S+)$', DOCKERFILE, re.M)
+    assert build.group(2) == cache
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    command = shlex.split(build.group(1))
+    assert command[0] == "python"  # the image's interpreter: here, the one running the tests
+    subprocess.run([sys.executable, *command[1:]], cwd=ROOT, env=environment, check=True, timeout=300)
+    assert list(tmp_path.rglob("*.nbi")), "the build left an index of compiled functions"
+    loaded = "from model import png; kernel = png.compiled_kernel(); print(sum(kernel.stats.cache_hits.values()))"
+    hits = subprocess.run(
+        [sys.executable, "-c", loaded], cwd=ROOT, env=environment, check=True, timeout=300, capture_output=True, text=True
+    )
+    assert int(hits.stdout) >= 1
