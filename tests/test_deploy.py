@@ -189,6 +189,6 @@ def test_dockerfile_compiles_the_png_kernel_into_a_cache_the_server_loads(tmp_pa
     assert list(tmp_path.rglob("*.nbi")), "the build left an index of compiled functions"
     loaded = "from model import png; kernel = png.compiled_kernel(); print(sum(kernel.stats.cache_hits.values()))"
     hits = subprocess.run(
-        [sys.executable, "-c", loaded], cwd=ROOT, env=environment, check=True, timeout=300, capture_output=True, text=True
+        [sys.executable, "-c", loaded], cwd=ROOT, env=environment, check=True, timeout=300, capture_output=True
     )
     assert int(hits.stdout) >= 1

@@ -215,3 +215,4 @@ def test_disk_filters_equal_scipys_footprint_filters(radius):
     assert np.array_equal(dilated, ndimage.grey_dilation(image, footprint=footprint))
     assert np.array_equal(eroded, ndimage.grey_erosion(image, footprint=footprint))
     assert np.array_equal(preprocess.eroded(image > 0.4), ndimage.binary_erosion(image > 0.4))
+    assert np.array_equal(preprocess.grown(image > 0.9), ndimage.maximum_filter(image > 0.9, size=3))
