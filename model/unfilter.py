@@ -4,7 +4,7 @@ Pillow inflates with the system's zlib and unfilters every sample on its own: 1.
 for a 500x500 RGB canvas, then 0.1 ms more to turn it gray, twice what the whole rest
 of preprocessing costs. zlib-ng inflates the same data in 0.05 ms (``model/png.py``),
 and this kernel undoes the row filters and computes the gray in one pass over the rows,
-two rows at a time so they stay in cache: 0.12 ms (``python -m bench.preprocess``).
+two rows at a time so they stay in cache: 0.17 ms (``bench/README.md``, session 7).
 
 The recognizer reads nothing but luminance and alpha (``model/preprocess.py``), so those
 are what comes out, with Pillow's own integer formula for RGB: the same 28x28 input as
