@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from model import png
 from model.decode import ImageError, Limits
 from model.recognizer import NumberImage, NumberRecognition, Recognition, Recognizer
 from model.worker import Channel
@@ -65,6 +66,7 @@ class LocalEngine:
 
     def __init__(self, recognizer: Recognizer) -> None:
         self.recognizer = recognizer
+        png.compiled_kernel()  # numba loaded now, as a recognizer process does, not during the first frame
 
     def __call__(
         self, raws: Items, keep: Sequence[bool] | None = None, explain: Sequence[bool] | None = None
