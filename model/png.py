@@ -21,7 +21,9 @@ lets Pillow decode (and refuse) it as before.
 from __future__ import annotations
 
 import functools
+import logging
 import struct
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +31,7 @@ import numpy as np
 from PIL import Image
 from zlib_ng import zlib_ng
 
+log = logging.getLogger("digits.png")
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}  # colour type -> samples per pixel: gray, RGB, gray+alpha, RGBA
 # Chunks that change the pixels a decoder shows: a clean copy without them would differ, so a PNG
@@ -113,9 +116,25 @@ def luminance(raw: bytes, max_pixels: int) -> Image.Image | None:
 @functools.cache
 def compiled_kernel() -> Callable[..., bool]:
     """``model.unfilter``'s kernel, imported on first use: numba and LLVM (about 120 MB) load only in the
-    processes that decode, never in the web process. The recognizer process calls this before its first frame."""
-    from model.unfilter import scanlines_to_bands
+    processes that decode, never in the web process. The recognizer process calls this before its first frame.
 
+    Numba compiles it once and caches it in the first writable folder of: ``NUMBA_CACHE_DIR``,
+    ``model/__pycache__``, the user's cache; with none (a read-only root file system, say) it refuses
+    to define the function at all. Then this process compiles it into a private temporary folder
+    instead (a second, every start) rather than fail every frame.
+    """
+    try:
+        from model.unfilter import scanlines_to_bands
+    except RuntimeError as error:
+        if "cannot cache" not in str(error):
+            raise
+        from numba import config
+
+        config.CACHE_DIR = tempfile.mkdtemp(prefix="digits-numba-")
+        log.warning(
+            "No writable folder for numba's cache (%s); compiling the PNG kernel into %s", error, config.CACHE_DIR
+        )
+        from model.unfilter import scanlines_to_bands
     return scanlines_to_bands
 
 

@@ -4,7 +4,10 @@ are Pillow's to the bit (every filter type, colour type and size); anything unus
 from __future__ import annotations
 
 import io
+import os
 import struct
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -292,3 +295,34 @@ def test_an_animated_png_reads_as_its_first_frame_as_pillow_does(default_image):
     buffer = io.BytesIO()
     frames[0].save(buffer, "PNG", save_all=True, append_images=frames[1:], default_image=default_image)
     assert_same_bands(buffer.getvalue())
+
+
+def test_without_a_writable_cache_folder_the_kernel_compiles_into_a_temporary_one(tmp_path):
+    """A read-only root file system: numba can write neither beside the source, nor in the user's cache.
+    Numba alone would refuse to define the kernel, and every recognizer process would die at start."""
+    package = tmp_path / "model"
+    package.mkdir()
+    for name in ("__init__.py", "png.py", "unfilter.py"):
+        (package / name).write_bytes((Path(png.__file__).parent / name).read_bytes())
+    (package / "__pycache__").write_text("a file where numba wants a folder")  # unwritable, even for root
+    home = tmp_path / "home"
+    home.write_text("not a folder either")
+    environment = {key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"}
+    decode = (
+        "import numpy as np, sys; from model import png; from PIL import Image; import io; "
+        "b = io.BytesIO(); Image.new('RGB', (9, 7), (200, 10, 30)).save(b, 'PNG'); "
+        "image = png.luminance(b.getvalue(), 100); print(png.__file__, image.mode, np.asarray(image)[0, 0])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", decode],
+        cwd=tmp_path,
+        env={**environment, "HOME": str(home), "XDG_CACHE_HOME": str(home), "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    grays = np.asarray(Image.new("RGB", (1, 1), (200, 10, 30)).convert("L"))[0, 0]
+    assert result.stdout.split() == [str(package / "png.py"), "L", str(grays)]
+    assert "No writable folder for numba's cache" in result.stderr
