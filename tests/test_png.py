@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 from zlib_ng import zlib_ng
 
@@ -326,3 +328,30 @@ def test_without_a_writable_cache_folder_the_kernel_compiles_into_a_temporary_on
     grays = np.asarray(Image.new("RGB", (1, 1), (200, 10, 30)).convert("L"))[0, 0]
     assert result.stdout.split() == [str(package / "png.py"), "L", str(grays)]
     assert "No writable folder for numba's cache" in result.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    mode=st.sampled_from(["L", "LA", "RGB", "RGBA"]),
+    width=st.integers(1, 40),
+    height=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+    bad_filter=st.booleans(),
+)
+def test_any_scanlines_decode_as_pillow_decodes_them(mode, width, height, seed, bad_filter):
+    """Differential fuzzing: random bytes after random filter types are a valid PNG, and must read exactly as
+    Pillow reads them; a filter type over 4 anywhere makes both refuse."""
+    rng = np.random.default_rng(seed)
+    stride = width * len(mode)
+    rows = rng.integers(0, 256, (height, 1 + stride), dtype=np.uint8)
+    rows[:, 0] = rng.integers(0, 5, height)
+    if bad_filter:
+        rows[rng.integers(height), 0] = rng.integers(5, 256)
+    raw = made(rows.tobytes(), width, height, colour=COLOUR_TYPES[mode])
+    if bad_filter:
+        assert png.luminance(raw, MAX_PIXELS) is None
+        with pytest.raises(ImageError) as refused:
+            decode_image(raw)
+        assert refused.value.code == "corrupt_image"
+    else:
+        assert_same_bands(raw)
