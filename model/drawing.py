@@ -44,7 +44,9 @@ def stored_png(image: Image.Image, max_bytes: int, sent: bytes = b"") -> bytes |
     """The drawing to keep: a metadata-free PNG of at most ``max_bytes``, or None when even a small one is over.
 
     ``image`` decoded from the bytes ``sent``: a plain PNG is kept as its header and image
-    data as they came (``model/png.py``), the same pixels without re-encoding them.
+    data as they came (``model/png.py``), the same pixels without re-encoding them. One over
+    ``max_bytes`` is shrunk from ``image``, which for a plain PNG is its luminance and alpha
+    (``decode_image``): a colour drawing that large is kept in gray.
     """
     if max_bytes <= 0:
         return None

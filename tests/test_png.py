@@ -171,6 +171,7 @@ def test_a_clean_copy_over_the_bound_is_shrunk_as_before():
     assert kept is not None
     assert len(kept) <= 60_000
     assert Image.open(io.BytesIO(kept)).size[0] < 400
+    assert Image.open(io.BytesIO(kept)).mode == "L"  # shrunk from what the recognizer read: its luminance
 
 
 COLOUR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}
