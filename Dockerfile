@@ -20,9 +20,9 @@ COPY server/ server/
 COPY frontend/ frontend/
 COPY Procfile gunicorn.conf.py ./
 RUN mkdir -p /app/data/models && chown -R digits:digits /app/data
-# The PNG kernel (model/unfilter.py) compiled into the image, not by every container's first
+# The PNG kernel (model/runtime/unfilter.py) compiled into the image, not by every container's first
 # recognizer process; numba wants its cache folder writable, so it belongs to the server's user.
-RUN python -c "from model import png; png.compiled_kernel()" && chown -R digits:digits /app/numba-cache
+RUN python -c "from model.runtime import png; png.compiled_kernel()" && chown -R digits:digits /app/numba-cache
 
 USER digits
 EXPOSE 8000

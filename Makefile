@@ -10,7 +10,7 @@ MNIST := .cache/mnist.npz
 
 CASSANDRA_URL ?= cassandra://127.0.0.1:9042/digits
 
-.PHONY: run test lint data train retrain evaluate compare browser system-deps cassandra cassandra-stop run-cassandra bench clean
+.PHONY: run test test-unit lint data train retrain evaluate compare browser system-deps cassandra cassandra-stop run-cassandra bench clean
 
 run: $(RUNTIME)
 	$(PY) -m server
@@ -23,6 +23,10 @@ test: $(DEV) $(MNIST) browser system-deps
 	$(PY) -m pip check
 	$(PY) -m deptry .
 	$(PY) -m pytest
+
+# The fast lane: the unit tests (tests/unit: no server process, browser or Cassandra node).
+test-unit: $(DEV) $(MNIST)
+	$(PY) -m pytest tests/unit
 
 $(RUNTIME): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +41,7 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 data: $(MNIST)
 
 $(MNIST): | $(RUNTIME)
-	$(PY) -m model.data
+	$(PY) -m model.training.data
 
 browser:
 	scripts/install-chromium.sh
@@ -70,18 +74,18 @@ lint: $(DEV)
 	$(PY) -m deptry .
 
 train: $(RUNTIME) $(MNIST)
-	$(PY) -m model.train
+	$(PY) -m model.training.train
 
 # Fine-tune the active model on the labelled attempts in STORE_URL; writes a gated candidate
 # into data/models/ (promote it with `flask --app server promote VERSION`).
 retrain: $(RUNTIME) $(MNIST)
-	$(PY) -m model.retrain
+	$(PY) -m model.training.retrain
 
 evaluate: $(RUNTIME) $(MNIST)
-	$(PY) -m model.evaluate
+	$(PY) -m model.training.evaluate
 
 compare: $(DEV) $(MNIST)
-	$(PY) -m model.compare
+	$(PY) -m model.training.compare
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

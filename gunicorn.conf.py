@@ -4,7 +4,7 @@ The Procfile, ``make run`` (``python -m server``), the container and the tests a
 this one stack. One process with an eventlet worker: each connection is a green thread,
 so a thousand open sockets (kiosks, forgotten tabs, two classrooms) cost memory, not OS
 threads, and ``/healthz`` keeps answering. Recognition, the CPU work, runs in the
-recognizer child processes (``server/engines.py``), never on the event loop.
+recognizer child processes (``server/serving/engines.py``), never on the event loop.
 ``ASYNC_MODE=threading`` serves with gthread instead (a thread per connection, 64 at most),
 for comparison (``bench.live --mode threading``).
 """
@@ -28,4 +28,4 @@ access_log_format = "%(m)s %(U)s %(s)s %(B)s %(M)sms"
 def post_worker_init(worker) -> None:
     """Start the service's runtime (recognizer processes, results loop, attempt log) as soon as the
     worker has its app, so the first visitor does not wait for it; ``create_app`` itself starts nothing."""
-    worker.wsgi.extensions["digits"].start()
+    worker.wsgi.extensions["service"].start()

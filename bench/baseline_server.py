@@ -23,7 +23,7 @@ from flask import Flask
 from flask_socketio import SocketIO, emit
 from PIL import Image, ImageOps
 
-from model import card as model_card
+from model.runtime import card as model_card
 
 app = Flask(__name__)
 socketio = SocketIO(app, async_mode="threading", max_http_buffer_size=8 * 1024 * 1024)

@@ -1,6 +1,6 @@
 """Many open connections on one web process: 20 drawers with and without a crowd of idle clients.
 
-The crowd (``tests/crowd.py``) are Socket.IO websocket clients that only answer pings, as
+The crowd (``tests/support/crowd.py``) are Socket.IO websocket clients that only answer pings, as
 kiosks and open tabs do. The server is the Procfile's web process. Reported: the drawers'
 latency without and with the crowd, ``/healthz`` latency under the crowd and the drawers
 (probed every 50 ms, as a platform's health check would, more often), and memory per idle
@@ -23,8 +23,8 @@ import requests
 
 from bench.live import UNLIMITED, WARM_UP_DRAWERS, WARM_UP_SECONDS, ServerProcesses, load, procfile_web
 from bench.timing import machine, percentiles
-from tests.crowd import Crowd
-from tests.server_process import running_server
+from tests.support.crowd import Crowd
+from tests.support.server_process import running_server
 
 
 class HealthProbe(threading.Thread):

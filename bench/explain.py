@@ -3,7 +3,7 @@
     python -m bench.explain [--count 200]
 
 ``--count`` MNIST test digits are drawn as the page sends them (a 400x400 transparent PNG,
-``tests/images.py``) and recognized one frame per call, as a recognizer child process does
+``tests/support/images.py``) and recognized one frame per call, as a recognizer child process does
 for a lone drawer: decode, preprocess, model, preview PNG. Each frame is timed three ways,
 alternately in one process on one BLAS thread, so drift on a shared machine hits all alike:
 
@@ -26,11 +26,11 @@ import time
 from threadpoolctl import threadpool_limits
 
 from bench.timing import machine
-from model.data import load_mnist
-from model.recognizer import Recognition, Recognizer
-from server.attempts import data_url
-from server.explanations import explanation_json
-from tests.images import drawing
+from model.runtime.recognizer import Recognition, Recognizer
+from model.training.data import load_mnist
+from server.serving.explanations import explanation_json
+from server.storage.attempts import data_url
+from tests.support.images import drawing
 
 
 def frame_ms(recognizer: Recognizer, frame: bytes, explain: bool) -> tuple[float, Recognition]:

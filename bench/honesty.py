@@ -1,9 +1,9 @@
 """Issue 15's targets for honest answers, measured: ``python -m bench.honesty [--per-kind N] [--non-digits N]``.
 
-Runs ``model.honesty.measure`` on the committed model as the server serves it (decoder,
+Runs ``model.training.honesty.measure`` on the committed model as the server serves it (decoder,
 preprocessing, LiteRT, the card's calibration) and prints each target beside its
 measured value, and the model call's time. The full report with its reliability plot is
-``python -m model.honesty`` (model/reports/honesty.md).
+``python -m model.training.honesty`` (model/reports/honesty.md).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.timing import machine, median_ms
-from model.honesty import measure_as_asked
+from model.training.honesty import measure_as_asked
 
 
 def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:

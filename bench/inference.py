@@ -17,12 +17,12 @@ import numpy as np
 import tensorflow as tf
 
 from bench.timing import machine, median_ms
-from model import card as model_card
-from model.data import load_mnist, to_input
-from model.decode import decode_image
-from model.litert import Classifier
-from model.preprocess import prepare
-from tests.images import big_digit, on_canvas, transparent_png
+from model.runtime import card as model_card
+from model.runtime.decode import decode_image
+from model.runtime.litert import Classifier, to_input
+from model.runtime.preprocess import prepare
+from model.training.data import load_mnist
+from tests.support.images import big_digit, on_canvas, transparent_png
 
 BATCH = 32
 

@@ -50,7 +50,7 @@ import psutil
 import socketio
 
 from bench.timing import machine, percentiles
-from tests.server_process import free_port, running_server, wait_healthy
+from tests.support.server_process import free_port, running_server, wait_healthy
 
 FRAMES = Path(__file__).resolve().parent / "frames"
 WARM_UP_DRAWERS, WARM_UP_SECONDS = 4, 3.0
@@ -74,14 +74,14 @@ def uncropped_pngs(count: int = 16, size: int = 500, seed: int = 12) -> list[byt
     The page's frames come from one 400 px canvas in one style; other clients send whole,
     bigger canvases, white-filled (RGB, dark pen) or transparent (RGBA, coloured pen), with
     the digit drawn big anywhere. MNIST test digits, re-drawn by the same helpers as
-    ``model.realistic``'s canvases, seeded so every run sends the same bytes.
+    ``model.training.realistic``'s canvases, seeded so every run sends the same bytes.
     """
     # Imported here: tests import this module for procfile_web and UNLIMITED only.
     import numpy as np
     from PIL import Image
 
-    from model.data import load_mnist
-    from model.realistic import encode, paint, place, stroke_shape
+    from model.training.data import load_mnist
+    from model.training.realistic import encode, paint, place, stroke_shape
 
     digits = load_mnist().x_test
     rng = np.random.default_rng(seed)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from model.data import load_mnist
-from tests.chromium import CHROMIUM, CHROMIUM_FLAGS, draw_with_mouse, strokes
-from tests.images import CLEAR
-from tests.server_process import running_server
+from model.training.data import load_mnist
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS, draw_with_mouse, strokes
+from tests.support.images import CLEAR
+from tests.support.server_process import running_server
 
 FRAMES = Path(__file__).resolve().parent / "frames"
 DIGITS = [CLEAR[label] for label in range(8)]  # MNIST test indices: one each of 0 to 7, the tests' clear ones

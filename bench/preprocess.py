@@ -29,9 +29,9 @@ from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from bench.timing import machine
-from model import decode, preprocess
-from model.data import load_mnist
-from tests.images import CLEAR, COLOUR_MODES, big_digit, on_canvas
+from model.runtime import decode, preprocess
+from model.training.data import load_mnist
+from tests.support.images import CLEAR, COLOUR_MODES, big_digit, on_canvas
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (280, 400, 500, 800, 1000)
@@ -58,8 +58,8 @@ def load_module(name: str, path: Path) -> types.ModuleType:
 
 
 def revision_pipeline(revision: str, folder: Path) -> Pipeline:
-    """``model/decode.py`` and ``model/preprocess.py`` as they are at ``revision`` (both import no ``model``)."""
-    files = ["model/decode.py", "model/preprocess.py"]
+    """``model/runtime/decode.py`` and ``preprocess.py`` as they are at ``revision`` (both import no ``model``)."""
+    files = ["model/runtime/decode.py", "model/runtime/preprocess.py"]
     archive = subprocess.run(["git", "archive", revision, *files], cwd=ROOT, check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     old_decode = load_module("versus_decode", folder / "model" / "decode.py")

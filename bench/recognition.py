@@ -1,7 +1,7 @@
 """Recognition on realistic inputs: accuracy per kind and the time each step takes.
 
 ``python -m bench.recognition [--per-kind N]`` prints accuracy per kind of generated input
-(see ``model/realistic.py``) and, for real Chromium canvas frames (``bench/frames/``),
+(see ``model/training/realistic.py``) and, for real Chromium canvas frames (``bench/frames/``),
 the median decode, preprocess and model-call times on one thread.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.timing import machine, median_ms
-from model.data import load_mnist
-from model.decode import decode_image
-from model.preprocess import prepare
-from model.realistic import samples
-from model.recognizer import Recognizer
+from model.runtime.decode import decode_image
+from model.runtime.preprocess import prepare
+from model.runtime.recognizer import Recognizer
+from model.training.data import load_mnist
+from model.training.realistic import samples
 
 FRAMES = Path(__file__).resolve().parent / "frames"
 

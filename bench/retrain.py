@@ -1,10 +1,10 @@
 """The class teaches the model, end to end on a running server: before and after a retrain.
 
 A population the committed model finds hard (hollow "bubble" digits outlined from
-handwriting fonts, ``model.realistic.outline_digit``: about 85 % read) is drawn by
+handwriting fonts, ``model.training.realistic.outline_digit``: about 85 % read) is drawn by
 ``--drawers`` people, each on their own client address (127.0.0.x, so each is one
 drawer to the split). Their drawings go through ``POST /api/predict`` and are labelled
-through ``PUT /api/attempts/<id>/label``; then ``python -m model.retrain`` (what
+through ``PUT /api/attempts/<id>/label``; then ``python -m model.training.retrain`` (what
 ``make retrain`` runs) trains on the server's store, the candidate is promoted through
 ``POST /api/models/<version>/activate`` while a drawer keeps predicting, and a held-out
 part of the population (other drawings, never labelled) is scored through the API
@@ -34,8 +34,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from bench.timing import machine, percentiles
-from model.realistic import Sample, outline_samples
-from tests.server_process import ROOT, TEACHER_HEADERS, running_server
+from model.training.realistic import Sample, outline_samples
+from tests.support.server_process import ROOT, TEACHER_HEADERS, running_server
 
 SUBMITTERS = 4
 
@@ -93,8 +93,8 @@ def score(base: str, samples: list[Sample]) -> float:
 
 
 def run_retrain(data: Path, fast: bool) -> tuple[dict, float, str]:
-    """``python -m model.retrain`` on the server's store and models folder: its JSON line, seconds, table."""
-    command = [sys.executable, "-m", "model.retrain", "--store-url", f"sqlite:///{data / 'attempts.db'}"]
+    """``python -m model.training.retrain`` on the server's store and models folder: its JSON line, seconds, table."""
+    command = [sys.executable, "-m", "model.training.retrain", "--store-url", f"sqlite:///{data / 'attempts.db'}"]
     command += ["--models-dir", str(data / "models"), *(["--fast"] if fast else [])]
     started = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)

@@ -1,6 +1,6 @@
 """The live digit server: a Flask application factory with Flask-SocketIO.
 
-``create_app()`` wires configuration, the service (``server/service.py``, whose runtime
+``create_app()`` wires configuration, the service (``server/serving/service.py``, whose runtime
 starts on first use), the REST API, the Socket.IO handlers and the front end. It is
 cheap: ``flask init-db`` and the other commands start no recognizer, thread or process.
 """
@@ -14,7 +14,7 @@ if os.environ.get("ASYNC_MODE") == "eventlet":  # before anything imports socket
 
     eventlet.monkey_patch()
 
-    from server import fast_unmask
+    from server.live import fast_unmask
 
     fast_unmask.install()
 
@@ -26,14 +26,20 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from server import cli
+from server.access.limits import install_rest_limit
+from server.access.teacher import announce, ensure_teacher_token
+from server.api.model_routes import models_api
+from server.api.pages import pages
+from server.api.routes import api, http_error, internal_error
 from server.config import ROOT, load_config
 from server.extensions import socketio
-from server.logs import configure_logging
-from server.redact import redacted
-from server.service import Digits
-from server.stores import StoreUnavailable
-from server.teacher import announce, ensure_teacher_token
-from server.websocket_limits import NoCompression, limit_message_size
+from server.live import handlers  # noqa: F401  (importing it registers the Socket.IO handlers)
+from server.live.websocket import NoCompression, limit_message_size
+from server.logs import configure_logging, redacted
+from server.serving.service import RecognitionService
+from server.storage.store import StoreUnavailable
+from server.versions.retrain_job import RetrainJob
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -71,24 +77,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         announce(config, app.config["TEACHER_TOKEN"])
     app.config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"] * 4 // 3 + 64 * 1024
 
-    digits = Digits(config)  # cheap: its runtime starts on first use, or in gunicorn's post_worker_init
-    app.extensions["digits"] = digits
-    app.before_request(digits.start)
+    service = RecognitionService(config)  # cheap: its runtime starts on first use, or in gunicorn's post_worker_init
+    app.extensions["service"] = service
+    app.before_request(service.start)
     if not config["TESTING"]:
-        atexit.register(digits.close)
-
-    from server import cli, live, rest_limits  # noqa: F401  (live registers the Socket.IO handlers)
-    from server.api import api, http_error, internal_error
-    from server.model_api import models_api
-    from server.pages import pages
-    from server.retrain_job import RetrainJob
+        atexit.register(service.close)
 
     app.extensions["retrain"] = RetrainJob(config)
-    rest_limits.install(app)
+    install_rest_limit(app)
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_blueprint(models_api)
-    cli.register(app, digits)
+    cli.register(app, service)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, internal_error)
 
@@ -102,7 +102,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         max_http_buffer_size=max_message,
         ping_interval=10,
         ping_timeout=20,
-        # Handlers never wait (a frame's answer is emitted by the results loop, server/results.py),
+        # Handlers never wait (a frame's answer is emitted by the results loop, server/serving/results.py),
         # so they run on the connection's own reader: no new thread per event.
         async_handlers=False,
     )
@@ -126,7 +126,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def init_db() -> None:
         """Create the keyspace and tables (or the SQLite file) if missing; safe to run again."""
         try:
-            digits.store.create_schema()
+            service.store.create_schema()
         except StoreUnavailable as error:
             raise click.ClickException(f"The store is unreachable, no schema created: {error}") from error
         click.echo(f"Schema ready in {redacted(config['STORE_URL'])}")

@@ -3,15 +3,15 @@
 It runs gunicorn with ``gunicorn.conf.py``, exactly as the Procfile does, only with the
 configured HOST (127.0.0.1 unless set) instead of every interface: one way to serve. First
 it prints the teacher's dashboard link, the way Jupyter prints its token link: the key is
-made now if there is none yet (``server/teacher.py``), and the server reads the same one.
+made now if there is none yet (``server/access/teacher.py``), and the server reads the same one.
 """
 
 import os
 import sys
 
+from server.access.teacher import dashboard_link, ensure_teacher_token
 from server.config import ROOT, load_config
-from server.redact import redacted
-from server.teacher import dashboard_link, ensure_teacher_token
+from server.logs import redacted
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """The ``flask --app server`` commands for the data and the models: export-labels, models, promote, rollback.
 
-Promote and rollback write the active pointer and announce it (``server/models.py``), so
+Promote and rollback write the active pointer and announce it (``server/versions/switch.py``), so
 running servers switch without a restart; they refuse, and change nothing, for a
 version that does not exist, failed its gate or cannot be loaded.
 """
@@ -13,14 +13,14 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from model.versions import VersionError
-from server.export import export_labels, format_report
-from server.models import describe
-from server.service import Digits
-from server.stores import StoreUnavailable
+from model.runtime.versions import VersionError
+from server.serving.service import RecognitionService
+from server.storage.label_export import export_labels, format_report
+from server.storage.store import StoreUnavailable
+from server.versions.switch import describe
 
 
-def register(app: Flask, digits: Digits) -> None:
+def register(app: Flask, digits: RecognitionService) -> None:
     @app.cli.command("export-labels")
     @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="the .npz to write")
     def export_labels_command(out: Path) -> None:

@@ -17,13 +17,14 @@ DEFAULTS: dict[str, Any] = {
     "STORE_URL": f"sqlite:///{ROOT / 'data' / 'attempts.db'}",
     # The durable local spool that keeps attempts while the store is unreachable.
     "SPOOL_PATH": str(ROOT / "data" / "spool.db"),
-    # The teacher key (see server/teacher.py). Empty: one is made on first start and kept,
+    # The teacher key (see server/access/teacher.py). Empty: one is made on first start and kept,
     # with the server's other local state, in DATA_DIR/teacher_token (mode 0600).
     "TEACHER_TOKEN": "",
     "DATA_DIR": str(ROOT / "data"),
     "HOST": "127.0.0.1",
     "PORT": 8000,
-    # threading (default, measured faster and safer) or eventlet; see the README.
+    # What create_app() runs under when nothing sets it: threading, for `flask run` and the in-process tests.
+    # `make run`, the Procfile and the container serve through gunicorn.conf.py, which sets eventlet.
     "ASYNC_MODE": "threading",
     # redis://host:6379/0 lets several server processes share Socket.IO broadcasts (the dashboard feed).
     "MESSAGE_QUEUE_URL": "",
@@ -38,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "RETRAIN_FAST": False,
     # Inference workers are real OS threads; frames wait in a bounded queue. With
     # INFERENCE_PROCESSES each worker hands its batches to its own child process, so the
-    # CPU work runs off the server's GIL (see server/engines.py); off, it runs in the thread.
+    # CPU work runs off the server's GIL (see server/serving/engines.py); off, it runs in the thread.
     "INFERENCE_WORKERS": 2,
     "INFERENCE_PROCESSES": True,
     "MAX_BATCH": 32,
@@ -47,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FRAME_BYTES": 2 * 1024 * 1024,
     "MAX_UPLOAD_BYTES": 5 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 4096 * 4096,
-    # The drawing kept with an attempt is a metadata-free PNG of its pixels (model/drawing.py), shrunk to
+    # The drawing kept with an attempt is a metadata-free PNG of its pixels (model/runtime/drawing.py), shrunk to
     # fit this bound (else none is kept); STORE_IMAGES=false keeps only the 28x28 input and the result.
     "MAX_STORED_IMAGE_BYTES": 512 * 1024,
     "STORE_IMAGES": True,
@@ -59,7 +60,7 @@ DEFAULTS: dict[str, Any] = {
     # Per connection: sustained frames per second and burst.
     "RATE_LIMIT_PER_SECOND": 30.0,
     "RATE_LIMIT_BURST": 60,
-    # Per client address (server/address_limits.py), across all its connections and reconnects.
+    # Per client address (server/access/limits.py), across all its connections and reconnects.
     # A classroom behind one NAT is ~30 devices, each with a page and perhaps a second tab:
     # 50 connections leaves room for that and still stops a script opening thousands.
     "MAX_CONNECTIONS_PER_ADDRESS": 50,
@@ -71,7 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "REST_RATE_LIMIT_PER_SECOND": 20.0,
     "REST_RATE_LIMIT_BURST": 60,
     # The inference queue's share per address is MAX_PENDING / (active addresses + 1), never
-    # below this floor: a newcomer always finds room, whoever floods (server/inference.py).
+    # below this floor: a newcomer always finds room, whoever floods (server/serving/inference.py).
     "MIN_PENDING_PER_ADDRESS": 8,
     # Same-origin only unless origins are listed (comma-separated, or * for any).
     "CORS_ORIGINS": "",

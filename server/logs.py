@@ -1,10 +1,11 @@
-"""Structured logs: one JSON object per line, easy to ship and to grep."""
+"""Structured logs: one JSON object per line, easy to ship and to grep; URLs in them never carry a password."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+from urllib.parse import urlsplit
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,3 +31,14 @@ def configure_logging(level: int = logging.INFO) -> None:
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***`` and its query dropped (it may hold secrets too)."""
+    base = url.split("?", 1)[0].split("#", 1)[0]
+    netloc = urlsplit(url).netloc
+    credentials, at, hosts = netloc.rpartition("@")
+    if not at or ":" not in credentials:
+        return base
+    user = credentials.partition(":")[0]
+    return base.replace(netloc, f"{user}:***@{hosts}", 1)

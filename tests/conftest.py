@@ -1,6 +1,6 @@
 """Shared fixtures: the real MNIST cache, the committed model, test images, apps and stores.
 
-Every fixture lives here once; image builders that tests vary live in ``tests/images.py``.
+Every fixture lives here once; image builders that tests vary live in ``tests/support/images.py``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from model import card as model_card
-from model.data import Mnist, load_mnist
-from model.litert import Classifier
-from model.recognizer import Recognizer
-from tests.images import CLEAR, blank_png, data_url, drawing
-from tests.outages import Outage, unopenable_sqlite
-from tests.server_process import TEACHER_TOKEN
+from model.runtime import card as model_card
+from model.runtime.litert import Classifier
+from model.runtime.recognizer import Recognizer
+from model.training.data import Mnist, load_mnist
+from tests.support.images import CLEAR, blank_png, data_url, drawing
+from tests.support.outages import Outage, unopenable_sqlite
+from tests.support.server_process import TEACHER_TOKEN
 
 SKIPPED: list[str] = []
 
@@ -79,7 +79,7 @@ def seven_frame(seven_png) -> str:
 @pytest.fixture(scope="session")
 def non_digit_png(recognizer) -> bytes:
     """A generated non-digit (a word, a shape...) that the committed model refuses, as a canvas PNG."""
-    from model.realistic import non_digit_samples
+    from model.training.realistic import non_digit_samples
 
     return next(s.data for s in non_digit_samples(24, seed=3) if recognizer.recognize(s.data).reason == "not_a_digit")
 
@@ -138,7 +138,7 @@ def make_app(app_config):
 
     yield make
     for application in made:
-        application.extensions["digits"].close()
+        application.extensions["service"].close()
 
 
 @pytest.fixture
@@ -227,7 +227,7 @@ def redis_url(tmp_path):
 
     import redis
 
-    from tests.server_process import free_port
+    from tests.support.server_process import free_port
 
     port = free_port()
     process = subprocess.Popen(

@@ -1,0 +1,7 @@
+"""Who may do what, and how much: the teacher key, owner tokens, pseudonyms, addresses, rooms and limits.
+
+Every budget (per connection, per address, per REST caller) lives in ``limits.py``; the inference
+queue's fair share per address is a share of the queue and lives with it.
+
+May import: the top-level modules (``config``, ``errors``, ``logs``) only: everything else asks it.
+"""

@@ -1,0 +1,166 @@
+"""Every budget in one place: how much a connection, an address and a REST caller may send.
+
+* a frame budget per connection (a token bucket that resets when it reconnects);
+* per client address (``server/access/addresses.py``), kept across reconnects and shared by
+  all of the address's connections: open Socket.IO connections (a classroom behind one NAT is
+  ~30 devices), frames (and labels) per second, and REST requests per second, answered 429
+  with Retry-After when spent;
+* the REST hook: every ``/api/`` request that does work spends a token, so a new route is
+  limited without remembering to. Only the machine-readable description is free.
+
+The inference queue's fair share per address is a share of the queue, not a budget: it lives
+with the queue in ``server/serving/inference.py``.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app, request
+
+from server.access.addresses import client_address
+from server.errors import error_response
+
+TRACKED_ADDRESSES = 100_000  # buckets kept; the least recently used go first (a full bucket is no loss)
+FREE_PATHS = {"/api/openapi.json"}
+
+
+class TokenBucket:
+    """A token bucket: bursts while drawing are fine, floods are not."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens = float(burst)
+        self.updated = clock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def allow(self) -> bool:
+        """Take one token if there is one."""
+        self._refill()
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def wait(self) -> float:
+        """Seconds until a token will be there (0 when one is there now): a 429's Retry-After."""
+        self._refill()
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate if self.rate > 0 else float("inf")
+
+
+class Buckets:
+    """A token bucket per address, made on first use, the least recently used forgotten past ``capacity``."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float], capacity: int = TRACKED_ADDRESSES) -> None:
+        self.rate, self.burst, self.clock, self.capacity = rate, burst, clock, capacity
+        self._buckets: collections.OrderedDict[str, TokenBucket] = collections.OrderedDict()
+
+    def get(self, address: str) -> TokenBucket:
+        bucket = self._buckets.pop(address, None) or TokenBucket(self.rate, self.burst, self.clock)
+        self._buckets[address] = bucket
+        while len(self._buckets) > self.capacity:
+            self._buckets.popitem(last=False)
+        return bucket
+
+
+class AddressLimits:
+    """The per-address counters, safe to use from every connection's thread."""
+
+    def __init__(self, config: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_connections = config["MAX_CONNECTIONS_PER_ADDRESS"]
+        self._frames = Buckets(config["ADDRESS_RATE_LIMIT_PER_SECOND"], config["ADDRESS_RATE_LIMIT_BURST"], clock)
+        self._requests = Buckets(config["REST_RATE_LIMIT_PER_SECOND"], config["REST_RATE_LIMIT_BURST"], clock)
+        self._connections: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+
+    def open(self, address: str) -> bool:
+        """Count one more connection from ``address``; False (and nothing counted) when it has its maximum."""
+        with self._lock:
+            if self._connections[address] >= self.max_connections:
+                return False
+            self._connections[address] += 1
+            return True
+
+    def close(self, address: str) -> None:
+        with self._lock:
+            self._connections[address] -= 1
+            if self._connections[address] <= 0:
+                del self._connections[address]
+
+    def allow_frame(self, address: str) -> bool:
+        """Take one of the address's frame tokens, shared by all its connections, past and present."""
+        with self._lock:
+            return self._frames.get(address).allow()
+
+    def request_wait(self, address: str) -> float:
+        """0 when the address may make a REST request now (a token is taken); else seconds to wait."""
+        with self._lock:
+            bucket = self._requests.get(address)
+            return 0.0 if bucket.allow() else bucket.wait()
+
+
+class ConnectionLimits:
+    """Each open connection's own frame bucket, by sid, beside its address's limits.
+
+    The connection's bucket resets on reconnect; the address's does not, so both must allow a frame.
+    """
+
+    def __init__(self, config: dict[str, Any], addresses: AddressLimits) -> None:
+        self.rate, self.burst = config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_BURST"]
+        self.addresses = addresses
+        self._buckets: dict[str, TokenBucket] = {}
+        self._address_of: dict[str, str] = {}
+
+    def open(self, sid: str, address: str) -> bool:
+        """Admit a connection; False when its address already has its maximum of open connections."""
+        if not self.addresses.open(address):
+            return False
+        self._address_of[sid] = address
+        self._buckets[sid] = TokenBucket(self.rate, self.burst)
+        return True
+
+    def close(self, sid: str) -> None:
+        self._buckets.pop(sid, None)
+        address = self._address_of.pop(sid, None)
+        if address is not None:
+            self.addresses.close(address)
+
+    def sids(self) -> list[str]:
+        """The open connections' sids."""
+        return list(self._address_of)
+
+    def address(self, sid: str) -> str:
+        """The client address a connection came from ("" for one never opened)."""
+        return self._address_of.get(sid, "")
+
+    def allow_frame(self, sid: str) -> bool:
+        """The connection's and its address's frame budgets: False when either is spent."""
+        bucket = self._buckets.get(sid)
+        if bucket is None:  # an event without its connect (the test client can do that)
+            bucket = self._buckets[sid] = TokenBucket(self.rate, self.burst)
+        return bucket.allow() and self.addresses.allow_frame(self.address(sid))
+
+
+def limit_rest():
+    """Answer 429 ``rate_limited`` with Retry-After when the caller's address has spent its requests."""
+    if not request.path.startswith("/api/") or request.path in FREE_PATHS:
+        return None
+    wait = current_app.extensions["service"].address_limits.request_wait(client_address())
+    if not wait:
+        return None
+    retry_after = str(max(1, math.ceil(wait)))
+    message = f"Too many requests from your network: try again in {retry_after} s."
+    return error_response(429, "rate_limited", message, {"Retry-After": retry_after})
+
+
+def install_rest_limit(app: Flask) -> None:
+    app.before_request(limit_rest)

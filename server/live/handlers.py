@@ -1,0 +1,157 @@
+"""Socket.IO handlers: parse the event, call the service, emit. Nothing else lives here.
+
+Protocol (README, "Socket.IO protocol"): ``frame`` in, ``prediction`` out (later, from
+the results loop, ``server/serving/results.py``: the handler only queues the frame); ``label`` in,
+acknowledged; ``watch`` joins a classroom's dashboard feed (``server/access/rooms.py``); every rejected event
+gets an ``error`` event with a stable code, and the connection stays usable.
+
+Who may do what (README, "Security and privacy"): a connection shows the teacher key once,
+in its connect ``auth``; ``watch`` needs it. A frame or label of an attempt another
+connection started needs that attempt's ``owner_token`` or the key.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app, request
+from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room, rooms
+
+from server.access.addresses import client_address
+from server.access.owners import Access
+from server.access.rooms import FEED_PREFIX, feed, parse_room
+from server.access.teacher import is_teacher_token
+from server.errors import ProtocolError, error_event
+from server.extensions import socketio
+from server.live.protocol import parse_frame, parse_label_event
+from server.serving.inference import Busy, Frame
+from server.serving.service import RecognitionService
+
+log = logging.getLogger("digits.live")
+
+
+def service() -> RecognitionService:
+    return current_app.extensions["service"]
+
+
+def rejection(code: str, message: str, payload: Any = None) -> dict[str, Any]:
+    """An ``error`` event's payload, echoing the attempt and seq the client sent, when it sent them."""
+    sent = payload if isinstance(payload, dict) else {}
+    return error_event(code, message, sent.get("attempt_id"), sent.get("seq"))
+
+
+def reject(code: str, message: str, payload: Any = None) -> dict[str, Any]:
+    """Emit an ``error`` event to the sender; the result doubles as the event's acknowledgement."""
+    emit("error", rejection(code, message, payload))
+    return {"ok": False, "code": code, "message": message}
+
+
+FORBIDDEN = "This attempt belongs to another drawer: send its owner_token."
+TOO_MANY = "Too many connections from your network: close other tabs or devices and try again."
+
+
+def teacher_key(auth: Any) -> Any:
+    return auth.get("token") if isinstance(auth, dict) else None
+
+
+@socketio.on("connect")
+def connect(auth: Any = None) -> None:
+    """Everyone may connect to draw, up to MAX_CONNECTIONS_PER_ADDRESS per address (then the connect is
+    refused with a ``rate_limited`` reason); a wrong teacher key gets an ``unauthorized`` error at once, so a
+    teacher notices, and the connection still draws."""
+    key = teacher_key(auth)
+    teacher = is_teacher_token(key)
+    service().start()  # at once after a fork (gunicorn.conf.py), else on the first connection
+    if not service().connect(request.sid, teacher, client_address()):
+        # The client's connect_error then has message TOO_MANY and data {code, message}.
+        raise ConnectionRefusedError(TOO_MANY, {"code": "rate_limited", "message": TOO_MANY})
+    if key is not None and not teacher:
+        emit("error", rejection("unauthorized", "The teacher key is wrong; drawing still works."))
+
+
+@socketio.on("disconnect")
+def disconnect(reason: Any = None) -> None:
+    service().disconnect(request.sid)
+
+
+def take_turns() -> None:
+    """Let the other connections run. Under eventlet a socket that always has data never blocks, so
+    its green thread would never yield: a client flooding frames starved every other connection and
+    gunicorn's heartbeat (the worker was killed). Cheap under threading (a bare sleep(0))."""
+    socketio.sleep(0)
+
+
+@socketio.on("frame")
+def frame(payload: Any) -> None:
+    take_turns()
+    digits = service()
+    try:
+        event = parse_frame(payload, digits.config["MAX_FRAME_BYTES"])
+    except ProtocolError as error:
+        reject(error.code, error.message, payload)
+        return
+    if not digits.allow(request.sid):
+        reject("rate_limited", "Too many frames: slow down and send the latest drawing.", payload)
+        return
+    if not digits.may_draw(event.attempt_id, request.sid, event.owner_token, digits.is_teacher(request.sid)):
+        reject("forbidden", FORBIDDEN, payload)
+        return
+    try:  # answered later by the results loop (server/serving/results.py): the handler never waits
+        digits.submit(
+            Frame(
+                event.attempt_id,
+                event.seq,
+                event.image,
+                event.final,
+                digits.address(request.sid),
+                room=event.room,
+                explain=event.explain,
+                sid=request.sid,
+            )
+        )
+    except Busy:
+        reject("busy", "The server is busy; this frame was not classified. Send it again shortly.", payload)
+
+
+@socketio.on("label")
+def label(payload: Any) -> dict[str, Any]:
+    take_turns()
+    digits = service()
+    try:
+        event = parse_label_event(payload)
+    except ProtocolError as error:
+        return reject(error.code, error.message, payload)
+    if not digits.allow(request.sid):
+        return reject("rate_limited", "Too many events: slow down.", payload)
+    access = digits.access(event.attempt_id, request.sid, event.owner_token, digits.is_teacher(request.sid))
+    if access is Access.FORBIDDEN:
+        return reject("forbidden", FORBIDDEN, payload)
+    if access is Access.UNKNOWN or not digits.label(event.attempt_id, event.label):
+        return reject("unknown_attempt", "There is no attempt with this id.", payload)
+    label_event = {"attempt_id": event.attempt_id, "label": event.label}
+    socketio.emit("label", label_event, to=feed(digits.room_of(event.attempt_id)))
+    return {"ok": True, "attempt_id": event.attempt_id, "label": event.label}
+
+
+@socketio.on("watch")
+def watch(payload: Any = None) -> dict[str, Any]:
+    """Join one classroom's live feed of finished attempts and labels (``{"room"}``, else the default room),
+    leaving any other: teachers only, as it shows the drawings."""
+    if not service().is_teacher(request.sid):
+        return reject("unauthorized", "The live feed needs the teacher key: connect with auth {token}.", payload)
+    try:
+        room = parse_room(payload.get("room") if isinstance(payload, dict) else None)
+    except ProtocolError as error:
+        return reject(error.code, error.message, payload)
+    for joined in rooms():
+        if joined.startswith(FEED_PREFIX):
+            leave_room(joined)
+    join_room(feed(room))
+    return {"ok": True, "room": room}
+
+
+@socketio.on_error_default
+def internal_error(error: Exception) -> dict[str, Any]:
+    log.exception("socket event failed", exc_info=error)
+    return reject("internal_error", "Something went wrong on the server; the connection is still usable.")

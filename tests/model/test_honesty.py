@@ -1,0 +1,114 @@
+"""model/training/honesty.py and the card's calibration: honest answers, measured on inputs never trained on.
+
+The card's temperature and not-a-digit threshold are checked against values recomputed
+here on a fixed held-out sample, and the rates the issue asks for are held above floors
+set just under what the committed model measures on these seeded samples (see
+model/reports/honesty.md for the full-size run).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.runtime import card as model_card
+from model.runtime.calibration import (
+    Calibration,
+    choose_threshold,
+    digit_answers,
+    expected_calibration_error,
+    fit_temperature,
+)
+from model.training.honesty import measure
+from model.training.train import Recipe, held_out_digit_sets, split_validation
+from model.training.training_data import Counts, generate
+
+# Measured on the committed model (per_kind=100, non_digits=600, seed 11): MNIST 99.62 %, realistic
+# 99.29 % (every kind 98 % or more), unseen fonts 100 %, non-digits 91 % refused, rings and bars 100 %
+# read as digits, MNIST 0.08 % refused, realistic none. The floors sit just under.
+FLOORS = {
+    "mnist_accuracy": 0.996,  # a refusal counts as an error
+    "realistic_accuracy": 0.99,
+    "kind_accuracy": 0.97,
+    "unseen_fonts": 0.98,
+    "non_digits_refused": 0.90,
+    "ambiguous_kept": 0.98,
+}
+CEILINGS = {"mnist_refused": 0.003, "realistic_refused": 0.01, "ece": 0.02}
+
+
+@pytest.fixture(scope="module")
+def numbers(recognizer, mnist) -> dict:
+    return measure(recognizer, mnist, per_kind=100, non_digits=600, seed=11)
+
+
+@pytest.fixture(scope="module")
+def held_out_sample(mnist, recognizer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw outputs on a fixed held-out sample like the one training calibrates on: MNIST's validation
+    digits (never trained on) and generated drawings of the validation seed."""
+    recipe = Recipe()
+    _, (x_val, y_val) = split_validation(mnist, recipe.validation_size, recipe.seed)
+    generated = generate(Counts(font_digits=500, drawn_digits=600, non_digits=600), recipe.seed + 1, x_val, y_val)
+    images = np.concatenate([x_val, generated.images])
+    raw = recognizer.classifier.predict_all((images.astype(np.float32) / 255.0)[..., None])
+    kinds = np.concatenate([np.full(len(y_val), "mnist"), generated.kinds])
+    return raw, np.concatenate([y_val, generated.labels]), kinds
+
+
+def test_the_card_temperature_is_what_the_held_out_sample_gives(held_out_sample):
+    raw, labels, _ = held_out_sample
+    card = Calibration.from_card(model_card.read_card())
+    assert card.temperature == pytest.approx(fit_temperature(raw, labels), rel=0.15)
+
+
+def test_the_card_threshold_refuses_almost_no_held_out_digit(held_out_sample):
+    raw, labels, kinds = held_out_sample
+    card = Calibration.from_card(model_card.read_card())
+    calibrated = card.probabilities(raw)
+    digit_sets = held_out_digit_sets(labels, kinds)
+    for inside, _ in digit_sets:
+        assert card.refused(calibrated[inside]).mean() <= 0.01
+    recomputed = choose_threshold([(calibrated[inside, 10], budget) for inside, budget in digit_sets])
+    assert card.not_a_digit_threshold == pytest.approx(recomputed, abs=0.15)
+    assert card.refused(calibrated[labels == 10]).mean() >= 0.9, "and refuses the held-out non-digits"
+
+
+def test_calibrated_confidence_is_honest_on_the_held_out_sample(held_out_sample):
+    raw, labels, _ = held_out_sample
+    calibrated = Calibration.from_card(model_card.read_card()).probabilities(raw)
+    digits, confidence = digit_answers(calibrated[labels < 10])
+    assert expected_calibration_error(confidence, digits == labels[labels < 10]) <= CEILINGS["ece"]
+
+
+def test_mnist_is_read_as_well_as_ever_counting_refusals_as_errors(numbers):
+    assert numbers["mnist"]["accuracy"] >= FLOORS["mnist_accuracy"]
+    assert numbers["mnist"]["refused"] <= CEILINGS["mnist_refused"]
+
+
+def test_calibration_error_is_small_on_mnist_and_realistic_inputs(numbers):
+    for name in ("mnist", "realistic"):
+        assert numbers[name]["ece_after"] <= CEILINGS["ece"], name
+
+
+def test_realistic_inputs_of_every_kind_are_read(numbers):
+    assert numbers["realistic"]["accuracy"] >= FLOORS["realistic_accuracy"]
+    assert numbers["realistic"]["refused"] <= CEILINGS["realistic_refused"]
+    for kind, row in numbers["realistic_kinds"].items():
+        assert row["accuracy"] >= FLOORS["kind_accuracy"], kind
+
+
+def test_unseen_font_families_are_read(numbers):
+    rows = numbers["unseen_font_families"]
+    assert len(rows) >= 5
+    right = sum(row["accuracy"] * row["count"] for row in rows.values())
+    assert right / sum(row["count"] for row in rows.values()) >= FLOORS["unseen_fonts"]
+
+
+def test_non_digits_are_refused(numbers):
+    assert numbers["non_digits"]["all"]["refused"] >= FLOORS["non_digits_refused"]
+    assert set(numbers["non_digits"]) >= {"letter", "word", "symbol", "shape", "scribble", "scratch"}
+
+
+def test_rings_and_bars_stay_digits(numbers):
+    for kind in ("ring", "bar"):
+        assert numbers["ambiguous"][kind]["read_as_its_digit"] >= FLOORS["ambiguous_kept"], kind

@@ -1,0 +1,96 @@
+"""The committed model: it loads, it matches its card, it reaches the target, `make train` rebuilds it."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from ai_edge_litert.interpreter import Interpreter
+
+from model.runtime import card as model_card
+from model.runtime.calibration import Calibration
+from model.runtime.litert import to_input
+from model.runtime.metrics import confusion_matrix
+from model.training.network import INPUT_SHAPE
+from model.training.train import parse_recipe
+
+TARGET_ACCURACY = 0.996
+
+
+def last_digit(value: float) -> float:
+    """One unit in the last decimal place the card wrote ``value`` with: the rounding it allows."""
+    return 10.0 ** -len(repr(value).partition(".")[2])
+
+
+def test_card_describes_the_shipped_model():
+    card = model_card.read_card()
+    for key in ("test_accuracy", "parameters", "training_seconds", "epochs_run", "data_sha256", "code_version"):
+        assert key in card
+    assert card["preprocessing"] == model_card.PREPROCESSING_CONTRACT
+    assert card["test_accuracy"] >= TARGET_ACCURACY
+
+
+def test_card_names_the_committed_files_by_sha256():
+    assert model_card.read_card()["files_sha256"] == model_card.files_sha256()
+
+
+def test_make_train_defaults_are_the_recipe_on_the_card():
+    """`make train` runs `python -m model.training.train` with no flags: its defaults rebuild the shipped model."""
+    card = model_card.read_card()
+    assert card["recipe"] == parse_recipe([]).record()
+    assert card["epochs_run"] <= card["recipe"]["epochs"]
+
+
+def test_card_was_trained_on_this_data(mnist):
+    assert model_card.read_card()["data_sha256"] == mnist.checksum()
+
+
+def test_committed_model_reaches_the_accuracy_on_its_card(mnist, classifier):
+    card = model_card.read_card()
+    accuracy = classifier.accuracy(to_input(mnist.x_test), mnist.y_test, Calibration.from_card(card))
+    assert accuracy == pytest.approx(card["test_accuracy"], abs=last_digit(card["test_accuracy"]))
+    assert accuracy >= TARGET_ACCURACY
+
+
+def test_input_contract_on_the_card_is_the_models():
+    contract = model_card.read_card()["preprocessing"]
+    served = Interpreter(model_path=str(model_card.TFLITE_PATH)).get_input_details()[0]
+    assert [int(size) for size in served["shape"][1:]] == contract["input_shape"] == list(INPUT_SHAPE)
+    assert np.dtype(served["dtype"]).name == contract["dtype"]
+    assert to_input(np.zeros((1, 28, 28), np.uint8)).shape[1:] == INPUT_SHAPE
+    assert to_input(np.zeros((1, 28, 28), np.uint8)).dtype.name == contract["dtype"]
+
+
+def test_keras_and_litert_models_agree(mnist, classifier):
+    import keras  # slow to import: only this test needs it
+
+    model = keras.models.load_model(model_card.KERAS_PATH)
+    assert model.input_shape == (None, *INPUT_SHAPE)
+    images = to_input(mnist.x_test[:200])
+    np.testing.assert_allclose(model.predict(images, verbose=0), classifier.predict(images), atol=1e-4)
+
+
+def test_batched_and_single_calls_agree(mnist, classifier):
+    images = to_input(mnist.x_test[:5])
+    batched = classifier.predict(images)
+    singles = np.concatenate([classifier.predict(image[None]) for image in images])
+    np.testing.assert_allclose(batched, singles, atol=1e-6)
+
+
+def test_errors_are_spread_not_one_broken_digit(mnist, classifier):
+    predictions = classifier.predict_all(to_input(mnist.x_test))[:, :10].argmax(axis=1)
+    matrix = confusion_matrix(mnist.y_test, predictions)
+    per_digit = matrix.diagonal() / matrix.sum(axis=1)
+    assert per_digit.min() > 0.99
+
+
+def test_evaluate_cli_prints_json_last():
+    result = subprocess.run(
+        [sys.executable, "-m", "model.training.evaluate"], capture_output=True, text=True, check=True, timeout=300
+    )
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["n"] == 10000
+    recorded = model_card.read_card()["test_accuracy"]
+    assert summary["accuracy"] == pytest.approx(recorded, abs=last_digit(recorded))
+    assert "true\\pred" in result.stdout

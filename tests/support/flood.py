@@ -1,0 +1,91 @@
+"""Socket.IO clients from chosen loopback addresses, by hand: a drawer and a flooder.
+
+Every 127.x.y.z is this machine, so a client bound to 127.0.0.2 is, to the server, another
+network than one on 127.0.0.1: that is how tests check limits per address. python-socketio's
+client cannot choose its source address; these speak the little of the protocol they need
+over ``tests/support/crowd.py``'s websocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from typing import Any
+
+from tests.support.crowd import OPEN, PING, PONG, read_frame, text_frame, upgrade
+
+
+class Refused(Exception):
+    """The server refused the Socket.IO connect; ``args[0]`` is its reason."""
+
+
+class RawClient:
+    """One Socket.IO connection from ``local_host``: connect, emit, and read events in order."""
+
+    def __init__(self, host: str, port: int, local_host: str) -> None:
+        self.host, self.port, self.local_host = host, port, local_host
+
+    async def connect(self) -> None:
+        """Open the connection; raises ``Refused`` with the server's reason when the connect is refused."""
+        self.reader, self.writer = await upgrade(self.host, self.port, self.local_host)
+        while True:
+            text = await self._next_text()
+            if text.startswith(OPEN):
+                self.writer.write(text_frame("40"))
+            elif text.startswith("40"):
+                return
+            elif text.startswith("44"):
+                raise Refused(json.loads(text[2:]))
+
+    def emit(self, event: str, payload: Any) -> None:
+        self.writer.write(text_frame("42" + json.dumps([event, payload])))
+
+    async def event(self) -> tuple[str, Any]:
+        """The next event the server sent (pings are answered on the way)."""
+        while True:
+            text = await self._next_text()
+            if text.startswith("42"):
+                name, payload = json.loads(text[2:])
+                return name, payload
+
+    async def _next_text(self) -> str:
+        while True:
+            opcode, payload = await read_frame(self.reader)
+            if opcode == 0x8:
+                raise ConnectionError("the server closed the connection")
+            text = payload.decode()
+            if text == PING:
+                self.writer.write(text_frame(PONG))
+                continue
+            return text
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.writer.close()
+
+
+async def flood(client: RawClient, image: str, errors: list[str], stop: asyncio.Event) -> int:
+    """Send frames of ever new attempts as fast as the socket takes them until ``stop``; counts error codes."""
+
+    async def read() -> None:
+        while True:
+            name, payload = await client.event()
+            if name == "error":
+                errors.append(payload["code"])
+
+    reader = asyncio.ensure_future(read())
+    sent = 0
+    try:
+        while not stop.is_set():
+            client.emit("frame", {"attempt_id": str(uuid.uuid4()), "seq": 0, "image": image})
+            await client.writer.drain()
+            sent += 1
+            if sent % 20 == 0:
+                await asyncio.sleep(0)  # let the reader keep up with the answers
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
+            await reader
+    return sent
