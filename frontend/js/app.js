@@ -1,23 +1,30 @@
-// The drawing page: pad -> live frames -> the answer, with feedback, number mode and kiosk mode.
+// The drawing page: pad -> live frames -> the answer, with feedback, number mode and kiosk mode,
+// and a photo upload for whoever cannot draw with a pointer (the same answer panel shows it).
 
+import { errorText, setUpLanguage, t } from "./i18n.js";
 import { clearHeatmap, clearLayers, showHeatmap, showLayers } from "./inside.js";
 import { DrawingPad } from "./pad.js";
 import { LiveClassifier } from "./live.js";
 import { describe, runnerUp } from "./certainty.js";
 import { currentRoom } from "./room.js";
-import { $, element, percent, pngDataUrl } from "./view.js";
+import { $, cssPercent, element, percent, pngDataUrl } from "./view.js";
+
+await setUpLanguage({ room: null }); // the room's language goes here once the server sends one
 
 const params = new URLSearchParams(location.search);
 const kiosk = params.get("kiosk") === "1";
 const IDLE_FINAL_MS = 700; // pen lifted this long: the drawing is finished
 const KIOSK_IDLE_MS = 1000 * Number(params.get("idle") || 30);
-const CONNECTION_TEXT = { connected: "Connected", reconnecting: "Reconnecting…", offline: "Offline", connecting: "Connecting…" };
+const UPLOAD_MAX_SIDE = 1600; // a photo larger than this is scaled down before it is sent
+const UPLOAD_MAX_BYTES = 4 * 1024 * 1024; // under the server's upload limit
 
 const pad = new DrawingPad($("pad"));
 const live = new LiveClassifier({ room: currentRoom() });
 let finishTimer = null;
 let kioskTimer = null;
 let shownDigit = null;
+let uploaded = null; // { attemptId, ownerToken } while the answer shown is an uploaded photo's
+let uploadTicket = 0; // the newest upload: an older one answering later is dropped
 
 buildBars();
 buildChoices();
@@ -26,16 +33,26 @@ if (kiosk) startKiosk();
 live.addEventListener("connection", ({ detail }) => {
   const badge = $("connection");
   badge.dataset.state = detail;
-  badge.textContent = CONNECTION_TEXT[detail];
+  badge.textContent = connectionText(detail);
 });
-live.addEventListener("prediction", ({ detail }) => show(detail));
+live.addEventListener("prediction", ({ detail }) => {
+  if (!uploaded) show(detail);
+});
 live.addEventListener("error", ({ detail }) => {
-  $("hint").textContent = detail.code === "busy" ? "The server is busy; trying again…" : detail.message;
+  $("hint").textContent = detail.code === "busy" ? t("errors.busyRetrying") : errorText(detail);
   if (detail.code === "busy") setTimeout(() => live.finish(() => pad.frameBytes()), 500);
 });
 
+function connectionText(state) {
+  if (state === "connected") return t("connection.connected");
+  if (state === "reconnecting") return t("connection.reconnecting");
+  if (state === "offline") return t("connection.offline");
+  return t("connection.connecting");
+}
+
 pad.addEventListener("strokestart", () => {
   clearTimeout(finishTimer);
+  if (uploaded) reset();
   if (!live.attemptId) live.startAttempt();
 });
 pad.addEventListener("change", () => {
@@ -52,19 +69,33 @@ document.addEventListener("click", (event) => {
   const action = event.target.closest("[data-action]")?.dataset.action;
   if (action) act(action);
 });
+// Shortcuts by the key's letter or digit; on a keyboard whose layout types other letters or digits
+// (Arabic, say) by the key's place (event.code: the key where a US layout has U, C or 7).
 document.addEventListener("keydown", (event) => {
-  if (event.target.matches("input, textarea")) return;
-  const key = event.key.toLowerCase();
+  if (event.target.matches("input, textarea, select")) return;
+  const key = shortcutKey(event);
   if (key === "c" || key === "escape") act("clear");
   else if (key === "u" || (key === "z" && (event.ctrlKey || event.metaKey))) act("undo");
-  else if (key === "enter" && !event.target.matches("button")) act("submit");
-  else if (/^[0-9]$/.test(key) && shownDigit !== null) sendLabel(Number(key));
+  else if (key === "enter" && !event.target.matches("button, a")) act("submit");
+  else if (/^[0-9]$/.test(key) && shownDigit !== null && !event.ctrlKey && !event.metaKey) sendLabel(Number(key));
   else return;
   event.preventDefault();
 });
+
+function shortcutKey(event) {
+  const key = event.key.toLowerCase();
+  if (key.length !== 1 || /^[a-z0-9]$/.test(key)) return key;
+  const place = /^Key([A-Z])$|^(?:Digit|Numpad)([0-9])$/.exec(event.code ?? "");
+  return place ? (place[1] ?? place[2]).toLowerCase() : key;
+}
 $("confirm").addEventListener("click", () => sendLabel(shownDigit));
 $("number-mode").addEventListener("change", () => act("clear"));
 $("look-inside").addEventListener("change", lookInside);
+$("upload").addEventListener("change", () => {
+  const file = $("upload").files[0];
+  $("upload").value = ""; // the same photo may be chosen again
+  if (file) readPhoto(file);
+});
 
 function act(action) {
   touchKiosk();
@@ -109,14 +140,17 @@ function finish() {
 function reset() {
   clearTimeout(finishTimer);
   live.endAttempt();
+  uploaded = null;
+  uploadTicket += 1;
   shownDigit = null;
   $("prediction").textContent = "";
   $("confidence").textContent = "";
-  $("hint").textContent = isNumberMode() ? "Write a number, then lift the pen." : "Draw a digit from 0 to 9.";
+  $("hint").textContent = isNumberMode() ? t("hint.number") : t("hint.draw");
   $("preview").removeAttribute("src");
   clearInside();
   $("feedback").hidden = true;
   $("thanks").textContent = "";
+  $("announce").textContent = "";
   showProbabilities(new Array(10).fill(0));
 }
 
@@ -129,56 +163,138 @@ function show(prediction) {
   if (prediction.reason === "not_a_digit") return showNotADigit(prediction);
   if (prediction.digit === null) {
     $("confidence").textContent = "";
-    $("hint").textContent = prediction.reason === "too_small" ? "Draw bigger." : "Draw a digit from 0 to 9.";
+    $("hint").textContent = prediction.reason === "too_small" ? t("hint.bigger") : t("hint.draw");
     $("feedback").hidden = true;
+    if (prediction.final) $("announce").textContent = $("hint").textContent;
     return;
   }
   $("confidence").textContent = describe(prediction);
-  $("hint").textContent = prediction.low_confidence ? "Not sure. Is it one of these?" : "Looks like…";
+  $("hint").textContent = prediction.low_confidence ? t("hint.notSure") : t("hint.looksLike");
   if (prediction.final) {
     $("feedback").hidden = false;
-    $("feedback-question").textContent = "Is it right?";
+    $("feedback-question").textContent = t("feedback.question");
     $("confirm").hidden = false;
-    $("confirm").textContent = `Yes, it is ${prediction.digit}`;
+    $("confirm").textContent = t("feedback.yesItIs", { digit: prediction.digit });
     const close = runnerUp(prediction);
-    const maybe = close ? `, or maybe ${close.digit}` : "";
-    $("announce").textContent = `Looks like ${prediction.digit}${maybe}. ${describe(prediction)}.`;
+    const certainty = describe(prediction);
+    // Said once, for the finished attempt: the <output> above changes with every frame and is not live.
+    $("announce").textContent = close
+      ? t("announce.looksLikeOrMaybe", { digit: prediction.digit, other: close.digit, certainty })
+      : t("announce.looksLike", { digit: prediction.digit, certainty });
   }
 }
 
 // A letter, a shape or a scribble: say so, and let the drawer correct it if it was a digit after all.
 function showNotADigit(prediction) {
   $("confidence").textContent = describe(prediction);
-  $("hint").textContent = "That does not look like a digit. Draw one from 0 to 9.";
+  $("hint").textContent = t("hint.notADigit");
   if (prediction.final) {
     $("feedback").hidden = false;
-    $("feedback-question").textContent = "Was it a digit after all?";
+    $("feedback-question").textContent = t("feedback.afterAll");
     $("confirm").hidden = true;
-    $("announce").textContent = `That does not look like a digit. ${describe(prediction)}.`;
+    $("announce").textContent = t("announce.notADigit", { certainty: describe(prediction) });
   }
 }
 
 async function sendLabel(digit) {
-  if (digit === null || !live.attemptId) return;
-  const ack = await live.label(digit);
-  $("thanks").textContent = ack.ok ? `Thanks! Saved as ${ack.label}.` : `Not saved: ${ack.message}`;
+  if (digit === null) return;
+  let ack;
+  if (uploaded) ack = await labelUpload(uploaded, digit);
+  else if (live.attemptId) ack = await live.label(digit);
+  else return;
+  $("thanks").textContent = ack.ok
+    ? t("feedback.saved", { label: ack.label })
+    : t("feedback.notSaved", { reason: errorText(ack) });
+}
+
+// An uploaded photo's attempt is labelled over REST, with the owner token its answer carried.
+async function labelUpload({ attemptId, ownerToken }, digit) {
+  try {
+    const response = await fetch(`/api/attempts/${encodeURIComponent(attemptId)}/label`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json", "X-Owner-Token": ownerToken },
+      body: JSON.stringify({ label: digit }),
+    });
+    const body = await response.json();
+    return response.ok ? { ok: true, label: body.label } : { ok: false, ...body.error };
+  } catch {
+    return { ok: false, code: "network" };
+  }
+}
+
+// A photo (or any picture) of a digit, read by POST /api/predict (multipart field "file"), and
+// its answer shown in the answer panel like a finished drawing's.
+async function readPhoto(file) {
+  pad.clear();
+  reset();
+  const ticket = uploadTicket;
+  $("hint").textContent = t("upload.reading");
+  const form = new FormData();
+  form.append("file", await smaller(file), file.name || "photo");
+  const room = currentRoom();
+  if (room) form.append("room", room);
+  if (live.explain) form.append("explain", "true"); // "Look inside" shows the photo's heat map and layers too
+  let response;
+  let body;
+  try {
+    response = await fetch("/api/predict", { method: "POST", body: form });
+    body = await response.json();
+  } catch {
+    if (ticket === uploadTicket) $("hint").textContent = t("errors.network");
+    return;
+  }
+  if (ticket !== uploadTicket) return; // drawn or cleared meanwhile
+  if (!response.ok) {
+    $("hint").textContent = errorText(body.error);
+    $("announce").textContent = $("hint").textContent;
+    return;
+  }
+  uploaded = { attemptId: body.attempt_id, ownerToken: body.owner_token };
+  show({ ...body, final: true });
+}
+
+// A big photo scaled down (its longer side to UPLOAD_MAX_SIDE, as JPEG) so it stays under the upload
+// limit; a small one, or one the browser cannot decode, goes as it is and the server judges it.
+async function smaller(file) {
+  if (file.size <= UPLOAD_MAX_BYTES) return file;
+  try {
+    const bitmap = await createImageBitmap(file);
+    const factor = Math.min(1, UPLOAD_MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * factor));
+    canvas.height = Math.max(1, Math.round(bitmap.height * factor));
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    return (await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9))) ?? file;
+  } catch {
+    return file;
+  }
 }
 
 async function readNumber() {
-  const response = await fetch("/api/number", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ image: pad.frame() }),
-  });
-  const body = await response.json();
+  let response;
+  let body;
+  try {
+    response = await fetch("/api/number", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ image: pad.frame() }),
+    });
+    body = await response.json();
+  } catch {
+    $("hint").textContent = t("errors.network");
+    return;
+  }
   if (!response.ok) {
-    $("hint").textContent = body.error.message;
+    $("hint").textContent = errorText(body.error);
     return;
   }
   $("prediction").textContent = body.number;
-  $("hint").textContent = body.number ? "Reads as" : "Write a number.";
-  $("confidence").textContent = body.digits.map((d) => `${d.digit}: ${percent(d.confidence)}`).join(" · ");
-  $("announce").textContent = body.number ? `Reads as ${body.number}.` : "";
+  $("hint").textContent = body.number ? t("hint.readsAs") : t("hint.writeNumber");
+  $("confidence").textContent = body.digits
+    .map((d) => t("number.digit", { digit: d.digit, percent: percent(d.confidence) }))
+    .join(" · ");
+  $("announce").textContent = body.number ? t("announce.readsAs", { number: body.number }) : "";
 }
 
 function buildBars() {
@@ -195,16 +311,19 @@ function showProbabilities(probabilities) {
   const best = Math.max(...probabilities);
   $("probabilities").querySelectorAll("li").forEach((item, digit) => {
     const value = probabilities[digit] || 0;
-    item.querySelector(".fill").style.width = percent(value);
+    item.querySelector(".fill").style.width = cssPercent(value);
     item.classList.toggle("best", value > 0 && value === best);
-    item.setAttribute("aria-label", `${digit}: ${percent(value)}`);
+    item.setAttribute("aria-label", t("answer.probability", { digit, percent: percent(value) }));
   });
 }
 
 function buildChoices() {
   const choices = $("choices");
   for (let digit = 0; digit < 10; digit++) {
-    const button = element("button", { text: digit, attributes: { type: "button", "data-label": digit, "aria-label": `It is ${digit}` } });
+    const button = element("button", {
+      text: digit,
+      attributes: { type: "button", "data-label": digit, "aria-label": t("feedback.itIs", { digit }) },
+    });
     button.addEventListener("click", () => sendLabel(digit));
     choices.append(button);
   }
@@ -220,6 +339,7 @@ function startKiosk() {
   };
   attract.addEventListener("pointerdown", wake);
   document.addEventListener("pointerdown", touchKiosk, { capture: true });
+  document.addEventListener("keydown", () => (attract.hidden ? touchKiosk() : wake()), { capture: true });
   touchKiosk();
 }
 

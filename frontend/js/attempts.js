@@ -1,5 +1,7 @@
 // One attempt as a card: thumbnail of what the model saw, the digit read, and the label.
+// Right and wrong are said with a mark and words, not only with colour.
 
+import { t } from "./i18n.js";
 import { element, thumbnail, timeOf } from "./view.js";
 
 export function attemptCard(attempt) {
@@ -13,15 +15,16 @@ export function fillCard(item, attempt) {
     thumbnail(attempt),
     element("span", { text: attempt.digit ?? "–", className: "read", attributes: { "data-testid": "read" } }),
     labelLine(attempt),
-    element("small", { text: timeOf(attempt.created_at) }),
+    element("small", {}),
   );
+  item.lastElementChild.append(timeOf(attempt.created_at));
 }
 
 function labelLine(attempt) {
-  if (attempt.label === null || attempt.label === undefined) return element("small", { text: "not labelled" });
+  if (attempt.label === null || attempt.label === undefined) return element("small", { text: t("attempt.notLabelled") });
   const right = attempt.label === attempt.digit;
   return element("small", {
-    text: right ? `✓ ${attempt.label}` : `✗ was ${attempt.label}`,
+    text: right ? t("attempt.right", { label: attempt.label }) : t("attempt.wrong", { label: attempt.label }),
     className: right ? "labelled" : "wrong",
     attributes: { "data-testid": "label" },
   });

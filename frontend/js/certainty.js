@@ -4,18 +4,24 @@
 // said "sure", about 97 in 100 or more are right, of "fairly sure" about 85-97, and so on.
 // When the second-best digit is close, the page names it as well.
 
+import { t } from "./i18n.js";
 import { percent } from "./view.js";
 
-const WORDS = [
-  [0.97, "Sure"],
-  [0.85, "Fairly sure"],
-  [0.6, "I think so"],
-  [0, "Not sure"],
+// [lowest confidence, the words' catalogue key, the not-a-digit sentence's key]
+const LEVELS = [
+  [0.97, "certainty.sure", "certainty.notADigit.sure"],
+  [0.85, "certainty.fairlySure", "certainty.notADigit.fairlySure"],
+  [0.6, "certainty.thinkSo", "certainty.notADigit.thinkSo"],
+  [0, "certainty.notSure", "certainty.notADigit.notSure"],
 ];
 const CLOSE_RATIO = 0.25; // the runner-up is named when it has at least this share of the best's probability
 
+function level(confidence) {
+  return LEVELS.find(([floor]) => confidence >= floor);
+}
+
 export function sureWords(confidence) {
-  return WORDS.find(([floor]) => confidence >= floor)[1];
+  return t(level(confidence)[1]);
 }
 
 // The second most likely digit and its probability, or null when the best is far ahead.
@@ -29,9 +35,9 @@ export function runnerUp(prediction) {
 // One line for the page: "Fairly sure (91%) · or maybe 7 (6%)", or the not-a-digit verdict.
 export function describe(prediction) {
   if (prediction.reason === "not_a_digit") {
-    return `${sureWords(prediction.confidence)} it is not a digit (${percent(prediction.confidence)})`;
+    return t(level(prediction.confidence)[2], { percent: percent(prediction.confidence) });
   }
+  const line = t("certainty.line", { words: sureWords(prediction.confidence), percent: percent(prediction.confidence) });
   const close = runnerUp(prediction);
-  const maybe = close ? ` · or maybe ${close.digit} (${percent(close.probability)})` : "";
-  return `${sureWords(prediction.confidence)} (${percent(prediction.confidence)})${maybe}`;
+  return close ? t("certainty.orMaybe", { line, digit: close.digit, percent: percent(close.probability) }) : line;
 }

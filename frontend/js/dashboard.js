@@ -5,10 +5,13 @@
 
 import { io } from "../vendor/socket.io.esm.min.js";
 import { attemptCard, fillCard } from "./attempts.js";
+import { formatNumber, keepLanguage, setUpLanguage, t } from "./i18n.js";
 import { refreshModels, setUpModels } from "./models.js";
 import { currentRoom, isRoomCode, roomQuery, showRoomInAddress } from "./room.js";
 import { needKey, teacherFetch, teacherToken } from "./teacher.js";
-import { $, element, percent } from "./view.js";
+import { $, cssPercent, element, percent } from "./view.js";
+
+await setUpLanguage({ room: null }); // the room's language goes here once the server sends one
 
 const FEED_SIZE = 48;
 const attempts = new Map();
@@ -23,15 +26,15 @@ socket.on("connect", watch);
 // Join the room's feed (the server leaves the previous one): on connect and on a room change.
 function watch() {
   socket.emit("watch", { room }, (ack) => {
-    if (ack?.ok) setConnection("connected", "Live");
-    else if (ack?.code === "bad_room") setConnection("offline", "Not a room code");
+    if (ack?.ok) setConnection("connected", t("connection.live"));
+    else if (ack?.code === "bad_room") setConnection("offline", t("connection.badRoom"));
     else {
-      setConnection("offline", "No teacher key");
+      setConnection("offline", t("connection.noKey"));
       needKey();
     }
   });
 }
-socket.on("disconnect", () => setConnection("offline", "Offline"));
+socket.on("disconnect", () => setConnection("offline", t("connection.offline")));
 socket.on("attempt", (attempt) => {
   upsert(attempt);
   refreshStatsSoon();
@@ -72,15 +75,16 @@ async function refreshStats() {
   const response = await teacherFetch(`/api/stats?${roomQuery(room)}days=1`);
   if (!response.ok) return;
   const stats = await response.json();
-  $("attempts").textContent = stats.attempts;
-  $("labelled").textContent = stats.labelled;
+  $("attempts").textContent = formatNumber(stats.attempts);
+  $("labelled").textContent = formatNumber(stats.labelled);
   $("accuracy").textContent = stats.accuracy === null ? "–" : percent(stats.accuracy);
   $("per-digit").replaceChildren(
     ...stats.per_digit_accuracy.map((value, digit) => {
       const shown = value === null ? "–" : percent(value);
       const fill = element("span", { className: "fill" });
-      fill.style.width = value === null ? "0" : percent(value);
-      const item = element("li", { attributes: { "aria-label": `${digit}: ${value === null ? "no labels" : shown}` } });
+      fill.style.width = value === null ? "0" : cssPercent(value);
+      const label = value === null ? t("dashboard.digitNoLabels", { digit }) : t("dashboard.digitAccuracy", { digit, percent: shown });
+      const item = element("li", { attributes: { "aria-label": label } });
       item.append(element("span", { text: digit }), fill, element("span", { text: shown }));
       return item;
     }),
@@ -88,15 +92,23 @@ async function refreshStats() {
   renderConfusion(stats.confusion);
 }
 
+// Right (drawn = read) and wrong cells differ in colour and carry a mark, so colour is not the only sign.
 function renderConfusion(matrix) {
   const head = element("tr");
-  head.append(element("th", { text: "drawn \\ read" }), ...matrix.map((_, digit) => element("th", { text: digit })));
+  const corner = element("td", { text: t("confusion.corner"), className: "corner" });
+  head.append(corner, ...matrix.map((_, digit) => element("th", { text: digit, attributes: { scope: "col" } })));
   const rows = matrix.map((row, drawn) => {
     const line = element("tr");
-    line.append(element("th", { text: drawn }));
+    line.append(element("th", { text: drawn, attributes: { scope: "row" } }));
     row.forEach((count, read) => {
-      const className = count === 0 ? "" : drawn === read ? "hit" : "miss";
-      line.append(element("td", { text: count || "", className }));
+      const right = drawn === read;
+      const cell = element("td", { className: count === 0 ? "" : right ? "hit" : "miss" });
+      if (count > 0) {
+        cell.append(element("span", { text: right ? "✓" : "✗", className: "mark", attributes: { "aria-hidden": "true" } }));
+        cell.append(formatNumber(count));
+        cell.title = t(right ? "confusion.rightCell" : "confusion.wrongCell", { drawn, read, count: formatNumber(count) });
+      }
+      line.append(cell);
     });
     return line;
   });
@@ -117,13 +129,13 @@ function showRoom() {
   $("room-input").value = room;
   const link = `${location.origin}/${room ? `?room=${encodeURIComponent(room)}` : ""}`;
   $("room-link").textContent = link;
-  $("history-link").href = `/history${room ? `?room=${encodeURIComponent(room)}` : ""}`;
+  $("history-link").href = keepLanguage(`/history${room ? `?room=${encodeURIComponent(room)}` : ""}`);
 }
 
 $("room-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const wanted = $("room-input").value.trim();
-  $("room-input").setCustomValidity(isRoomCode(wanted) ? "" : "1 to 16 letters, digits, _ or -");
+  $("room-input").setCustomValidity(isRoomCode(wanted) ? "" : t("dashboard.badRoom"));
   if (!$("room-input").reportValidity() || wanted === room) return;
   room = wanted;
   showRoomInAddress(room);

@@ -2,9 +2,12 @@
 // newest first, paged.
 
 import { attemptCard } from "./attempts.js";
+import { setUpLanguage } from "./i18n.js";
 import { currentRoom } from "./room.js";
 import { teacherFetch } from "./teacher.js";
 import { $ } from "./view.js";
+
+await setUpLanguage({ room: null }); // the room's language goes here once the server sends one
 
 let before = null;
 

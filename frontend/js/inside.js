@@ -4,6 +4,7 @@
 // drawer sees which strokes the model leaned on. Layers come as PNG mosaics of their most
 // active channels, shown as they are, one figure per layer, updated in place.
 
+import { formatNumber, t } from "./i18n.js";
 import { element, pngDataUrl } from "./view.js";
 
 const HOT_ALPHA = 210; // the hottest pixel is this opaque: the preview stays visible under it
@@ -56,10 +57,17 @@ export function showLayers(container, layers) {
       container.append(figure);
     }
     const [height, width, channels] = layer.shape;
-    const caption = `Layer ${index + 1} (${layer.name}): ${layer.channels.length} of ${channels} channels, ${height}×${width}`;
+    const caption = t("inside.layerCaption", {
+      number: formatNumber(index + 1),
+      name: layer.name,
+      shown: formatNumber(layer.channels.length),
+      channels: formatNumber(channels),
+      height: formatNumber(height),
+      width: formatNumber(width),
+    });
     const image = figure.querySelector("img");
     image.src = pngDataUrl(layer.mosaic);
-    image.alt = `Activations of ${caption}; brighter where a channel responds more`;
+    image.alt = t("inside.layerAlt", { caption });
     figure.querySelector("figcaption").textContent = caption;
   });
 }

@@ -3,6 +3,7 @@
 // progress bar, then offers to promote or discard its candidate once the gate has spoken.
 // Teacher-only routes: the server decides who may call them (server/teacher.py); the key goes with each call.
 
+import { errorText, formatNumber, formatPercent, has, t } from "./i18n.js";
 import { teacherFetch } from "./teacher.js";
 import { $, element } from "./view.js";
 
@@ -10,13 +11,26 @@ const POLL_MS = 1000;
 let pollTimer = null;
 
 function percentOf(value, digits = 1) {
-  return typeof value === "number" ? `${(value * 100).toFixed(digits)}%` : "–";
+  return typeof value === "number" ? formatPercent(value, digits) : "–";
+}
+
+// A refusal of the server, said in the page's language by its code.
+class Refused extends Error {
+  constructor(error, status) {
+    super(error?.message ?? `${status}`);
+    this.code = error?.code;
+  }
+}
+
+// What went wrong, for the page: the server's refusal by its code, else the network.
+function reason(error) {
+  return error instanceof Refused ? errorText(error) : t("errors.network");
 }
 
 async function call(method, url) {
   const response = await teacherFetch(url, { method });
   const body = await response.json();
-  if (!response.ok) throw new Error(body.error?.message ?? `${response.status}`);
+  if (!response.ok) throw new Refused(body.error, response.status);
   return body;
 }
 
@@ -31,7 +45,7 @@ async function act(method, url, done) {
     const body = await call(method, url);
     say(done(body), "ok");
   } catch (error) {
-    say(error.message, "error");
+    say(reason(error), "error");
   }
   refreshModels();
 }
@@ -39,24 +53,40 @@ async function act(method, url, done) {
 function versionRow(entry, listing) {
   const card = entry.card ?? {};
   const labelled = listing.labelled_accuracy?.[entry.version];
-  const row = element("tr", { attributes: { "data-version": entry.version } });
-  const name = element("th", { text: entry.version + (entry.builtin ? " (built-in)" : "") });
+  const row = element("tr", { attributes: { "data-version": entry.version, "data-active": entry.active ? "true" : "false" } });
+  const name = element("th", { attributes: { scope: "row" } });
+  name.append(element("span", { text: entry.version, attributes: { translate: "no", dir: "ltr" } })); // a name, left to right
+  if (entry.builtin) name.append(" ", element("span", { text: t("models.builtin") }));
   const accepted = card.gate ? card.gate.accepted : true;
-  const state = entry.active ? "active" : entry.error ? "broken" : accepted ? "" : "rejected by its gate";
+  const state = entry.active
+    ? t("models.active")
+    : entry.error
+      ? t("models.broken")
+      : accepted
+        ? ""
+        : t("models.rejected");
   const action = element("td");
   if (!entry.active && !entry.error && accepted) {
-    const promote = element("button", { text: "Promote", attributes: { "data-testid": `promote-${entry.version}` } });
+    const promote = element("button", {
+      text: t("models.promote"),
+      attributes: { type: "button", "data-testid": `promote-${entry.version}` },
+    });
     promote.addEventListener("click", () =>
-      act("POST", `/api/models/${encodeURIComponent(entry.version)}/activate`, (body) => `Now serving ${body.active}`),
+      act("POST", `/api/models/${encodeURIComponent(entry.version)}/activate`, (body) =>
+        t("models.nowServing", { version: body.active }),
+      ),
     );
     action.append(promote);
   }
+  const here = labelled
+    ? t("models.labelledOf", { percent: percentOf(labelled.accuracy), count: formatNumber(labelled.labelled) })
+    : "–";
   row.append(
     name,
     element("td", { text: state }),
     element("td", { text: percentOf(card.test_accuracy, 2) }),
     element("td", { text: percentOf(card.holdout_accuracy) }),
-    element("td", { text: labelled ? `${percentOf(labelled.accuracy)} of ${labelled.labelled}` : "–" }),
+    element("td", { text: here }),
     action,
   );
   return row;
@@ -64,9 +94,8 @@ function versionRow(entry, listing) {
 
 function renderVersions(listing) {
   const head = element("tr");
-  for (const title of ["version", "", "MNIST test", "held-out (retrain)", "labelled attempts here", ""]) {
-    head.append(element("th", { text: title }));
-  }
+  const titles = ["models.version", "models.status", "models.mnist", "models.heldOut", "models.labelledHere", "models.action"];
+  for (const title of titles) head.append(element("th", { text: t(title), attributes: { scope: "col" } }));
   $("versions").replaceChildren(head, ...listing.versions.map((entry) => versionRow(entry, listing)));
   $("rollback").disabled = listing.previous.length === 0;
 }
@@ -77,15 +106,21 @@ function renderRetrain(status) {
   $("retrain-progress").hidden = !running;
   $("retrain-progress").value = status.progress ?? 0;
   $("retrain-state").textContent = running
-    ? `Retraining: ${status.stage ?? ""} ${Math.round((status.progress ?? 0) * 100)}%`
+    ? t("retrain.running", { stage: stageText(status.stage), percent: formatPercent(status.progress ?? 0) })
     : status.state === "failed"
-      ? `Last retrain failed: ${status.error}`
+      ? t("retrain.failed", { reason: status.error ?? "" })
       : status.state === "done"
-        ? "Last retrain finished."
-        : "No retrain yet.";
+        ? t("retrain.done")
+        : t("retrain.none");
   renderResult(status.state === "done" ? status.result : null);
   clearTimeout(pollTimer);
   if (running) pollTimer = setTimeout(refreshModels, POLL_MS);
+}
+
+// The job's stage ("training"...) in the page's language; a stage a newer server adds, as it is.
+function stageText(stage) {
+  if (!stage) return "";
+  return has(`retrain.stage.${stage}`) ? t(`retrain.stage.${stage}`) : stage;
 }
 
 function renderResult(result) {
@@ -93,28 +128,44 @@ function renderResult(result) {
   panel.hidden = !result;
   if (!result) return;
   const rows = [
-    ["", "current", "candidate"],
-    ["version", result.baseline_version, result.version],
-    ["MNIST test", percentOf(result.baseline_mnist_accuracy, 2), percentOf(result.mnist_accuracy, 2)],
-    [`held-out attempts (${result.holdout_attempts})`, percentOf(result.baseline_holdout_accuracy), percentOf(result.holdout_accuracy)],
+    [t("models.current"), t("models.candidate")],
+    [t("models.version"), result.baseline_version, result.version],
+    [t("models.mnist"), percentOf(result.baseline_mnist_accuracy, 2), percentOf(result.mnist_accuracy, 2)],
+    [
+      t("models.heldOutAttempts", { count: formatNumber(result.holdout_attempts) }),
+      percentOf(result.baseline_holdout_accuracy),
+      percentOf(result.holdout_accuracy),
+    ],
   ];
+  const head = element("tr");
+  head.append(element("td"), ...rows[0].map((text) => element("th", { text, attributes: { scope: "col" } })));
   $("comparison").replaceChildren(
-    ...rows.map((cells, index) => {
+    head,
+    ...rows.slice(1).map(([title, ...cells], index) => {
       const line = element("tr");
-      line.append(...cells.map((text) => element(index === 0 ? "th" : "td", { text })));
+      line.append(element("th", { text: title, attributes: { scope: "row" } }));
+      // the version names (row 1) are names, not words to translate
+      const names = index === 0 ? { translate: "no", dir: "ltr" } : {};
+      line.append(...cells.map((text) => element("td", { text, attributes: names })));
       return line;
     }),
   );
-  $("gate").textContent = result.accepted ? "Gate: accepted" : `Gate: rejected (${result.reasons.join("; ")})`;
+  $("gate").textContent = result.accepted
+    ? t("gate.accepted")
+    : t("gate.rejected", { reasons: result.reasons.join("; ") });
   $("gate").dataset.state = result.accepted ? "ok" : "error";
   const known = $("versions").querySelector(`[data-version="${CSS.escape(result.version)}"]`);
-  const promotable = result.accepted && known && !known.querySelector("td")?.textContent.includes("active");
-  $("promote-candidate").hidden = !promotable;
-  $("discard-candidate").hidden = !known || known.querySelector("td")?.textContent.includes("active");
+  const active = known?.dataset.active === "true";
+  $("promote-candidate").hidden = !(result.accepted && known && !active);
+  $("discard-candidate").hidden = !known || active;
   $("promote-candidate").onclick = () =>
-    act("POST", `/api/models/${encodeURIComponent(result.version)}/activate`, (body) => `Now serving ${body.active}`);
+    act("POST", `/api/models/${encodeURIComponent(result.version)}/activate`, (body) =>
+      t("models.nowServing", { version: body.active }),
+    );
   $("discard-candidate").onclick = () =>
-    act("DELETE", `/api/models/${encodeURIComponent(result.version)}`, (body) => `Discarded ${body.discarded}`);
+    act("DELETE", `/api/models/${encodeURIComponent(result.version)}`, (body) =>
+      t("models.discarded", { version: body.discarded }),
+    );
 }
 
 export async function refreshModels() {
@@ -123,14 +174,14 @@ export async function refreshModels() {
     renderVersions(listing);
     renderRetrain(listing.retrain);
   } catch (error) {
-    say(`Models unavailable: ${error.message}`, "error");
+    say(t("models.unavailable", { reason: reason(error) }), "error");
   }
 }
 
 export function setUpModels() {
-  $("retrain").addEventListener("click", () => act("POST", "/api/retrain", () => "Retrain started"));
+  $("retrain").addEventListener("click", () => act("POST", "/api/retrain", () => t("retrain.started")));
   $("rollback").addEventListener("click", () =>
-    act("POST", "/api/models/rollback", (body) => `Rolled back: now serving ${body.active}`),
+    act("POST", "/api/models/rollback", (body) => t("models.rolledBack", { version: body.active })),
   );
   refreshModels();
 }
