@@ -23,7 +23,6 @@ from typing import Any
 
 import click
 from flask import Flask, request
-from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import cli
@@ -31,7 +30,8 @@ from server.access.limits import install_rest_limit
 from server.access.teacher import announce, ensure_teacher_token
 from server.api.model_routes import models_api
 from server.api.pages import pages
-from server.api.routes import api, http_error, internal_error
+from server.api.rooms import rooms_api
+from server.api.routes import api, register_error_handlers
 from server.config import ROOT, load_config
 from server.extensions import socketio
 from server.live import handlers  # noqa: F401  (importing it registers the Socket.IO handlers)
@@ -88,9 +88,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_blueprint(models_api)
+    app.register_blueprint(rooms_api)
     cli.register(app, service)
-    app.register_error_handler(HTTPException, http_error)
-    app.register_error_handler(Exception, internal_error)
+    register_error_handlers(app)
 
     max_message = config["MAX_FRAME_BYTES"] * 4 // 3 + 4096  # a frame as base64 text, with its envelope
     origins = [origin.strip() for origin in config["CORS_ORIGINS"].split(",") if origin.strip()]

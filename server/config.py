@@ -68,6 +68,18 @@ DEFAULTS: dict[str, Any] = {
     # stroke moves) fit; one address cannot take the whole server.
     "ADDRESS_RATE_LIMIT_PER_SECOND": 300.0,
     "ADDRESS_RATE_LIMIT_BURST": 600,
+    # Classrooms a teacher opens (server/access/rooms.py): a six-digit code, closed after this long unused.
+    "ROOM_IDLE_MINUTES": 240.0,
+    # An opened room's connections and frames count against its own budget, not the address's: a whole
+    # school behind one NAT joins one room. 60 drawers at the page's pace (8 frames/s) is 480 frames/s.
+    "ROOM_MAX_CONNECTIONS": 300,
+    "ROOM_RATE_LIMIT_PER_SECOND": 600.0,
+    "ROOM_RATE_LIMIT_BURST": 1200,
+    # Misses on a room code per address: enough for typos, far too few to try the million codes.
+    "ROOM_GUESSES_PER_MINUTE": 10.0,
+    "ROOM_GUESSES_BURST": 10,
+    # Free-form rooms (/?room=7B, no key needed; address limits) stay unless set to false.
+    "FREE_ROOMS": True,
     # REST requests per second per address (predict, number, labels, reads): 429 with Retry-After past it.
     "REST_RATE_LIMIT_PER_SECOND": 20.0,
     "REST_RATE_LIMIT_BURST": 60,
@@ -79,6 +91,9 @@ DEFAULTS: dict[str, Any] = {
     # How many reverse proxies (nginx) stand in front: their X-Forwarded-For and X-Forwarded-Proto
     # are trusted (werkzeug's ProxyFix), nobody else's. 0: the server faces clients directly.
     "PROXY_COUNT": 0,
+    # The address pupils open, for a classroom's join link and QR code (server/api/rooms.py); empty:
+    # the address the teacher's request came to (right unless a proxy rewrites the host).
+    "PUBLIC_URL": "",
     # How often the attempt log writes to the store, and retries it while it is down.
     "LOG_FLUSH_SECONDS": 0.25,
     "STORE_RETRY_SECONDS": 1.0,

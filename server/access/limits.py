@@ -5,6 +5,9 @@
   all of the address's connections: open Socket.IO connections (a classroom behind one NAT is
   ~30 devices), frames (and labels) per second, and REST requests per second, answered 429
   with Retry-After when spent;
+* per opened classroom (``server/access/rooms.py``): its connections and frames count against
+  the room's budget instead of the address's, so a school behind one address fits; a miss on a
+  room code spends one of the address's guesses, so codes cannot be tried one after another;
 * the REST hook: every ``/api/`` request that does work spends a token, so a new route is
   limited without remembering to. Only the machine-readable description is free.
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +32,9 @@ from server.errors import error_response
 
 TRACKED_ADDRESSES = 100_000  # buckets kept; the least recently used go first (a full bucket is no loss)
 FREE_PATHS = {"/api/openapi.json"}
+# A class's page asks for its room on load: a whole school behind one address may open it at once.
+# Its misses spend the address's room guesses instead (server/access/rooms.py).
+ROOM_LOOKUP = re.compile(r"/api/rooms/[0-9]{6}")
 
 
 class TokenBucket:
@@ -79,6 +86,7 @@ class AddressLimits:
         self.max_connections = config["MAX_CONNECTIONS_PER_ADDRESS"]
         self._frames = Buckets(config["ADDRESS_RATE_LIMIT_PER_SECOND"], config["ADDRESS_RATE_LIMIT_BURST"], clock)
         self._requests = Buckets(config["REST_RATE_LIMIT_PER_SECOND"], config["REST_RATE_LIMIT_BURST"], clock)
+        self._guesses = Buckets(config["ROOM_GUESSES_PER_MINUTE"] / 60.0, config["ROOM_GUESSES_BURST"], clock)
         self._connections: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
 
@@ -101,6 +109,16 @@ class AddressLimits:
         with self._lock:
             return self._frames.get(address).allow()
 
+    def room_guess_wait(self, address: str) -> float:
+        """0 when the address may look up a room code now, else seconds until it may (nothing is spent)."""
+        with self._lock:
+            return self._guesses.get(address).wait()
+
+    def spend_room_guess(self, address: str) -> None:
+        """A lookup missed (the code was not open): one of the address's guesses is gone."""
+        with self._lock:
+            self._guesses.get(address).allow()
+
     def request_wait(self, address: str) -> float:
         """0 when the address may make a REST request now (a token is taken); else seconds to wait."""
         with self._lock:
@@ -108,31 +126,70 @@ class AddressLimits:
             return 0.0 if bucket.allow() else bucket.wait()
 
 
-class ConnectionLimits:
-    """Each open connection's own frame bucket, by sid, beside its address's limits.
+class RoomLimits:
+    """Each opened room's connections and frames: the budget a class shares, wherever its devices are."""
 
-    The connection's bucket resets on reconnect; the address's does not, so both must allow a frame.
+    def __init__(self, config: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_connections = config["ROOM_MAX_CONNECTIONS"]
+        self._frames = Buckets(config["ROOM_RATE_LIMIT_PER_SECOND"], config["ROOM_RATE_LIMIT_BURST"], clock)
+        self._connections: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+
+    def open(self, room: str) -> bool:
+        with self._lock:
+            if self._connections[room] >= self.max_connections:
+                return False
+            self._connections[room] += 1
+            return True
+
+    def close(self, room: str) -> None:
+        with self._lock:
+            self._connections[room] -= 1
+            if self._connections[room] <= 0:
+                del self._connections[room]
+
+    def allow_frame(self, room: str) -> bool:
+        with self._lock:
+            return self._frames.get(room).allow()
+
+
+class ConnectionLimits:
+    """Each open connection's own frame bucket, by sid, beside its address's (or its opened room's) limits.
+
+    The connection's bucket resets on reconnect; the address's and the room's do not, so both must
+    allow a frame. A connection that joined an opened room spends the room's budget, not its address's.
     """
 
-    def __init__(self, config: dict[str, Any], addresses: AddressLimits) -> None:
+    def __init__(self, config: dict[str, Any], addresses: AddressLimits, rooms: RoomLimits) -> None:
         self.rate, self.burst = config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_BURST"]
-        self.addresses = addresses
+        self.addresses, self.rooms = addresses, rooms
         self._buckets: dict[str, TokenBucket] = {}
         self._address_of: dict[str, str] = {}
+        self._room_of: dict[str, str] = {}  # the opened room a connection joined, if any
 
-    def open(self, sid: str, address: str) -> bool:
-        """Admit a connection; False when its address already has its maximum of open connections."""
-        if not self.addresses.open(address):
+    def open(self, sid: str, address: str, room: str | None = None) -> bool:
+        """Admit a connection, counted against its opened room when it joined one, else its address;
+        False when that already has its maximum of open connections."""
+        if not (self.rooms.open(room) if room else self.addresses.open(address)):
             return False
         self._address_of[sid] = address
+        if room:
+            self._room_of[sid] = room
         self._buckets[sid] = TokenBucket(self.rate, self.burst)
         return True
 
     def close(self, sid: str) -> None:
         self._buckets.pop(sid, None)
         address = self._address_of.pop(sid, None)
-        if address is not None:
+        room = self._room_of.pop(sid, None)
+        if room is not None:
+            self.rooms.close(room)
+        elif address is not None:
             self.addresses.close(address)
+
+    def room(self, sid: str) -> str | None:
+        """The opened room a connection joined on connect (None: it spends its address's budget)."""
+        return self._room_of.get(sid)
 
     def sids(self) -> list[str]:
         """The open connections' sids."""
@@ -147,12 +204,17 @@ class ConnectionLimits:
         bucket = self._buckets.get(sid)
         if bucket is None:  # an event without its connect (the test client can do that)
             bucket = self._buckets[sid] = TokenBucket(self.rate, self.burst)
-        return bucket.allow() and self.addresses.allow_frame(self.address(sid))
+        if not bucket.allow():
+            return False
+        room = self._room_of.get(sid)
+        return self.rooms.allow_frame(room) if room else self.addresses.allow_frame(self.address(sid))
 
 
 def limit_rest():
     """Answer 429 ``rate_limited`` with Retry-After when the caller's address has spent its requests."""
     if not request.path.startswith("/api/") or request.path in FREE_PATHS:
+        return None
+    if request.method == "GET" and ROOM_LOOKUP.fullmatch(request.path):
         return None
     wait = current_app.extensions["service"].address_limits.request_wait(client_address())
     if not wait:

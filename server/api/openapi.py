@@ -16,7 +16,7 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         400: "Malformed request or image",
         401: "No teacher key (or owner token) sent, or a wrong teacher key; see WWW-Authenticate",
         403: "The owner token sent is not this attempt's: nothing was read or changed",
-        404: "No such attempt or model version",
+        404: "No such attempt, model version or open classroom (unknown_room)",
         409: "Refused, nothing changed: a model that cannot be served or failed its gate, or a retrain is running",
         413: "Image or request too large",
         415: "Not an allowed image type (PNG, JPEG, GIF, BMP, WebP)",
@@ -53,6 +53,19 @@ ROOM_CODE = {
     "description": "A classroom code (server/access/rooms.py); absent or empty: the default room. Else 400 bad_room.",
 }
 ROOM = {"name": "room", "in": "query", "schema": ROOM_CODE}
+OPENED_ROOM = {"name": "code", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{6}$"}}
+ROOM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "pattern": "^[0-9]{6}$"},
+        "name": {"type": "string"},
+        "language": {"type": "string", "enum": ["", "en", "de", "es", "fr", "ar"]},
+        "join_url": {"type": "string"},
+        "qr": {"type": "string", "description": "The join link's QR code as an SVG data URL"},
+        "created_at": {"type": "number"},
+        "expires_at": {"type": "number", "description": "When it closes unless used (ROOM_IDLE_MINUTES)"},
+    },
+}
 EXPLAINING = (
     "Also answer with a view inside the network (model/runtime/explain.py): an occlusion heat map and each "
     "convolution layer's activations. Absent: false. Anything but true or false: 400 bad_payload."
@@ -346,6 +359,70 @@ SPEC: dict[str, Any] = {
                 },
             },
         },
+        "/api/rooms": {
+            "post": {
+                "summary": "Open a classroom: a six-digit code, the join link and its QR code for the projector",
+                "description": TEACHER + " Its connections and frames count against the room's own budget "
+                "(ROOM_MAX_CONNECTIONS, ROOM_RATE_LIMIT_PER_SECOND), not the address's.",
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewRoom"}}}},
+                "responses": {"201": json_response("Opened", ROOM_SCHEMA), **error_responses(400)},
+            },
+            "get": {
+                "summary": "The open classrooms",
+                "description": TEACHER,
+                "responses": {
+                    "200": json_response(
+                        "Open rooms",
+                        {"type": "object", "properties": {"rooms": {"type": "array", "items": ROOM_SCHEMA}}},
+                    )
+                },
+            },
+        },
+        "/api/rooms/{code}": {
+            "get": {
+                "summary": "A class's name and language, for a pupil's page (no key)",
+                "description": "404 unknown_room for a code that is not open; each miss spends one of the "
+                "address's guesses (ROOM_GUESSES_PER_MINUTE), then 429 for every code.",
+                "parameters": [OPENED_ROOM],
+                "responses": {
+                    "200": json_response(
+                        "The open room",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "code": {"type": "string"},
+                                "name": {"type": "string"},
+                                "language": {"type": "string"},
+                            },
+                        },
+                    ),
+                    **error_responses(404, 503),
+                },
+            },
+            "delete": {
+                "summary": "Close a classroom now: its code is refused from then on",
+                "description": TEACHER,
+                "parameters": [OPENED_ROOM],
+                "responses": {
+                    "200": json_response(
+                        "Closed",
+                        {"type": "object", "properties": {"code": {"type": "string"}, "closed": {"type": "boolean"}}},
+                    ),
+                    **error_responses(404),
+                },
+            },
+        },
+        "/api/rooms/{code}/qr.svg": {
+            "get": {
+                "summary": "The join link as a QR code (SVG), for the projector",
+                "description": TEACHER,
+                "parameters": [OPENED_ROOM],
+                "responses": {
+                    "200": {"description": "The QR code", "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+                    **error_responses(404),
+                },
+            }
+        },
         "/healthz": {
             "get": {
                 "summary": "Whether inference workers can classify, and whether the store is ok or degraded "
@@ -370,6 +447,17 @@ SPEC: dict[str, Any] = {
             },
         },
         "schemas": {
+            "NewRoom": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "maxLength": 40, "description": "What the class is called: 7B"},
+                    "language": {
+                        "type": "string",
+                        "enum": ["", "en", "de", "es", "fr", "ar"],
+                        "description": "The language pupils' pages show, unless a pupil chose one (?lang=)",
+                    },
+                },
+            },
             "Error": {
                 "type": "object",
                 "required": ["error"],
@@ -528,6 +616,10 @@ TEACHER_ONLY = [
     ("/api/models/{version}", "delete"),
     ("/api/retrain", "get"),
     ("/api/retrain", "post"),
+    ("/api/rooms", "post"),
+    ("/api/rooms", "get"),
+    ("/api/rooms/{code}", "delete"),
+    ("/api/rooms/{code}/qr.svg", "get"),
 ]
 OWNER_OR_TEACHER = [
     ("/api/attempts/{attempt_id}", "get"),

@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from model.runtime.decode import ImageError, UnsupportedFormat, sniff_format
@@ -77,6 +77,17 @@ def room_arg() -> str:
         raise ApiError(400, error.code, error.message) from None
 
 
+ROOM_STATUS = {"unknown_room": 404, "rate_limited": 429}  # else 400 (bad_room) or 503 (store)
+
+
+def drawing_room(room: str, address: str) -> str:
+    """The room a new attempt is logged in: an opened room must be open (``server/access/rooms.py``)."""
+    try:
+        return service().check_room(room, address)
+    except ProtocolError as error:
+        raise ApiError(ROOM_STATUS.get(error.code, 400), error.code, error.message) from None
+
+
 TEXT_FLAGS = {"true": True, "false": False}  # how a query or form field says it
 
 
@@ -112,7 +123,8 @@ def predict():
     image, source = uploaded_image()
     attempt_id = new_attempt_id()
     address = client_address()
-    frame = Frame(attempt_id, 0, image, True, address, room=room_arg(), explain=explain_arg(), source=source)
+    room = drawing_room(room_arg(), address)
+    frame = Frame(attempt_id, 0, image, True, address, room=room, explain=explain_arg(), source=source)
     answer = service().classify(frame)
     prediction = answer.prediction(0)  # the REST attempt's only answer: it carries the owner token
     return jsonify({key: prediction[key] for key in prediction if key not in ("seq", "final")})
@@ -235,27 +247,22 @@ def openapi():
     return jsonify(SPEC)
 
 
-@api.errorhandler(ApiError)
 def api_error(error: ApiError):
     return error_response(error.status, error.code, error.message, error.headers)
 
 
-@api.errorhandler(ImageError)
 def image_error(error: ImageError):
     return error_response(error.status, error.code, str(error))
 
 
-@api.errorhandler(Unavailable)
 def unavailable(error: Unavailable):
     return error_response(error.status, error.code, str(error))
 
 
-@api.errorhandler(Busy)
 def busy(error: Busy):
     return error_response(503, "busy", "The server is busy; try again in a moment.")
 
 
-@api.errorhandler(StoreUnavailable)
 def store_unavailable(error: StoreUnavailable):
     return error_response(503, "store_unavailable", "The attempt store is unreachable; try again shortly.")
 
@@ -272,3 +279,17 @@ def internal_error(error: Exception):
     """Never a stack trace to a client; the log has it."""
     current_app.logger.exception("request failed", exc_info=error)
     return error_response(500, "internal_error", "Something went wrong on the server.")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """One JSON error shape for every blueprint's routes (the REST API, models, rooms, ...)."""
+    for kind, handler in (
+        (ApiError, api_error),
+        (ImageError, image_error),
+        (Unavailable, unavailable),
+        (Busy, busy),
+        (StoreUnavailable, store_unavailable),
+        (HTTPException, http_error),
+        (Exception, internal_error),
+    ):
+        app.register_error_handler(kind, handler)

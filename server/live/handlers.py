@@ -2,7 +2,8 @@
 
 Protocol (README, "Socket.IO protocol"): ``frame`` in, ``prediction`` out (later, from
 the results loop, ``server/serving/results.py``: the handler only queues the frame); ``label`` in,
-acknowledged; ``watch`` joins a classroom's dashboard feed (``server/access/rooms.py``); every rejected event
+acknowledged; ``room`` out on connect, when ``auth`` named an opened classroom
+(``server/access/rooms.py``); ``watch`` joins a classroom's dashboard feed; every rejected event
 gets an ``error`` event with a stable code, and the connection stays usable.
 
 Who may do what (README, "Security and privacy"): a connection shows the teacher key once,
@@ -27,6 +28,7 @@ from server.extensions import socketio
 from server.live.protocol import parse_frame, parse_label_event
 from server.serving.inference import Busy, Frame
 from server.serving.service import RecognitionService
+from server.storage.store import RoomRecord, StoreUnavailable
 
 log = logging.getLogger("digits.live")
 
@@ -49,23 +51,50 @@ def reject(code: str, message: str, payload: Any = None) -> dict[str, Any]:
 
 FORBIDDEN = "This attempt belongs to another drawer: send its owner_token."
 TOO_MANY = "Too many connections from your network: close other tabs or devices and try again."
+ROOM_FULL = "This class is full: ask your teacher, or close other tabs and devices in the class."
 
 
 def teacher_key(auth: Any) -> Any:
     return auth.get("token") if isinstance(auth, dict) else None
 
 
+def room_to_join(auth: Any, address: str) -> RoomRecord | None:
+    """The opened classroom a connection asks to join (``auth: {"room"}``); None for none or a free room.
+
+    Raises ProtocolError (``bad_room``, ``unknown_room``, ``rate_limited`` for too many guesses, or
+    ``store_unavailable``): the connection is still admitted, to draw on its own."""
+    code = parse_room(auth.get("room") if isinstance(auth, dict) else None)
+    try:
+        room = service().check_room(code, address)
+        return service().rooms.find_open(room)
+    except StoreUnavailable:
+        raise ProtocolError(
+            "store_unavailable", "Classes cannot be joined right now; you can draw on your own."
+        ) from None
+
+
 @socketio.on("connect")
 def connect(auth: Any = None) -> None:
     """Everyone may connect to draw, up to MAX_CONNECTIONS_PER_ADDRESS per address (then the connect is
-    refused with a ``rate_limited`` reason); a wrong teacher key gets an ``unauthorized`` error at once, so a
-    teacher notices, and the connection still draws."""
+    refused with a ``rate_limited`` reason), or ROOM_MAX_CONNECTIONS in an opened classroom named in
+    ``auth`` (``room_full``); a wrong teacher key or class code gets an error at once, so it is noticed,
+    and the connection still draws."""
     key = teacher_key(auth)
     teacher = is_teacher_token(key)
     service().start()  # at once after a fork (gunicorn.conf.py), else on the first connection
-    if not service().connect(request.sid, teacher, client_address()):
-        # The client's connect_error then has message TOO_MANY and data {code, message}.
-        raise ConnectionRefusedError(TOO_MANY, {"code": "rate_limited", "message": TOO_MANY})
+    address = client_address()
+    try:
+        room, refused = room_to_join(auth, address), None
+    except ProtocolError as error:
+        room, refused = None, error
+    if not service().connect(request.sid, teacher, address, room.code if room else None):
+        # The client's connect_error then has the message and data {code, message}.
+        code, message = ("room_full", ROOM_FULL) if room else ("rate_limited", TOO_MANY)
+        raise ConnectionRefusedError(message, {"code": code, "message": message})
+    if refused is not None:
+        emit("error", rejection(refused.code, refused.message))
+    if room is not None:
+        emit("room", {"code": room.code, "name": room.name, "language": room.language})
     if key is not None and not teacher:
         emit("error", rejection("unauthorized", "The teacher key is wrong; drawing still works."))
 
@@ -85,27 +114,32 @@ def take_turns() -> None:
 @socketio.on("frame")
 def frame(payload: Any) -> None:
     take_turns()
-    digits = service()
+    svc = service()
     try:
-        event = parse_frame(payload, digits.config["MAX_FRAME_BYTES"])
+        event = parse_frame(payload, svc.config["MAX_FRAME_BYTES"])
     except ProtocolError as error:
         reject(error.code, error.message, payload)
         return
-    if not digits.allow(request.sid):
+    if not svc.allow(request.sid):
         reject("rate_limited", "Too many frames: slow down and send the latest drawing.", payload)
         return
-    if not digits.may_draw(event.attempt_id, request.sid, event.owner_token, digits.is_teacher(request.sid)):
+    if not svc.may_draw(event.attempt_id, request.sid, event.owner_token, svc.is_teacher(request.sid)):
         reject("forbidden", FORBIDDEN, payload)
         return
+    try:
+        room = svc.frame_room(request.sid, event.room)
+    except ProtocolError as error:
+        reject(error.code, error.message, payload)
+        return
     try:  # answered later by the results loop (server/serving/results.py): the handler never waits
-        digits.submit(
+        svc.submit(
             Frame(
                 event.attempt_id,
                 event.seq,
                 event.image,
                 event.final,
-                digits.address(request.sid),
-                room=event.room,
+                svc.address(request.sid),
+                room=room,
                 explain=event.explain,
                 sid=request.sid,
             )
@@ -117,20 +151,20 @@ def frame(payload: Any) -> None:
 @socketio.on("label")
 def label(payload: Any) -> dict[str, Any]:
     take_turns()
-    digits = service()
+    svc = service()
     try:
         event = parse_label_event(payload)
     except ProtocolError as error:
         return reject(error.code, error.message, payload)
-    if not digits.allow(request.sid):
+    if not svc.allow(request.sid):
         return reject("rate_limited", "Too many events: slow down.", payload)
-    access = digits.access(event.attempt_id, request.sid, event.owner_token, digits.is_teacher(request.sid))
+    access = svc.access(event.attempt_id, request.sid, event.owner_token, svc.is_teacher(request.sid))
     if access is Access.FORBIDDEN:
         return reject("forbidden", FORBIDDEN, payload)
-    if access is Access.UNKNOWN or not digits.label(event.attempt_id, event.label):
+    if access is Access.UNKNOWN or not svc.label(event.attempt_id, event.label):
         return reject("unknown_attempt", "There is no attempt with this id.", payload)
     label_event = {"attempt_id": event.attempt_id, "label": event.label}
-    socketio.emit("label", label_event, to=feed(digits.room_of(event.attempt_id)))
+    socketio.emit("label", label_event, to=feed(svc.room_of(event.attempt_id)))
     return {"ok": True, "attempt_id": event.attempt_id, "label": event.label}
 
 

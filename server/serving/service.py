@@ -13,10 +13,11 @@ from typing import Any
 from model.runtime.decode import ImageError, Limits
 from model.runtime.recognizer import NumberRecognition, Recognizer
 from model.runtime.versions import ModelFiles
-from server.access.limits import AddressLimits, ConnectionLimits
+from server.access.limits import AddressLimits, ConnectionLimits, RoomLimits
 from server.access.owners import Access, owns
 from server.access.pseudonyms import Pseudonyms
-from server.errors import Unavailable
+from server.access.rooms import DEFAULT_ROOM, OPENED_CODE, RoomRegistry
+from server.errors import ProtocolError, Unavailable
 from server.extensions import socketio
 from server.serving.concurrency import eventlet_active
 from server.serving.engines import Engine, LocalEngine, RecognizerProcess
@@ -57,7 +58,8 @@ class RecognitionService:
         self.tracker = AttemptTracker()
         self.pseudonyms = Pseudonyms(config["DATA_DIR"])  # the drawer stored with each attempt
         self.address_limits = AddressLimits(config)
-        self.connection_limits = ConnectionLimits(config, self.address_limits)
+        self.connection_limits = ConnectionLimits(config, self.address_limits, RoomLimits(config))
+        self.rooms = RoomRegistry(self.store, config["ROOM_IDLE_MINUTES"] * 60, config["FREE_ROOMS"])
         self.teachers: set[str] = set()  # sids of the connections that showed the teacher key on connect
         # The runtime, made by ``start``:
         self.recognizer: Recognizer | None = None
@@ -122,9 +124,10 @@ class RecognitionService:
             engine.swap(recognizer)
         self.recognizer = recognizer
 
-    def connect(self, sid: str, teacher: bool = False, address: str = "") -> bool:
-        """Admit a connection; False when its address already has its maximum of open connections."""
-        if not self.connection_limits.open(sid, address):
+    def connect(self, sid: str, teacher: bool = False, address: str = "", room: str | None = None) -> bool:
+        """Admit a connection, in the opened ``room`` it joined if any; False when that room (or else its
+        address) already has its maximum of open connections."""
+        if not self.connection_limits.open(sid, address, room):
             return False
         if teacher:
             self.teachers.add(sid)
@@ -136,6 +139,30 @@ class RecognitionService:
 
     def address(self, sid: str) -> str:
         return self.connection_limits.address(sid)
+
+    def check_room(self, room: str, address: str) -> str:
+        """The room a frame or request may be logged in (``RoomRegistry.check``), guarded against guessing:
+        each miss on a code spends one of the address's guesses, and with none left every lookup of a
+        code is refused, so a hit and a miss cannot be told apart. Raises ProtocolError."""
+        if room == DEFAULT_ROOM:
+            return room
+        if OPENED_CODE.fullmatch(room) and self.address_limits.room_guess_wait(address) > 0:
+            raise ProtocolError("rate_limited", "Too many wrong class codes from your network: wait a minute.")
+        try:
+            return self.rooms.check(room)
+        except ProtocolError:
+            self.address_limits.spend_room_guess(address)
+            raise
+
+    def frame_room(self, sid: str, room: str) -> str:
+        """The room a live frame is logged in: the opened room its connection joined, else the one it names."""
+        joined = self.connection_limits.room(sid)
+        if joined is None:
+            return self.check_room(room, self.address(sid))
+        if room not in (DEFAULT_ROOM, joined):
+            raise ProtocolError("bad_room", f"This connection joined class {joined}: its frames are logged there.")
+        self.rooms.touch(joined)
+        return joined
 
     def is_teacher(self, sid: str) -> bool:
         return sid in self.teachers

@@ -40,7 +40,7 @@ from cassandra.policies import ConstantReconnectionPolicy, DCAwareRoundRobinPoli
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from server.storage.attempts import Attempt, day_of
-from server.storage.store import StoreUnavailable
+from server.storage.store import RoomRecord, StoreUnavailable
 
 KEYSPACE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 DAYS_BUCKET = 0  # attempt_days is one small partition: one row per day
@@ -57,6 +57,10 @@ TABLES = (
         PRIMARY KEY ((day), created_at, id)) WITH CLUSTERING ORDER BY (created_at DESC, id ASC)""",
     """CREATE TABLE IF NOT EXISTS attempt_days (
         bucket int, day text, PRIMARY KEY ((bucket), day)) WITH CLUSTERING ORDER BY (day DESC)""",
+    # A few rows a day at most: read whole, never expired (a stored attempt's room keeps its name).
+    """CREATE TABLE IF NOT EXISTS rooms (
+        code text PRIMARY KEY, name text, language text, created_at timestamp, last_active timestamp,
+        closed_at timestamp)""",
 )
 
 # Tables made before attempts had owners or rooms get the columns. CQL has no ADD IF NOT EXISTS that
@@ -91,6 +95,10 @@ STATEMENTS = {
     "page": "SELECT id, created_at, room FROM attempts_by_day WHERE day = ? AND created_at < ? LIMIT ?",
     "outcomes": "SELECT digit, label, final, room FROM attempts_by_day WHERE day = ? AND created_at >= ?",
     "ping": "SELECT release_version FROM system.local",
+    "save_room": "INSERT INTO rooms (code, name, language, created_at, last_active, closed_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)",
+    "get_room": "SELECT code, name, language, created_at, last_active, closed_at FROM rooms WHERE code = ?",
+    "rooms": "SELECT code, name, language, created_at, last_active, closed_at FROM rooms",
     # The export reads every row once, paged by the driver; the drawing itself stays in the table.
     "labelled": "SELECT id, created_at, updated_at, source, session, digit, confidence, probabilities, input, "
     "model_version, frames, latency_ms, final, label, room FROM attempts",
@@ -114,6 +122,12 @@ def to_datetime(timestamp: float) -> datetime:
 
 def to_timestamp(moment: datetime) -> float:
     return moment.replace(tzinfo=UTC).timestamp()
+
+
+def row_to_room(row) -> RoomRecord:
+    closed = None if row.closed_at is None else to_timestamp(row.closed_at)
+    created, active = to_timestamp(row.created_at), to_timestamp(row.last_active)
+    return RoomRecord(row.code, row.name or "", row.language or "", created, active, closed)
 
 
 def row_to_attempt(row) -> Attempt | None:
@@ -368,6 +382,18 @@ class CassandraStore:
                         yield attempt
         except (NoHostAvailable, DriverException, OSError) as error:
             raise StoreUnavailable(f"Cassandra export failed: {error}") from error
+
+    def save_room(self, room: RoomRecord) -> None:
+        closed = None if room.closed_at is None else to_datetime(room.closed_at)
+        times = (to_datetime(room.created_at), to_datetime(room.last_active), closed)
+        self._execute("save_room", (room.code, room.name, room.language, *times))
+
+    def get_room(self, code: str) -> RoomRecord | None:
+        rows = self._execute("get_room", (code,))
+        return row_to_room(rows[0]) if rows else None
+
+    def rooms(self) -> list[RoomRecord]:
+        return sorted((row_to_room(row) for row in self._execute("rooms", ())), key=lambda room: room.created_at)
 
     def ping(self) -> None:
         self._execute("ping", ())

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from server.storage.attempts import Attempt
-from server.storage.store import StoreUnavailable
+from server.storage.store import RoomRecord, StoreUnavailable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -41,6 +41,14 @@ CREATE TABLE IF NOT EXISTS attempts (
     room TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_by_time ON attempts (created_at DESC);
+CREATE TABLE IF NOT EXISTS rooms (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    language TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_active REAL NOT NULL,
+    closed_at REAL
+);
 """
 IN_ROOM = "COALESCE(room, '') = ?"  # rows from before rooms have none: the default room
 
@@ -182,6 +190,20 @@ class SqliteStore:
             if len(rows) < page_size:
                 return
             after = (rows[-1]["created_at"], rows[-1]["id"])
+
+    def save_room(self, room: RoomRecord) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO rooms (code, name, language, created_at, last_active, closed_at) "
+            "VALUES (:code, :name, :language, :created_at, :last_active, :closed_at)",
+            room.__dict__,
+        )
+
+    def get_room(self, code: str) -> RoomRecord | None:
+        rows = self._run("SELECT * FROM rooms WHERE code = ?", (code,))
+        return RoomRecord(**dict(rows[0])) if rows else None
+
+    def rooms(self) -> list[RoomRecord]:
+        return [RoomRecord(**dict(row)) for row in self._run("SELECT * FROM rooms ORDER BY created_at")]
 
     def ping(self) -> None:
         self._run("SELECT 1")
