@@ -9,7 +9,8 @@ import { describe, runnerUp } from "./certainty.js";
 import { currentRoom } from "./room.js";
 import { $, cssPercent, element, percent, pngDataUrl } from "./view.js";
 
-await setUpLanguage({ room: null }); // the room's language goes here once the server sends one
+const classroom = await lookUpRoom(currentRoom());
+await setUpLanguage({ room: classroom?.language || null });
 
 const params = new URLSearchParams(location.search);
 const kiosk = params.get("kiosk") === "1";
@@ -19,7 +20,9 @@ const UPLOAD_MAX_SIDE = 1600; // a photo larger than this is scaled down before 
 const UPLOAD_MAX_BYTES = 4 * 1024 * 1024; // under the server's upload limit
 
 const pad = new DrawingPad($("pad"));
-const live = new LiveClassifier({ room: currentRoom() });
+const live = new LiveClassifier({ room: classroom === undefined ? "" : currentRoom() });
+if (classroom) showClassroom(classroom);
+else if (classroom === undefined) $("hint").textContent = t("errors.unknown_room");
 let finishTimer = null;
 let kioskTimer = null;
 let shownDigit = null;
@@ -350,4 +353,23 @@ function touchKiosk() {
     pad.clear();
     $("attract").hidden = false;
   }, KIOSK_IDLE_MS);
+}
+
+// A six-digit code is a room a teacher opened: its name and language come from the server. Returns
+// the room, null for no room (or a free-form one, or when the server cannot say), and undefined for
+// a code that is not open: the pupil is told, and draws on their own.
+async function lookUpRoom(room) {
+  if (!/^[0-9]{6}$/.test(room)) return null;
+  try {
+    const response = await fetch(`/api/rooms/${room}`);
+    if (response.status === 404) return undefined;
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+function showClassroom(room) {
+  $("room-name").textContent = room.name || room.code;
+  $("room").hidden = false;
 }

@@ -6,6 +6,7 @@
 import { io } from "../vendor/socket.io.esm.min.js";
 import { attemptCard, fillCard } from "./attempts.js";
 import { formatNumber, keepLanguage, setUpLanguage, t } from "./i18n.js";
+import { setUpClasses } from "./classes.js";
 import { refreshModels, setUpModels } from "./models.js";
 import { currentRoom, isRoomCode, roomQuery, showRoomInAddress } from "./room.js";
 import { needKey, teacherFetch, teacherToken } from "./teacher.js";
@@ -136,16 +137,23 @@ $("room-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const wanted = $("room-input").value.trim();
   $("room-input").setCustomValidity(isRoomCode(wanted) ? "" : t("dashboard.badRoom"));
-  if (!$("room-input").reportValidity() || wanted === room) return;
+  if ($("room-input").reportValidity()) chooseRoom(wanted);
+});
+// A class opened or picked in the classes panel (classes.js) becomes the room the dashboard shows.
+document.addEventListener("class-chosen", ({ detail }) => chooseRoom(detail.code));
+
+function chooseRoom(wanted) {
+  if (wanted === room) return;
   room = wanted;
   showRoomInAddress(room);
   showRoom();
   if (socket.connected) watch();
   loadFeed();
   refreshStats();
-});
+}
 
 showRoom();
 loadFeed();
 refreshStats();
 setUpModels();
+setUpClasses();

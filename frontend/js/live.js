@@ -20,7 +20,9 @@ export class LiveClassifier extends EventTarget {
     this.unsent = null; // { getFrame, final } waiting for the throttle or the connection
     this.newestAnswered = -1;
     this.owners = new Map(); // attempt id -> owner token
-    this.socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 3000 });
+    // A class code joins the teacher's room on connect: the room's budget, not the network's, then applies.
+    const auth = room ? { room } : {};
+    this.socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 3000, auth });
     this.socket.on("connect", () => {
       this.emitState("connected");
       if (this.unsent) this.flush(); // what was drawn while offline is classified now
@@ -28,11 +30,21 @@ export class LiveClassifier extends EventTarget {
     this.socket.on("disconnect", () => this.emitState("offline"));
     this.socket.io.on("reconnect_attempt", () => this.emitState("reconnecting"));
     this.socket.on("prediction", (prediction) => this.onPrediction(prediction));
-    this.socket.on("error", (error) => this.dispatchEvent(new CustomEvent("error", { detail: error })));
+    this.socket.on("error", (error) => {
+      if (error.code === "unknown_room") this.leaveRoom(); // the code is not open: draw on your own
+      this.dispatchEvent(new CustomEvent("error", { detail: error }));
+    });
+    this.socket.on("room", (room) => this.dispatchEvent(new CustomEvent("room", { detail: room })));
     // A refused connect (too many from this network) says why in data: shown like an error event.
     this.socket.on("connect_error", (error) => {
       if (error.data?.code) this.dispatchEvent(new CustomEvent("error", { detail: error.data }));
     });
+  }
+
+  // Frames stop naming the room, and a reconnect no longer asks to join it.
+  leaveRoom() {
+    this.room = {};
+    this.socket.auth = {};
   }
 
   emitState(state) {

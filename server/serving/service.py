@@ -161,8 +161,7 @@ class RecognitionService:
             return self.check_room(room, self.address(sid))
         if room not in (DEFAULT_ROOM, joined):
             raise ProtocolError("bad_room", f"This connection joined class {joined}: its frames are logged there.")
-        self.rooms.touch(joined)
-        return joined
+        return self.rooms.check(joined)  # closed or expired since it joined: unknown_room
 
     def is_teacher(self, sid: str) -> bool:
         return sid in self.teachers

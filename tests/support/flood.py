@@ -24,8 +24,8 @@ class Refused(Exception):
 class RawClient:
     """One Socket.IO connection from ``local_host``: connect, emit, and read events in order."""
 
-    def __init__(self, host: str, port: int, local_host: str) -> None:
-        self.host, self.port, self.local_host = host, port, local_host
+    def __init__(self, host: str, port: int, local_host: str, auth: dict[str, Any] | None = None) -> None:
+        self.host, self.port, self.local_host, self.auth = host, port, local_host, auth
 
     async def connect(self) -> None:
         """Open the connection; raises ``Refused`` with the server's reason when the connect is refused."""
@@ -33,7 +33,7 @@ class RawClient:
         while True:
             text = await self._next_text()
             if text.startswith(OPEN):
-                self.writer.write(text_frame("40"))
+                self.writer.write(text_frame("40" + (json.dumps(self.auth) if self.auth else "")))
             elif text.startswith("40"):
                 return
             elif text.startswith("44"):
