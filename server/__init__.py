@@ -28,6 +28,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from server import cli
 from server.access.limits import install_rest_limit
 from server.access.teacher import announce, ensure_teacher_token
+from server.api.browser_model import browser_model, import_map_hashes
 from server.api.model_routes import models_api
 from server.api.pages import pages
 from server.api.rooms import rooms_api
@@ -54,14 +55,21 @@ SECURITY_HEADERS = {
 }
 # Answers about children's attempts must not linger in a shared kiosk's or a proxy's cache.
 API_HEADERS = {"Cache-Control": "no-store"}
+IMPORT_MAP_HASH = import_map_hashes()  # the pages' inline import maps, allowed by their hashes
 # Sent only over HTTPS (as seen through PROXY_COUNT trusted proxies): browsers ignore it over HTTP anyway.
 HSTS = {"Strict-Transport-Security": "max-age=31536000; includeSubDomains"}
 
 
 def content_security_policy(host: str) -> str:
-    """Only what the page needs: its own scripts and styles, data: images, its own websocket."""
+    """Only what the page needs: its own scripts and styles, data: images, its own websocket.
+
+    'wasm-unsafe-eval' lets the page compile WebAssembly (the offline recognizer, LiteRT.js, vendored in
+    frontend/vendor/litert/); it allows no JavaScript eval. Each page's import map is an inline script,
+    allowed by its hash (``IMPORT_MAP_HASH``), and the service worker is a script of this origin.
+    """
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        f"default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {IMPORT_MAP_HASH}; style-src 'self'; "
+        "img-src 'self' data: blob:; worker-src 'self'; manifest-src 'self'; "
         f"connect-src 'self' ws://{host} wss://{host}; font-src 'self'; object-src 'none'; base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'"
     )
@@ -88,6 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_blueprint(models_api)
+    app.register_blueprint(browser_model)
     app.register_blueprint(rooms_api)
     cli.register(app, service)
     register_error_handlers(app)

@@ -17,26 +17,36 @@ from the original pixels so it keeps its detail.
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-WORK_SIZE = 128
-BOX_SIZE = 20
-CANVAS_SIZE = 28
-MNIST_CENTRE = 14.0  # where MNIST puts the centre of mass (row, column)
-MNIST_STROKE = 2.8  # median stroke width of MNIST digits, in 20x20-box pixels
-INK_THRESHOLD = 0.25  # ink above this is part of a stroke
+# The written contract: every constant lives in preprocess.json, which the browser's port
+# (frontend/js/preprocess.js, the offline fallback) reads too, so the two cannot drift apart.
+CONTRACT_PATH = Path(__file__).with_name("preprocess.json")
+CONTRACT: dict[str, Any] = {
+    key: value for key, value in json.loads(CONTRACT_PATH.read_text()).items() if key != "about"
+}
+
+WORK_SIZE = CONTRACT["work_size"]
+BOX_SIZE = CONTRACT["box_size"]
+CANVAS_SIZE = CONTRACT["canvas_size"]
+MNIST_CENTRE = CONTRACT["mnist_centre"]  # where MNIST puts the centre of mass (row, column)
+MNIST_STROKE = CONTRACT["mnist_stroke"]  # median stroke width of MNIST digits, in 20x20-box pixels
+INK_THRESHOLD = CONTRACT["ink_threshold"]  # ink above this is part of a stroke
 # The faintest stroke we still call ink, as a share of the paper's brightness. Light pencil photographed
 # on gray paper can be barely 10 % darker than the paper around it; blank paper photos (uneven light, sensor
 # noise, JPEG) stay under this once the noise floor is taken off.
-MIN_CONTRAST = 0.07
-MIN_DIGIT_SHARE = 0.02  # a mark smaller than this share of the image's long side is a dot, not a digit
-SMALL_DIGIT_PIXELS = 56  # below this many working pixels, re-read the digit from the original
+MIN_CONTRAST = CONTRACT["min_contrast"]
+MIN_DIGIT_SHARE = CONTRACT["min_digit_share"]  # a mark smaller than this share of the long side is a dot
+SMALL_DIGIT_PIXELS = CONTRACT["small_digit_pixels"]  # below this many working pixels, re-read from the original
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ def prepare(image: Image.Image) -> Prepared:
         mask = select_digit(ink)
         box = bounding_box(mask)
         if scale > 1 and max(box[2] - box[0], box[3] - box[1]) < SMALL_DIGIT_PIXELS:
-            return prepare_region(image, source_box(box, scale, image.size, margin=0.5))
+            return prepare_region(image, source_box(box, scale, image.size, margin=CONTRACT["small_digit_margin"]))
         return Prepared(to_mnist(ink * mask, box), box=source_box(box, scale, image.size))
     except NoInk as no_ink:
         return Prepared(None, no_ink.reason)
@@ -92,7 +102,10 @@ def ink_map(image: Image.Image, max_side: int = WORK_SIZE) -> tuple[np.ndarray, 
     alpha = alpha_band(image)
     if alpha is not None:
         coverage = working_array(alpha, factor)
-        if coverage.min() < 0.98 and (coverage > 0.5).mean() < 0.5:
+        if (
+            coverage.min() < CONTRACT["transparent_max_coverage"]
+            and (coverage > 0.5).mean() < CONTRACT["transparent_max_opaque_share"]
+        ):
             return stretch(coverage), float(factor)
         gray = 1.0 - coverage + working_array(gray_band(image), factor) * coverage
     else:
@@ -196,7 +209,7 @@ def quantiles(values: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
 
 def paper_window(gray: np.ndarray) -> int:
     """A window wider than any stroke and narrower than the lighting changes."""
-    return max(15, max(gray.shape) // 4)
+    return max(CONTRACT["min_paper_window"], max(gray.shape) // CONTRACT["paper_window_share"])
 
 
 def remove_paper(gray: np.ndarray) -> np.ndarray:
@@ -212,7 +225,11 @@ def remove_paper(gray: np.ndarray) -> np.ndarray:
 
 def ink_against(gray: np.ndarray, paper: np.ndarray | float) -> np.ndarray:
     """1 - gray / paper in [0, 1], after a light blur: sensor noise and JPEG blocks shrink, strokes stay."""
-    return np.clip(1.0 - ndimage.uniform_filter(gray, size=3) / np.maximum(paper, 0.05), 0.0, 1.0)
+    return np.clip(
+        1.0 - ndimage.uniform_filter(gray, size=CONTRACT["blur_size"]) / np.maximum(paper, CONTRACT["min_paper"]),
+        0.0,
+        1.0,
+    )
 
 
 def stretch(ink: np.ndarray) -> np.ndarray:
@@ -220,11 +237,11 @@ def stretch(ink: np.ndarray) -> np.ndarray:
     sample = ink[::2, ::2]  # statistics of the ground: a quarter of the pixels is plenty
     median = float(quantiles(sample, (0.5,))[0])
     noise = 1.4826 * float(quantiles(np.abs(sample - median), (0.5,))[0])
-    floor = median + max(5.0 * noise, 0.04)
+    floor = median + max(CONTRACT["noise_sigmas"] * noise, CONTRACT["min_noise_floor"])
     strokes = ink[ink > floor]
     if strokes.size == 0:
         raise NoInk("blank")
-    peak = float(quantiles(strokes, (0.9,))[0])
+    peak = float(quantiles(strokes, (CONTRACT["stroke_quantile"],))[0])
     if peak - floor < MIN_CONTRAST:
         raise NoInk("too_faint")
     return np.clip((ink - floor) / (peak - floor), 0.0, 1.0)
@@ -247,11 +264,11 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     box = slice_box(slices[order[0]])
     total = masses.sum()
     for index in order[1:]:
-        if masses[index] < 0.01 * total:
+        if masses[index] < CONTRACT["component_min_share"] * total:
             break
         candidate = slice_box(slices[index])
-        reach = 0.35 * max(box[2] - box[0], box[3] - box[1])
-        if masses[index] > 0.25 * masses[order[0]] or boxes_near(box, candidate, reach):
+        reach = CONTRACT["component_reach"] * max(box[2] - box[0], box[3] - box[1])
+        if masses[index] > CONTRACT["component_big_share"] * masses[order[0]] or boxes_near(box, candidate, reach):
             kept.append(index)
             box = (
                 min(box[0], candidate[0]),
@@ -259,7 +276,7 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
                 max(box[2], candidate[2]),
                 max(box[3], candidate[3]),
             )
-    if max(box[2] - box[0], box[3] - box[1]) < max(3, MIN_DIGIT_SHARE * max(ink.shape)):
+    if max(box[2] - box[0], box[3] - box[1]) < max(CONTRACT["min_digit_pixels"], MIN_DIGIT_SHARE * max(ink.shape)):
         raise NoInk("too_small")
     keep = np.zeros(count + 1, dtype=bool)
     keep[np.asarray(kept) + 1] = True
@@ -316,17 +333,19 @@ def even_stroke_width(crop: np.ndarray) -> np.ndarray:
 
     The stroke width is area / half the boundary length of the thresholded strokes.
     """
-    strokes = crop > 0.5
+    strokes = crop > CONTRACT["stroke_threshold"]
     boundary = np.count_nonzero(strokes & ~eroded(strokes))
     if boundary == 0:
         return crop
     width = 2.0 * np.count_nonzero(strokes) / boundary
     box_units = BOX_SIZE / max(crop.shape)
-    target = 0.8 * MNIST_STROKE / box_units  # towards MNIST's pen, not all the way: loops must stay open
+    target = (
+        CONTRACT["stroke_target_share"] * MNIST_STROKE / box_units
+    )  # towards MNIST's pen, not all the way: loops must stay open
     steps = round((target - width) / 2)
     if steps > 0:
         return disk_filter(crop, steps, ndimage.maximum_filter, np.maximum)
-    if width * box_units > 1.8 * MNIST_STROKE and steps < 0:
+    if width * box_units > CONTRACT["thick_stroke_factor"] * MNIST_STROKE and steps < 0:
         return disk_filter(crop, min(-steps, int(width / 4)), ndimage.minimum_filter, np.minimum)
     return crop
 

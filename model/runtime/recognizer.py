@@ -24,10 +24,10 @@ from model.runtime.decode import DEFAULT_LIMITS, ImageError, Limits, decode_imag
 from model.runtime.drawing import gray_png, stored_png
 from model.runtime.explain import Explainer, Explanation
 from model.runtime.litert import Classifier, to_input
-from model.runtime.preprocess import Prepared, prepare
+from model.runtime.preprocess import CONTRACT, Prepared, prepare
 from model.runtime.segment import segment_digits
 
-LOW_CONFIDENCE = 0.6  # below this the caller should say "not sure"
+LOW_CONFIDENCE = CONTRACT["low_confidence"]  # below this the caller should say "not sure" (the browser too)
 
 T = TypeVar("T")
 

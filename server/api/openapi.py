@@ -653,5 +653,47 @@ def require_rate_limits(spec: dict[str, Any]) -> None:
             operation["responses"]["429"]["headers"] = {"Retry-After": RETRY_AFTER}
 
 
+# The browser's offline fallback and kiosks (server/api/browser_model.py, deliveries.py, kiosks.py; docs/offline.md).
+OFFLINE_PATHS: dict[str, Any] = {
+    "/api/model/card": {
+        "get": {
+            "summary": "The model this process serves, for the browser's offline recognizer",
+            "description": "Its version, the SHA-256 of its .tflite (the page checks the bytes against it), the "
+            "card's calibration and classes, and the preprocessing contract (model/runtime/preprocess.json).",
+            "responses": {
+                "200": json_response(
+                    "The served model",
+                    {
+                        "type": "object",
+                        "required": ["version", "sha256", "tflite", "card", "preprocess"],
+                        "properties": {
+                            "version": {"type": "string"},
+                            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                            "tflite": {"type": "string", "description": "Where its .tflite is"},
+                            "card": {"type": "object"},
+                            "preprocess": {"type": "object"},
+                        },
+                    },
+                )
+            },
+        }
+    },
+    "/api/model/digits.tflite": {
+        "get": {
+            "summary": "The served model's .tflite, byte for byte (or the named version's)",
+            "parameters": [{"name": "version", "in": "query", "schema": {"type": "string"}}],
+            "responses": {
+                "200": {
+                    "description": "The LiteRT flatbuffer; X-Model-Version names its version",
+                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                **error_responses(404),
+            },
+        }
+    },
+}
+SPEC["paths"].update(OFFLINE_PATHS)
+
+
 require_security(SPEC)
 require_rate_limits(SPEC)
