@@ -5,6 +5,7 @@ for a 500x500 RGB canvas, then 0.1 ms more to turn it gray, twice what the whole
 of preprocessing costs. zlib-ng inflates the same data in 0.05 ms (``model/runtime/png.py``),
 and this kernel undoes the row filters and computes the gray in one pass over the rows,
 two rows at a time so they stay in cache: 0.17 ms (``bench/README.md``, session 7).
+Kept over pyspng (libspng): 2x faster on the page's frames, 3-5x on 500 px canvases (``python -m bench.png_decoders``).
 
 The recognizer reads nothing but luminance and alpha (``model/runtime/preprocess.py``), so those
 are what comes out, with Pillow's own integer formula for RGB: the same 28x28 input as
