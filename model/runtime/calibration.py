@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 DIGITS = 10
 ECE_BINS = 15
@@ -87,7 +86,13 @@ def negative_log_likelihood(raw: np.ndarray, labels: np.ndarray, temperature: fl
 
 
 def fit_temperature(raw: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature that minimises the held-out negative log-likelihood (searched on log T)."""
+    """The temperature that minimises the held-out negative log-likelihood (searched on log T).
+
+    SciPy's optimiser is imported here, where a model is calibrated (training), not at the top: every
+    process that serves imports this module, and ``scipy.optimize`` alone costs each of them about
+    16 MB (``python -m bench.footprint``)."""
+    from scipy.optimize import minimize_scalar
+
     result = minimize_scalar(
         lambda log_t: negative_log_likelihood(raw, labels, float(np.exp(log_t))), bounds=(-3.0, 3.0), method="bounded"
     )
