@@ -4,19 +4,28 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# One stamp per requirements file, each on top of the one before: serving (requirements.txt), training
+# (requirements-train.txt: TensorFlow), tests and benchmarks (requirements-dev.txt).
 RUNTIME := $(VENV)/runtime.stamp
+TRAIN := $(VENV)/train.stamp
 DEV := $(VENV)/dev.stamp
 MNIST := .cache/mnist.npz
 
 CASSANDRA_URL ?= cassandra://127.0.0.1:9042/digits
 
-.PHONY: run test test-unit lint data train retrain evaluate compare browser system-deps cassandra cassandra-stop run-cassandra bench clean
+.PHONY: run serve test test-unit lint data train retrain evaluate compare browser system-deps cassandra cassandra-stop run-cassandra bench clean
 
-run: $(RUNTIME)
+# The serving packages and the training ones, so the dashboard's retrain works on this machine too.
+run: $(TRAIN)
+	$(PY) -m server
+
+# The serving packages alone (what the container and a Procfile platform install): a kiosk's or a small
+# board's install. The dashboard's retrain then answers training_unavailable (docs/development.md).
+serve: $(RUNTIME)
 	$(PY) -m server
 
 # pip check: the installed packages agree with each other's pins. deptry: every import is pinned, and
-# runtime code (server/, model/) imports nothing that only requirements-dev.txt brings.
+# runtime code (server/, model/runtime/) imports nothing beyond requirements.txt (tests/unit/test_requirements.py).
 test: $(DEV) $(MNIST) browser system-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -34,7 +43,11 @@ $(RUNTIME): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(DEV): $(RUNTIME) requirements-dev.txt
+$(TRAIN): $(RUNTIME) requirements-train.txt
+	$(PY) -m pip install --quiet -r requirements-train.txt
+	touch $@
+
+$(DEV): $(TRAIN) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -67,21 +80,23 @@ bench: $(DEV) $(MNIST) system-deps
 	$(PY) -m bench.honesty
 	$(PY) -m bench.live
 	$(PY) -m bench.connections
+	$(PY) -m bench.png_decoders
+	$(PY) -m bench.footprint
 
 lint: $(DEV)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m deptry .
 
-train: $(RUNTIME) $(MNIST)
+train: $(TRAIN) $(MNIST)
 	$(PY) -m model.training.train
 
 # Fine-tune the active model on the labelled attempts in STORE_URL; writes a gated candidate
 # into data/models/ (promote it with `flask --app server promote VERSION`).
-retrain: $(RUNTIME) $(MNIST)
+retrain: $(TRAIN) $(MNIST)
 	$(PY) -m model.training.retrain
 
-evaluate: $(RUNTIME) $(MNIST)
+evaluate: $(TRAIN) $(MNIST)
 	$(PY) -m model.training.evaluate
 
 compare: $(DEV) $(MNIST)
