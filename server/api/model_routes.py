@@ -14,7 +14,7 @@ from server.api.routes import service
 from server.errors import ApiError, error_response
 from server.storage.label_export import store_accuracy_by_version
 from server.storage.store import StoreUnavailable
-from server.versions.retrain_job import RetrainJob
+from server.versions.retrain_job import RetrainJob, TrainingUnavailable
 from server.versions.switch import describe
 
 models_api = Blueprint("models_api", __name__, url_prefix="/api")
@@ -71,7 +71,10 @@ def retrain_status():
 @models_api.post("/retrain")
 def retrain():
     require_teacher()
-    return jsonify(retrain_job().start()), 202
+    try:
+        return jsonify(retrain_job().start()), 202
+    except TrainingUnavailable as error:  # a serving-only install (the container, a Procfile platform)
+        return error_response(409, error.code, str(error))
 
 
 @models_api.errorhandler(ApiError)

@@ -5,10 +5,16 @@ live drawing), so the server starts the same command ``make retrain`` runs, in t
 background, and reads the JSON status file that command keeps up to date. The models
 folder's retrain lock (``model/runtime/versions.py``) makes sure only one runs at a time, across
 every web process and the command line.
+
+That command needs TensorFlow, which only the training requirements bring
+(``requirements-train.txt``): ``make run`` installs them, the container and a Procfile platform
+do not. Where TensorFlow is not installed, a retrain is refused at once (``TrainingUnavailable``)
+with what to install, instead of starting a process that would fail on its first import.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -21,6 +27,24 @@ from server.config import ROOT
 from server.versions.switch import model_versions
 
 LOG_FILE = "retrain.log"
+TRAINING_MODULE = "tensorflow"  # what model.training.retrain needs beyond the serving requirements
+TRAINING_UNAVAILABLE = (
+    "Retraining needs the training packages: run `pip install -r requirements-train.txt` "
+    "(or `make run`, which installs them), or use the retrain service of docker-compose."
+)
+
+
+class TrainingUnavailable(Exception):
+    """This server's environment has no TensorFlow (the serving requirements alone): nothing was started."""
+
+    code = "training_unavailable"
+
+
+def training_available() -> bool:
+    """Whether this interpreter could run the retrain: TensorFlow is installed. Looked up, never imported (that
+    would cost the web process seconds and hundreds of MB); asked at every start, so installing
+    ``requirements-train.txt`` while the server runs is enough."""
+    return importlib.util.find_spec(TRAINING_MODULE) is not None
 
 
 def alive(pid: int) -> bool:
@@ -52,7 +76,10 @@ class RetrainJob:
             return True
 
     def start(self) -> dict[str, Any]:
-        """Start a retrain in the background; ``RetrainRunning`` (and nothing started) when one runs."""
+        """Start a retrain in the background; nothing is started, and ``TrainingUnavailable`` is raised, when
+        TensorFlow is not installed here, or ``RetrainRunning`` when a retrain runs."""
+        if not training_available():
+            raise TrainingUnavailable(TRAINING_UNAVAILABLE)
         with self._lock:
             if self.running():
                 raise RetrainRunning("A retrain is already running; wait for its result.")

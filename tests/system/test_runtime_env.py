@@ -1,37 +1,35 @@
-"""``make run`` works with what ``requirements.txt`` alone installs.
+"""Serving works with what ``requirements.txt`` alone installs, and needs nothing more.
 
-The dev environment installs requirements-dev.txt on top of the runtime pins, so a module the
-server imports but only a dev package brings (scipy, via scikit-learn, once) passes every
-other test and still breaks ``make run`` on a fresh clone. This test builds the runtime
-environment the way the Makefile does, in a virtual environment of its own, and serves from it.
+The dev environment installs requirements-train.txt and requirements-dev.txt on top of the
+serving pins, so a module the server imports but only a training or dev package brings
+(scipy, via scikit-learn, once) passes every other test and still breaks the container, a
+Procfile platform and ``make serve``. This test builds the serving environment the way the
+Makefile does (its runtime step, ``tests/support/runtime_env.py``), in a virtual environment of
+its own, and serves from it: health, predictions, and a retrain refused in plain words,
+since that environment has no TensorFlow. It prints the environment's installed size.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import re
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 
-from model.training.data import cache_dir
+from server.versions.retrain_job import TRAINING_UNAVAILABLE
 from tests.support.images import big_digit, data_url, on_canvas, transparent_png
-from tests.support.server_process import ROOT, running_server
+from tests.support.runtime_env import REQUIREMENTS, installed_megabytes, runtime_home, site_packages
+from tests.support.server_process import ROOT, TEACHER_HEADERS, running_server
 
 pytestmark = pytest.mark.slow
 
-REQUIREMENTS = ROOT / "requirements.txt"
-BUILD_TIMEOUT_SECONDS = 1800
-# Named in requirements-dev.txt only: finding one in the runtime environment would mean it leaks dev packages.
-DEV_ONLY_MODULES = ("pytest", "sklearn")
+# Named in requirements-train.txt or requirements-dev.txt only: finding one in the serving environment would
+# mean it leaks training or dev packages.
+NOT_SERVING_MODULES = ("tensorflow", "keras", "pytest", "sklearn")
+INSTALLED_TARGET_MB = 450  # issue 23's target for the serving environment
 
 
 def run_checked(command: list[str], timeout: float = 120) -> str:
@@ -42,57 +40,37 @@ def run_checked(command: list[str], timeout: float = 120) -> str:
     return result.stdout
 
 
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``: worktrees share the cache, so two builds would race."""
-    with path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def build_runtime_env(home: Path) -> None:
-    """Run the Makefile's runtime step into a temporary folder, then rename it to ``home``.
-
-    An interrupted build leaves only a ``.partial-`` folder, which the next build removes: it
-    is never reused. The renamed environment is run as ``python -m ...`` only, which finds its
-    packages from the interpreter's own place (its console scripts keep the temporary path).
-    """
-    for stale in home.parent.glob(f"{home.name}.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    partial = Path(tempfile.mkdtemp(prefix=f"{home.name}.partial-", dir=home.parent))
-    try:
-        run_checked(["make", f"VENV={partial}", f"{partial}/runtime.stamp"], timeout=BUILD_TIMEOUT_SECONDS)
-        partial.rename(home)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-
-
-def runtime_python() -> Path:
-    """The python of an environment with requirements.txt alone, built once per content of that file."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:16]
-    cache = cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    home = cache / f"runtime-env-{digest}"
-    with locked(cache / f"runtime-env-{digest}.lock"):
-        if not home.is_dir():
-            build_runtime_env(home)
-    return home / "bin" / "python"
+@pytest.fixture(scope="module")
+def home() -> Path:
+    return runtime_home()
 
 
 @pytest.fixture(scope="module")
-def python() -> Path:
-    return runtime_python()
+def python(home) -> Path:
+    return home / "bin" / "python"
 
 
-def test_runtime_env_has_only_the_runtime_requirements(python):
+def test_runtime_env_has_only_the_serving_requirements(python, home):
     run_checked([str(python), "-m", "pip", "check"])
-    for module in DEV_ONLY_MODULES:
+    frozen = run_checked([str(python), "-m", "pip", "freeze", "--all"]).lower()
+    for line in REQUIREMENTS.read_text().splitlines():
+        if pinned := line.split("#", 1)[0].strip():
+            name, version = pinned.split("==")
+            spelled = "[-_.]".join(re.escape(part) for part in name.split("-"))  # pip's own spelling may differ
+            assert re.search(rf"^{spelled}=={re.escape(version)}$", frozen, re.M), pinned
+    for module in NOT_SERVING_MODULES:
         probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is not None)"
         assert subprocess.run([str(python), "-c", probe], check=False).returncode == 0, f"{module} is installed"
+    imported = subprocess.run([str(python), "-c", "import tensorflow"], capture_output=True, text=True, check=False)
+    assert imported.returncode != 0
+    assert "No module named 'tensorflow'" in imported.stderr
+    size = installed_megabytes(site_packages(home))
+    met = "met" if size <= INSTALLED_TARGET_MB else "NOT met"
+    print(f"\nserving environment (requirements.txt): {size:.0f} MB installed; target {INSTALLED_TARGET_MB} MB {met}")
 
 
 def test_make_run_serves_predictions_from_the_runtime_env(python, tmp_path, mnist):
-    # As `make run` does: that environment's python, `-m server`, with its bin first on PATH.
+    # As `make serve` does: that environment's python, `-m server`, with its bin first on PATH.
     path = f"{python.parent}:{os.environ['PATH']}"
     with running_server(tmp_path, command=[str(python), "-m", "server"], PATH=path) as base:
         assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
@@ -101,10 +79,21 @@ def test_make_run_serves_predictions_from_the_runtime_env(python, tmp_path, mnis
             response = requests.post(f"{base}/api/predict", json={"image": drawing}, timeout=30)
             assert response.status_code == 200, response.text
             assert response.json()["digit"] == label
+        # No TensorFlow here: the dashboard's retrain is refused at once, saying what to install, and nothing starts.
+        refused = requests.post(f"{base}/api/retrain", headers=TEACHER_HEADERS, timeout=10)
+        assert refused.status_code == 409, refused.text
+        assert refused.json() == {"error": {"code": "training_unavailable", "message": TRAINING_UNAVAILABLE}}
+        assert requests.get(f"{base}/api/retrain", headers=TEACHER_HEADERS, timeout=10).json() == {"state": "idle"}
+    assert "pip install -r requirements-train.txt" in TRAINING_UNAVAILABLE
+    assert not (tmp_path / "models" / "retrain.log").exists()
 
 
 def test_the_image_installs_the_same_requirements():
-    """The Dockerfile's environment is this one: requirements.txt alone, nothing from requirements-dev.txt."""
+    """The Dockerfile's serving image is this environment: requirements.txt alone, nothing from requirements-train.txt
+    or requirements-dev.txt (its retrain stage adds requirements-train.txt; tests/system/test_deploy.py)."""
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert re.findall(r"pip install .*-r (\S+)", dockerfile) == [REQUIREMENTS.name]
+    stages = dict(re.findall(r"^FROM \S+ AS (\S+)\n(.*?)(?=^FROM |\Z)", dockerfile, re.M | re.S))
+    base = re.search(r"^FROM (\S+) AS (\S+)$", dockerfile, re.M).group(2)
+    serving_lines = stages[base] + stages["web"]
+    assert re.findall(r"pip install .*-r (\S+)", serving_lines) == [REQUIREMENTS.name]
     assert "requirements-dev" not in dockerfile
