@@ -6,11 +6,14 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
+from model.training import fonts
 from server.config import DEFAULTS
+from server.config import ROOT as SERVER_ROOT
 from server.storage.urls import open_store
 from tests.support import nginx
 from tests.support.server_process import ROOT
@@ -19,6 +22,23 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 WEB = [name for name in SERVICES if name.startswith("web")]
+# The Dockerfile's stages: name -> (the stage it is built FROM, its lines). `docker build .` builds the last one.
+STAGES = {
+    name: (parent, body)
+    for parent, name, body in re.findall(r"^FROM (\S+) AS (\S+)\n(.*?)(?=^FROM |\Z)", DOCKERFILE, re.M | re.S)
+}
+TRAINING_PACKAGES = ("tensorflow", "keras", "requirements-train", "requirements-dev")
+
+
+def installed_requirements(stage: str) -> list[str]:
+    """The requirement files a stage's own lines install with pip."""
+    return re.findall(r"pip install .*-r (\S+)", STAGES[stage][1])
+
+
+def in_image(setting: str) -> str:
+    """A path setting's default (under the repository) as it is in the image (under WORKDIR)."""
+    workdir = re.search(r"^WORKDIR (\S+)$", DOCKERFILE, re.M).group(1)
+    return str(Path(workdir) / Path(DEFAULTS[setting]).relative_to(SERVER_ROOT))
 
 
 def test_compose_has_replicas_cassandra_redis_and_a_proxy():
@@ -35,7 +55,7 @@ def test_dependencies_name_existing_services():
             assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
 
 
-@pytest.mark.parametrize("name", [*WEB, "release"])
+@pytest.mark.parametrize("name", [*WEB, "release", "retrain"])
 def test_web_environment_uses_real_settings_and_real_hosts(name):
     environment = SERVICES[name]["environment"]
     assert set(environment) <= set(DEFAULTS), "every variable is a setting the server reads"
@@ -69,6 +89,52 @@ def test_dockerfile_copies_what_exists_and_bakes_the_model_in():
     assert "model/" in sources
 
 
+def test_the_serving_image_has_no_tensorflow():
+    """`docker build .` builds the last stage, `web`: the runtime stage's requirements.txt and nothing else."""
+    assert list(STAGES)[-1] == "web"
+    parent = STAGES["web"][0]
+    assert STAGES[parent][0].startswith("python:"), "web is built on the first stage, not on the retrain stage"
+    assert installed_requirements(parent) == ["requirements.txt"]
+    assert installed_requirements("web") == []
+    for stage in (parent, "web"):
+        for line in re.findall(r"^(?:RUN|COPY) .*$", STAGES[stage][1], re.M):
+            assert not any(package in line.lower() for package in TRAINING_PACKAGES), line
+    requirements = (ROOT / "requirements.txt").read_text().lower()
+    assert not re.search(r"^(tensorflow|keras)", requirements, re.M)
+    for name in [*WEB, "release"]:
+        assert SERVICES[name]["build"] == {"context": ".", "target": "web"}, name
+
+
+def test_compose_retrains_in_its_own_service_on_the_shared_models_volume():
+    """The retrain service: the retrain stage (the runtime stage plus requirements-train.txt), the store the web
+    replicas log to, and the models volume they serve from; only started when asked for (`docker compose run`)."""
+    retrain = SERVICES["retrain"]
+    assert retrain["build"] == {"context": ".", "target": "retrain"}
+    assert STAGES["retrain"][0] == STAGES["web"][0], "the same code and serving packages as the web image"
+    assert installed_requirements("retrain") == ["requirements-train.txt"]
+    assert retrain["profiles"], "`docker compose up` does not start it"
+    assert retrain["environment"]["STORE_URL"] == SERVICES[WEB[0]]["environment"]["STORE_URL"]
+    models = in_image("MODELS_DIR")
+    shared = {volume.split(":")[0] for volume in retrain["volumes"] if volume.split(":")[1] == models}
+    assert shared, f"the retrain service mounts a volume at {models}"
+    assert shared <= set(COMPOSE["volumes"])
+    for name in WEB:
+        assert shared <= {volume.split(":")[0] for volume in SERVICES[name]["volumes"] if volume.endswith(f":{models}")}
+
+
+def test_the_retrain_stage_runs_make_retrains_command_with_mnist_and_the_fonts():
+    body = STAGES["retrain"][1]
+    makefile = (ROOT / "Makefile").read_text()
+    command = re.search(r"^retrain:.*\n\t\$\(PY\) (.+)$", makefile, re.M).group(1)
+    assert re.search(r"^CMD (.+)$", body, re.M).group(1) == str(["python", *command.split()]).replace("'", '"')
+    assert re.search(r"^RUN python -m model\.training\.data\b", body, re.M), "MNIST, which the retrain's gate reads"
+    installed = set(
+        re.search(r"apt-get install -y --no-install-recommends ((?:\S+[ \\\n]+)+?)&&", body).group(1).split()
+    )
+    assert set(fonts.packages()) <= installed - {"\\"}
+    assert re.search(r"^USER (\S+)$", body, re.M).group(1) not in {"root", "0"}
+
+
 def test_dockerfile_runs_the_procfile_web_process():
     procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
     words = shlex.split(procfile["web"])
@@ -87,14 +153,16 @@ def test_proxy_port_is_what_nginx_listens_on():
     assert published == [listen]
 
 
-def test_readme_commands_match_the_container_files():
-    readme = (ROOT / "README.md").read_text()
+def test_documented_commands_match_the_container_files():
+    """docs/scaling.md's container commands (the README links there)."""
+    doc = (ROOT / "docs" / "scaling.md").read_text()
     port = re.search(r"^EXPOSE (\d+)$", DOCKERFILE, re.M).group(1)
-    assert f"docker run -p {port}:{port}" in readme
+    assert f"docker run -p {port}:{port}" in doc
     assert re.search(rf"^\s+PORT={port}\b", DOCKERFILE, re.M)
-    assert "docker compose up --build" in readme
+    assert "docker compose up --build" in doc
     published = SERVICES["proxy"]["ports"][0].split(":")[0]
-    assert f"http://localhost:{published}" in readme
+    assert f"http://localhost:{published}" in doc
+    assert "docker compose run --rm retrain" in doc
 
 
 def active_nginx_lines() -> list[str]:
