@@ -29,6 +29,8 @@ from server import cli
 from server.access.limits import install_rest_limit
 from server.access.teacher import announce, ensure_teacher_token
 from server.api.browser_model import browser_model, import_map_hashes
+from server.api.deliveries import deliveries
+from server.api.kiosks import kiosks_api
 from server.api.model_routes import models_api
 from server.api.pages import pages
 from server.api.rooms import rooms_api
@@ -97,6 +99,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(models_api)
     app.register_blueprint(browser_model)
+    app.register_blueprint(deliveries)
+    app.register_blueprint(kiosks_api)
     app.register_blueprint(rooms_api)
     cli.register(app, service)
     register_error_handlers(app)

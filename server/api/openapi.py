@@ -654,6 +654,14 @@ def require_rate_limits(spec: dict[str, Any]) -> None:
 
 
 # The browser's offline fallback and kiosks (server/api/browser_model.py, deliveries.py, kiosks.py; docs/offline.md).
+DELIVERED = {
+    "type": "object",
+    "properties": {
+        "attempt_id": {"type": "string", "format": "uuid"},
+        "stored": {"type": "boolean", "description": "false: the server had it already (nothing changed)"},
+        "server": {"type": "object", "description": "The server's own answer: digit, confidence, model_version"},
+    },
+}
 OFFLINE_PATHS: dict[str, Any] = {
     "/api/model/card": {
         "get": {
@@ -691,8 +699,87 @@ OFFLINE_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/deliveries": {
+        "post": {
+            "summary": "Deliver an attempt drawn while the server was unreachable (idempotent by attempt id)",
+            "description": "The server re-recognizes the drawing with its own model and stores it (source offline, "
+            "drawn_at as its time) with the browser's answer and claimed model version beside it. An attempt it "
+            "already has is a no-op (stored false) for its owner token, 403 forbidden for any other.",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["attempt_id", "owner_token", "image", "model_version", "drawn_at"],
+                            "properties": {
+                                "attempt_id": {"type": "string", "format": "uuid"},
+                                "owner_token": {"type": "string", "minLength": 16, "maxLength": 128},
+                                "image": DATA_URL,
+                                "digit": DIGIT,
+                                "reason": {"type": "string", "nullable": True},
+                                "confidence": {"type": "number", "nullable": True},
+                                "model_version": {"type": "string"},
+                                "label": DIGIT,
+                                "drawn_at": {"type": "number"},
+                                "kiosk_id": {"type": "string"},
+                                "room": ROOM_CODE,
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": json_response("Stored now (stored true) or before (stored false)", DELIVERED),
+                **error_responses(400, 403, 404, 413, 415, 500, 503),
+            },
+        }
+    },
+    "/api/deliveries/{attempt_id}": {
+        "get": {
+            "summary": "An offline attempt's two answers: the browser's (kept as delivered) and the server's",
+            "description": OWNER,
+            "parameters": [ATTEMPT_ID],
+            "responses": {"200": json_response("Both answers", {"type": "object"}), **error_responses(404)},
+        }
+    },
+    "/api/kiosks/heartbeat": {
+        "post": {
+            "summary": "A kiosk says it is alive (every 30 s): its model, online and offline time, deliveries waiting",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["kiosk_id"],
+                            "properties": {
+                                "kiosk_id": {"type": "string"},
+                                "model_version": {"type": "string"},
+                                "online_seconds": {"type": "number"},
+                                "offline_seconds": {"type": "number"},
+                                "waiting": {"type": "integer"},
+                                "attempts_today": {"type": "integer"},
+                                "state": {"type": "string", "enum": ["online", "offline"]},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {"200": json_response("Kept", {"type": "object"}), **error_responses(400)},
+        }
+    },
+    "/api/kiosks": {
+        "get": {
+            "summary": "Every kiosk's latest heartbeat, for the dashboard's kiosk panel",
+            "description": TEACHER,
+            "responses": {"200": json_response("The kiosks", {"type": "object"})},
+        }
+    },
 }
 SPEC["paths"].update(OFFLINE_PATHS)
+TEACHER_ONLY.append(("/api/kiosks", "get"))
+OWNER_OR_TEACHER.append(("/api/deliveries/{attempt_id}", "get"))
 
 
 require_security(SPEC)

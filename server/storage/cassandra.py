@@ -40,6 +40,8 @@ from cassandra.policies import ConstantReconnectionPolicy, DCAwareRoundRobinPoli
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from server.storage.attempts import Attempt, day_of
+from server.storage.offline import CASSANDRA_TABLES as OFFLINE_TABLES
+from server.storage.offline import KioskRecord, OfflineAnswer
 from server.storage.store import RoomRecord, StoreUnavailable
 
 KEYSPACE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -403,3 +405,88 @@ class CassandraStore:
             if self._cluster is not None:
                 self._cluster.shutdown()
             self._cluster = self._session = None
+
+    # The browser's side of offline attempts and the kiosks' heartbeats (server/storage/offline.py): tables
+    # of their own, made on first use, with plain (unprepared) statements: they are rare writes.
+
+    def _offline_run(self, cql: str, parameters: tuple = ()) -> list:
+        session, _ = self._connect()
+        try:
+            if not getattr(self, "_offline_ready", False):
+                for ddl in OFFLINE_TABLES:
+                    session.execute(ddl, timeout=30)
+                self._offline_ready = True
+            return list(session.execute(cql, parameters))
+        except (NoHostAvailable, DriverException, OSError) as error:
+            raise StoreUnavailable(f"Cassandra offline tables failed: {error}") from error
+
+    def save_offline_answer(self, answer: OfflineAnswer) -> None:
+        """Idempotent: a second delivery of the same attempt keeps the first record (a lightweight transaction)."""
+        self._offline_run(
+            "INSERT INTO offline_answers (attempt_id, delivered_at, drawn_at, digit, reason, confidence, "
+            "claimed_version, version_known, kiosk_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) IF NOT EXISTS"
+            + (f" USING TTL {self._ttl(answer.drawn_at)}" if self.retention_seconds else ""),
+            (
+                uuid.UUID(answer.attempt_id),
+                to_datetime(answer.delivered_at),
+                to_datetime(answer.drawn_at),
+                answer.digit,
+                answer.reason,
+                answer.confidence,
+                answer.claimed_version,
+                answer.version_known,
+                answer.kiosk_id,
+            ),
+        )
+
+    def offline_answer(self, attempt_id: str) -> OfflineAnswer | None:
+        rows = self._offline_run("SELECT * FROM offline_answers WHERE attempt_id = %s", (uuid.UUID(attempt_id),))
+        if not rows:
+            return None
+        row = rows[0]
+        return OfflineAnswer(
+            str(row.attempt_id),
+            to_timestamp(row.delivered_at),
+            to_timestamp(row.drawn_at),
+            row.digit,
+            row.reason,
+            row.confidence,
+            row.claimed_version or "",
+            bool(row.version_known),
+            row.kiosk_id or "",
+        )
+
+    def save_kiosk(self, kiosk: KioskRecord) -> None:
+        self._offline_run(
+            "INSERT INTO kiosks (kiosk_id, last_seen, model_version, online_seconds, offline_seconds, waiting, "
+            "attempts_today, state, session) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                kiosk.kiosk_id,
+                to_datetime(kiosk.last_seen),
+                kiosk.model_version,
+                kiosk.online_seconds,
+                kiosk.offline_seconds,
+                kiosk.waiting,
+                kiosk.attempts_today,
+                kiosk.state,
+                kiosk.session,
+            ),
+        )
+
+    def kiosks(self) -> list[KioskRecord]:
+        rows = self._offline_run("SELECT * FROM kiosks")
+        found = [
+            KioskRecord(
+                row.kiosk_id,
+                to_timestamp(row.last_seen),
+                row.model_version or "",
+                row.online_seconds or 0.0,
+                row.offline_seconds or 0.0,
+                row.waiting or 0,
+                row.attempts_today or 0,
+                row.state or "",
+                row.session or "",
+            )
+            for row in rows
+        ]
+        return sorted(found, key=lambda kiosk: kiosk.kiosk_id)

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from server.storage.attempts import Attempt
+from server.storage.offline import SQLITE_SCHEMA as OFFLINE_SCHEMA
+from server.storage.offline import KioskRecord, OfflineAnswer
 from server.storage.store import RoomRecord, StoreUnavailable
 
 SCHEMA = """
@@ -213,3 +215,42 @@ class SqliteStore:
             if self._connection is not None:
                 self._connection.close()
             self._connection = None
+
+    # The browser's side of offline attempts and the kiosks' heartbeats (server/storage/offline.py): tables
+    # of their own, made on first use.
+
+    def _offline_tables(self) -> None:
+        if not getattr(self, "_offline_ready", False):
+            with self._lock:
+                self._connect().executescript(OFFLINE_SCHEMA)
+            self._offline_ready = True
+
+    def save_offline_answer(self, answer: OfflineAnswer) -> None:
+        """Idempotent: a second delivery of the same attempt keeps the first record."""
+        self._offline_tables()
+        self._run(
+            "INSERT OR IGNORE INTO offline_answers (attempt_id, delivered_at, drawn_at, digit, reason, confidence, "
+            "claimed_version, version_known, kiosk_id) VALUES (:attempt_id, :delivered_at, :drawn_at, :digit, "
+            ":reason, :confidence, :claimed_version, :version_known, :kiosk_id)",
+            {**answer.__dict__, "version_known": int(answer.version_known)},
+        )
+
+    def offline_answer(self, attempt_id: str) -> OfflineAnswer | None:
+        self._offline_tables()
+        rows = self._run("SELECT * FROM offline_answers WHERE attempt_id = ?", (attempt_id,))
+        if not rows:
+            return None
+        return OfflineAnswer(**{**dict(rows[0]), "version_known": bool(rows[0]["version_known"])})
+
+    def save_kiosk(self, kiosk: KioskRecord) -> None:
+        self._offline_tables()
+        self._run(
+            "INSERT OR REPLACE INTO kiosks (kiosk_id, last_seen, model_version, online_seconds, offline_seconds, "
+            "waiting, attempts_today, state, session) VALUES (:kiosk_id, :last_seen, :model_version, "
+            ":online_seconds, :offline_seconds, :waiting, :attempts_today, :state, :session)",
+            kiosk.__dict__,
+        )
+
+    def kiosks(self) -> list[KioskRecord]:
+        self._offline_tables()
+        return [KioskRecord(**dict(row)) for row in self._run("SELECT * FROM kiosks ORDER BY kiosk_id")]

@@ -19,7 +19,7 @@ FIRST_PARTY = ("server", "model")
 ALLOWED = {
     "model.runtime": {"model.runtime"},
     "model.training": {"model.runtime", "model.training", "server.storage", "server.config", "server.logs"},
-    "server.access": {"server.access", "server.config", "server.errors", "server.logs"},
+    "server.access": {"server.access", "server.config", "server.errors", "server.logs", "server.storage"},
     "server.storage": {"server.storage", "server.logs", "server.errors", "model.runtime"},
     "server.versions": {"server.versions", "server.config", "server.logs", "server.extensions", "model.runtime"},
     "server.serving": {

@@ -1,0 +1,173 @@
+"""Offline attempts delivered (``POST /api/deliveries``) and kiosk heartbeats (``/api/kiosks``), in-process.
+
+A delivery is stored once, re-recognized by the server's model beside the browser's kept answer; a
+second delivery is a no-op; another token for an existing attempt is 403 with nothing changed; an unknown
+claimed model version is kept as text; a bad drawing gets the usual image error codes.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+
+import pytest
+
+from tests.support.images import blank_png, data_url
+
+TOKEN = "offline-token-made-by-the-page-0001"
+
+
+def delivery(image: str, **changes) -> dict:
+    return {
+        "attempt_id": str(uuid.uuid4()),
+        "owner_token": TOKEN,
+        "image": image,
+        "digit": 7,
+        "reason": None,
+        "confidence": 0.93,
+        "model_version": "v1-builtin",
+        "label": None,
+        "drawn_at": time.time() - 120,
+        **changes,
+    }
+
+
+def stored(client, attempt_id: str) -> dict:
+    response = client.get(f"/api/attempts/{attempt_id}")
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_a_delivery_is_stored_once_with_both_answers(client, anonymous, seven_frame):
+    sent = delivery(seven_frame, label=7, kiosk_id="hall-1")
+    first = anonymous.post("/api/deliveries", json=sent)
+    assert first.status_code == 200, first.json
+    assert first.json["stored"] is True
+    assert first.json["server"]["digit"] == 7
+    attempt = stored(client, sent["attempt_id"])
+    assert attempt["source"] == "offline"
+    assert attempt["final"] is True
+    assert attempt["digit"] == 7
+    assert abs(attempt["created_at"] - sent["drawn_at"]) < 1  # the time it was drawn, not delivered
+    again = anonymous.post("/api/deliveries", json=sent)  # a retry after a lost answer, or a second tab
+    assert again.status_code == 200
+    assert again.json["stored"] is False
+    assert stored(client, sent["attempt_id"])["updated_at"] == attempt["updated_at"]  # nothing rewritten
+    both = anonymous.get(f"/api/deliveries/{sent['attempt_id']}", headers={"X-Owner-Token": TOKEN})
+    assert both.status_code == 200
+    assert both.json["browser"]["digit"] == 7
+    assert both.json["browser"]["model_version"] == "v1-builtin"
+    assert both.json["browser"]["kiosk_id"] == "hall-1"
+    assert both.json["server"]["digit"] == 7
+    deadline = time.time() + 5
+    while stored(client, sent["attempt_id"])["label"] != 7:  # the label the drawer gave offline
+        assert time.time() < deadline
+        time.sleep(0.05)
+
+
+def test_another_token_for_an_existing_attempt_is_forbidden_and_changes_nothing(client, anonymous, seven_frame):
+    sent = delivery(seven_frame)
+    assert anonymous.post("/api/deliveries", json=sent).status_code == 200
+    before = stored(client, sent["attempt_id"])
+    forged = anonymous.post("/api/deliveries", json={**sent, "owner_token": "x" * 32, "label": 1, "digit": 1})
+    assert forged.status_code == 403
+    assert forged.json["error"]["code"] == "forbidden"
+    assert stored(client, sent["attempt_id"]) == before
+
+
+def test_a_claimed_model_version_the_server_does_not_know_is_kept_as_text(anonymous, app, seven_frame):
+    sent = delivery(seven_frame, model_version="v9-from-a-kiosk-nobody-updated", digit=1)
+    answer = anonymous.post("/api/deliveries", json=sent)
+    assert answer.status_code == 200
+    assert answer.json["server"]["digit"] == 7  # the server's own answer, from its own model
+    kept = app.extensions["service"].store.offline_answer(sent["attempt_id"])
+    assert kept.claimed_version == "v9-from-a-kiosk-nobody-updated"
+    assert kept.version_known is False
+    assert kept.digit == 1
+
+
+@pytest.mark.parametrize(
+    ("image", "status", "code"),
+    [
+        (
+            "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64).decode(),
+            400,
+            "corrupt_image",
+        ),
+        ("data:image/png;base64,@@@", 400, "bad_encoding"),
+        ("data:image/png;base64," + base64.b64encode(b"GIF89a" + b"\x00" * 10).decode(), 400, "corrupt_image"),
+        ("data:image/png;base64," + base64.b64encode(b"not an image at all").decode(), 415, "unsupported_format"),
+    ],
+)
+def test_a_bad_drawing_gets_the_usual_codes_and_is_not_stored(client, anonymous, image, status, code):
+    sent = delivery(image)
+    answer = anonymous.post("/api/deliveries", json=sent)
+    assert (answer.status_code, answer.json["error"]["code"]) == (status, code)
+    assert client.get(f"/api/attempts/{sent['attempt_id']}").status_code == 404
+
+
+def test_an_oversized_drawing_is_refused(make_app, seven_frame):
+    small = make_app(MAX_UPLOAD_BYTES=2000).test_client()
+    large = data_url(blank_png(900))
+    answer = small.post("/api/deliveries", json=delivery(large))
+    assert answer.status_code == 413
+    assert answer.json["error"]["code"] in {"image_too_large", "too_large"}
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"attempt_id": "not-a-uuid"}, "bad_attempt_id"),
+        ({"owner_token": "short"}, "bad_owner_token"),
+        ({"owner_token": None}, "bad_owner_token"),
+        ({"label": 12}, "bad_label"),
+        ({"digit": "7"}, "bad_label"),
+        ({"reason": "because"}, "bad_payload"),
+        ({"model_version": ""}, "bad_payload"),
+        ({"drawn_at": "yesterday"}, "bad_payload"),
+        ({"kiosk_id": "<script>"}, "bad_payload"),
+        ({"confidence": 3}, "bad_payload"),
+    ],
+)
+def test_malformed_deliveries_are_refused(anonymous, seven_frame, change, code):
+    answer = anonymous.post("/api/deliveries", json=delivery(seven_frame, **change))
+    assert answer.status_code == 400
+    assert answer.json["error"]["code"] == code
+
+
+def test_a_drawing_dated_in_the_future_is_stored_now(client, anonymous, seven_frame):
+    sent = delivery(seven_frame, drawn_at=time.time() + 10 * 86400)
+    assert anonymous.post("/api/deliveries", json=sent).status_code == 200
+    assert stored(client, sent["attempt_id"])["created_at"] <= time.time()
+
+
+def test_deliveries_spend_the_address_budget(make_app, seven_frame):
+    limited = make_app(REST_RATE_LIMIT_PER_SECOND=0.01, REST_RATE_LIMIT_BURST=2).test_client()
+    codes = [limited.post("/api/deliveries", json=delivery(seven_frame)).status_code for _ in range(4)]
+    assert codes[:2] == [200, 200]
+    assert codes[2:] == [429, 429]
+
+
+def test_kiosk_heartbeats_reach_the_teacher_only(client, anonymous):
+    beat = {
+        "kiosk_id": "science-centre-2",
+        "model_version": "v1-builtin",
+        "online_seconds": 300.5,
+        "offline_seconds": 42,
+        "waiting": 3,
+        "attempts_today": 17,
+        "state": "offline",
+    }
+    assert anonymous.post("/api/kiosks/heartbeat", json=beat).status_code == 200
+    assert anonymous.get("/api/kiosks").status_code == 401
+    kiosks = client.get("/api/kiosks").json["kiosks"]
+    assert [k["kiosk_id"] for k in kiosks] == ["science-centre-2"]
+    assert kiosks[0]["waiting"] == 3
+    assert kiosks[0]["attempts_today"] == 17
+    assert kiosks[0]["state"] == "offline"
+    assert time.time() - kiosks[0]["last_seen"] < 5
+    for bad in ({**beat, "kiosk_id": ""}, {**beat, "waiting": -1}, {**beat, "state": "asleep"}, [1, 2]):
+        answer = anonymous.post("/api/kiosks/heartbeat", json=bad)
+        assert answer.status_code == 400
+        assert answer.json["error"]["code"] == "bad_payload"
