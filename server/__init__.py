@@ -31,7 +31,9 @@ from server.access.teacher import announce, ensure_teacher_token
 from server.api.browser_model import browser_model, import_map_hashes
 from server.api.deliveries import deliveries
 from server.api.kiosks import kiosks_api
+from server.api.lesson_export import lesson_export
 from server.api.model_routes import models_api
+from server.api.moderation import moderation
 from server.api.pages import pages
 from server.api.rooms import rooms_api
 from server.api.routes import api, register_error_handlers
@@ -102,6 +104,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(deliveries)
     app.register_blueprint(kiosks_api)
     app.register_blueprint(rooms_api)
+    app.register_blueprint(moderation)
+    app.register_blueprint(lesson_export)
     cli.register(app, service)
     register_error_handlers(app)
 

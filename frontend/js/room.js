@@ -24,4 +24,18 @@ export function showRoomInAddress(room) {
   else params.delete("room");
   const query = params.toString();
   history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
+  linkRoom(room);
 }
+
+// Links marked data-room-link (the dashboard's link to the wall) go to the page's room: set when the
+// page loads and whenever it shows another room. Their other parameters (?lang=) stay.
+export function linkRoom(room = currentRoom()) {
+  for (const link of document.querySelectorAll("a[data-room-link]")) {
+    const url = new URL(link.getAttribute("href"), location.href);
+    if (room) url.searchParams.set("room", room);
+    else url.searchParams.delete("room");
+    link.setAttribute("href", `${url.pathname}${url.search}`);
+  }
+}
+
+linkRoom();

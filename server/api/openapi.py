@@ -521,6 +521,10 @@ SPEC: dict[str, Any] = {
                     "latency_ms": {"type": "number"},
                     "final": {"type": "boolean"},
                     "room": ROOM_CODE,
+                    "hidden": {
+                        "type": "boolean",
+                        "description": "The teacher hid it from the class's wall (PUT /api/attempts/{id}/hidden)",
+                    },
                     "preview": {"type": "string", "nullable": True},
                 },
             },
@@ -605,6 +609,87 @@ SPEC: dict[str, Any] = {
     },
 }
 
+# The teacher's hands on the wall (server/api/moderation.py) and the lesson's downloads (server/api/lesson_export.py).
+ANY_ROOM = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,16}$"},
+    "description": "Any room code: an opened room (open, closed or expired) or a free-form one. Else 400 bad_room.",
+}
+LESSON_EXPORT = (
+    " Streamed as it is read from the store, a page of attempts at a time: finished attempts only, newest "
+    "first. Columns: id, created_at (ISO 8601, UTC), digit, confidence, label, model_version, room, "
+    "room_name, source, frames, hidden, drawing (its file in drawings.zip, empty when none is there)."
+)
+MODERATION_PATHS: dict[str, Any] = {
+    "/api/attempts/{attempt_id}/hidden": {
+        "put": {
+            "summary": "Hide an attempt from the class's wall, or show it again",
+            "description": TEACHER + " Kept with the attempt (its later writes keep it); once durable, the room's "
+            "Socket.IO feed gets hidden {attempt_id, hidden}, so every wall and dashboard drops it. The history "
+            "still lists it, with hidden true.",
+            "parameters": [ATTEMPT_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"hidden": {"type": "boolean"}},
+                            "required": ["hidden"],
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": json_response(
+                    "Hidden (or shown again)",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "attempt_id": {"type": "string"},
+                            "hidden": {"type": "boolean"},
+                            "room": ROOM_CODE,
+                        },
+                    },
+                ),
+                **error_responses(400, 404, 503),
+            },
+        }
+    },
+    "/api/rooms/{code}/attempts.csv": {
+        "get": {
+            "summary": "A room's attempts as CSV, for the lesson's records",
+            "description": TEACHER + LESSON_EXPORT + " UTF-8 with a byte order mark.",
+            "parameters": [ANY_ROOM],
+            "responses": {
+                "200": {
+                    "description": "The CSV, as an attachment",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                **error_responses(400, 503),
+            },
+        }
+    },
+    "/api/rooms/{code}/drawings.zip": {
+        "get": {
+            "summary": "A room's kept drawings as a ZIP (<created>_<id>.png each) with attempts.csv inside",
+            "description": TEACHER + LESSON_EXPORT + " Drawings hidden from the wall are left out of the ZIP "
+            "(their rows stay in the CSV); attempts without a kept drawing have none.",
+            "parameters": [ANY_ROOM],
+            "responses": {
+                "200": {
+                    "description": "The ZIP, as an attachment",
+                    "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                **error_responses(400, 503),
+            },
+        }
+    },
+}
+SPEC["paths"].update(MODERATION_PATHS)
+
 
 TEACHER_ONLY = [
     ("/api/attempts", "get"),
@@ -620,6 +705,9 @@ TEACHER_ONLY = [
     ("/api/rooms", "get"),
     ("/api/rooms/{code}", "delete"),
     ("/api/rooms/{code}/qr.svg", "get"),
+    ("/api/attempts/{attempt_id}/hidden", "put"),
+    ("/api/rooms/{code}/attempts.csv", "get"),
+    ("/api/rooms/{code}/drawings.zip", "get"),
 ]
 OWNER_OR_TEACHER = [
     ("/api/attempts/{attempt_id}", "get"),

@@ -22,6 +22,12 @@ def history():
     return send_from_directory(current_app.static_folder, "history.html")
 
 
+@pages.get("/wall")
+def wall():
+    """The projector's wall of a room's live drawings (``?room=``; its data needs the teacher key)."""
+    return send_from_directory(current_app.static_folder, "wall.html")
+
+
 @pages.get("/healthz")
 def healthz():
     return jsonify(current_app.extensions["service"].health())

@@ -8,6 +8,7 @@ recognizer processes, the results loop and the attempt log.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from model.runtime.decode import ImageError, Limits
@@ -16,7 +17,7 @@ from model.runtime.versions import ModelFiles
 from server.access.limits import AddressLimits, ConnectionLimits, RoomLimits
 from server.access.owners import Access, owns
 from server.access.pseudonyms import Pseudonyms
-from server.access.rooms import DEFAULT_ROOM, OPENED_CODE, RoomRegistry
+from server.access.rooms import DEFAULT_ROOM, OPENED_CODE, RoomRegistry, feed
 from server.errors import ProtocolError, Unavailable
 from server.extensions import socketio
 from server.serving.concurrency import eventlet_active
@@ -269,13 +270,32 @@ class RecognitionService:
         return True
 
     def delete(self, attempt_id: str) -> bool:
-        """Remove an attempt and its drawing from memory and every table; False when it is unknown."""
+        """Remove an attempt and its drawing from memory and every table; False when it is unknown.
+
+        Once that is durable, its room's feed is told (``deleted``), so every wall and dashboard drops it.
+        """
         created_at = self.created_at(attempt_id)
         if created_at is None:
             return False
+        room = self.room_of(attempt_id)
         self.tracker.forget(attempt_id)
         self.log.delete(attempt_id, created_at, DURABLE_TIMEOUT)
+        socketio.emit("deleted", {"attempt_id": attempt_id}, to=feed(room))
         return True
+
+    def hide(self, attempt_id: str, hidden: bool) -> Attempt | None:
+        """Hide an attempt from its room's wall, or show it again (moderation); None when it is unknown.
+
+        The flag is kept with the attempt (``set_hidden``: no later write of its frames clears it); once
+        that is durable the room's feed is told (``hidden``), so every wall and dashboard drops it at once.
+        Raises StoreUnavailable when it could not be kept.
+        """
+        attempt = self.find(attempt_id)
+        if attempt is None:
+            return None
+        self.log.hide(attempt_id, hidden, attempt.created_at, DURABLE_TIMEOUT)
+        socketio.emit("hidden", {"attempt_id": attempt_id, "hidden": hidden}, to=feed(attempt.room))
+        return replace(attempt, hidden=hidden)
 
     def health(self) -> dict[str, Any]:
         """Facts a probe can act on: degraded when no worker can classify or the store is unreachable."""

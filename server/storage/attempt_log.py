@@ -101,6 +101,10 @@ def label_op(attempt_id: str, label: int | None, created_at: float) -> dict[str,
     return {"op": "label", "id": attempt_id, "label": label, "created_at": created_at}
 
 
+def hidden_op(attempt_id: str, hidden: bool, created_at: float) -> dict[str, Any]:
+    return {"op": "hidden", "id": attempt_id, "hidden": hidden, "created_at": created_at}
+
+
 def delete_op(attempt_id: str, created_at: float) -> dict[str, Any]:
     return {"op": "delete", "id": attempt_id, "created_at": created_at}
 
@@ -117,6 +121,8 @@ def apply(store: Store, operations: list[dict[str, Any]]) -> None:
             upserts = []
         if operation["op"] == "delete":
             store.delete(operation["id"], operation["created_at"])
+        elif operation["op"] == "hidden":
+            store.set_hidden(operation["id"], operation["hidden"], operation["created_at"])
         else:
             store.set_label(operation["id"], operation["label"], operation["created_at"])
     if upserts:
@@ -199,6 +205,18 @@ class AttemptLog:
 
         wait_durable(enqueue, timeout)
 
+    def hide(self, attempt_id: str, hidden: bool, created_at: float, timeout: float) -> None:
+        """Hide an attempt from the wall (or show it again), in order after its earlier writes; returns once
+        that is durable, so every wall told of it may drop it. Raises StoreUnavailable when it is not."""
+
+        def enqueue(settle: Durable) -> None:
+            with self._lock:
+                self._labels.append(hidden_op(attempt_id, hidden, created_at))
+                self._waiting.append(settle)
+            self._wake.set()
+
+        wait_durable(enqueue, timeout)
+
     def label(self, attempt_id: str, label: int | None, created_at: float) -> None:
         with self._lock:
             self._labels.append(label_op(attempt_id, label, created_at))
@@ -265,7 +283,8 @@ class AttemptLog:
             for operation in operations:
                 if operation["op"] == "upsert":
                     self._drafts.setdefault(operation["attempt"].id, operation["attempt"])
-            self._labels = [operation for operation in operations if operation["op"] == "label"] + self._labels
+            kept = [operation for operation in operations if operation["op"] in ("label", "hidden")]
+            self._labels = kept + self._labels
 
     def drain(self) -> bool:
         """Replay the spool in order; True when it is empty."""

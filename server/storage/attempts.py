@@ -34,6 +34,7 @@ class Attempt:
     updated_at: float = field(default_factory=time.time)
     owner: str | None = None  # SHA-256 of the owner token (server/access/owners.py); never in summary()
     room: str = ""  # the classroom (server/access/rooms.py); "" is the default room
+    hidden: bool = False  # hidden from the class's wall by the teacher (moderation); written on its own (set_hidden)
 
     def summary(self) -> dict[str, Any]:
         """The JSON view of an attempt for the API: everything but the drawing itself."""
@@ -52,6 +53,7 @@ class Attempt:
             "latency_ms": self.latency_ms,
             "final": self.final,
             "room": self.room,
+            "hidden": self.hidden,
             "preview": data_url(self.input),
         }
 

@@ -53,7 +53,8 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS attempts (
         id uuid PRIMARY KEY, created_at timestamp, updated_at timestamp, source text, session text,
         digit int, confidence double, probabilities list<double>, image blob, input blob,
-        model_version text, frames int, latency_ms double, final boolean, label int, owner text, room text)""",
+        model_version text, frames int, latency_ms double, final boolean, label int, owner text, room text,
+        hidden boolean)""",
     """CREATE TABLE IF NOT EXISTS attempts_by_day (
         day text, created_at timestamp, id uuid, digit int, label int, final boolean, room text,
         PRIMARY KEY ((day), created_at, id)) WITH CLUSTERING ORDER BY (created_at DESC, id ASC)""",
@@ -65,12 +66,13 @@ TABLES = (
         closed_at timestamp)""",
 )
 
-# Tables made before attempts had owners or rooms get the columns. CQL has no ADD IF NOT EXISTS that
+# Tables made before attempts had owners, rooms or the hidden flag get the columns. CQL has no ADD IF NOT EXISTS that
 # 2.1 understands, so "it is already there" is recognised by its message (2.1 and 5 word it differently).
 ADD_COLUMNS = (
     "ALTER TABLE attempts ADD owner text",
     "ALTER TABLE attempts ADD room text",
     "ALTER TABLE attempts_by_day ADD room text",
+    "ALTER TABLE attempts ADD hidden boolean",
 )
 ALREADY_THERE = ("already exist", "conflicts with an existing column")
 
@@ -89,10 +91,12 @@ STATEMENTS = {
     "insert_day": "INSERT INTO attempt_days (bucket, day) VALUES (?, ?) USING TTL ?",
     "label": "UPDATE attempts USING TTL ? SET label = ? WHERE id = ?",
     "label_by_day": "UPDATE attempts_by_day USING TTL ? SET label = ? WHERE day = ? AND created_at = ? AND id = ?",
+    # Hidden from the wall: a cell of its own that no insert writes, so later upserts keep it.
+    "hide": "UPDATE attempts USING TTL ? SET hidden = ? WHERE id = ?",
     "delete": "DELETE FROM attempts WHERE id = ?",
     "delete_by_day": "DELETE FROM attempts_by_day WHERE day = ? AND created_at = ? AND id = ?",
     "get": "SELECT id, created_at, updated_at, source, session, digit, confidence, probabilities, image, input, "
-    "model_version, frames, latency_ms, final, label, owner, room FROM attempts WHERE id = ?",
+    "model_version, frames, latency_ms, final, label, owner, room, hidden FROM attempts WHERE id = ?",
     "days": "SELECT day FROM attempt_days WHERE bucket = ? AND day <= ? LIMIT ?",
     "page": "SELECT id, created_at, room FROM attempts_by_day WHERE day = ? AND created_at < ? LIMIT ?",
     "outcomes": "SELECT digit, label, final, room FROM attempts_by_day WHERE day = ? AND created_at >= ?",
@@ -155,6 +159,7 @@ def row_to_attempt(row) -> Attempt | None:
         label=row.label,
         owner=getattr(row, "owner", None),  # the export does not read it
         room=row.room or "",  # rows from before rooms have none: the default room
+        hidden=bool(getattr(row, "hidden", False)),  # never set (or the export, which does not read it): shown
     )
 
 
@@ -299,6 +304,10 @@ class CassandraStore:
             session.execute(batch)
         except (NoHostAvailable, DriverException, OSError) as error:
             raise StoreUnavailable(f"Cassandra label write failed: {error}") from error
+
+    def set_hidden(self, attempt_id: str, hidden: bool, created_at: float) -> None:
+        """Hide an attempt from the wall, or show it again; it expires with the rest of the attempt."""
+        self._execute("hide", (self._ttl(created_at), hidden, uuid.UUID(attempt_id)))
 
     def delete(self, attempt_id: str, created_at: float) -> None:
         """The attempt's row (drawing included) and its history row, together."""

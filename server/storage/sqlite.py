@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     final INTEGER NOT NULL,
     label INTEGER,
     owner TEXT,
-    room TEXT
+    room TEXT,
+    hidden INTEGER
 );
 CREATE INDEX IF NOT EXISTS attempts_by_time ON attempts (created_at DESC);
 CREATE TABLE IF NOT EXISTS rooms (
@@ -76,12 +77,21 @@ VALUES (:id, :created_at, :created_at, 'canvas', '', 0, '[]', '', 0, 0, 0, :labe
 ON CONFLICT (id) DO UPDATE SET label = excluded.label
 """
 
+# Hidden from the wall (moderation): a flag of its own, which no upsert touches; like a label, it may
+# arrive before the attempt's first write lands, and waits on a placeholder row.
+HIDE = """
+INSERT INTO attempts (id, created_at, updated_at, source, session, confidence, probabilities, model_version,
+                      frames, latency_ms, final, hidden)
+VALUES (:id, :created_at, :created_at, 'canvas', '', 0, '[]', '', 0, 0, 0, :hidden)
+ON CONFLICT (id) DO UPDATE SET hidden = excluded.hidden
+"""
+
 COLUMNS = (
     "id, created_at, source, session AS drawer, digit, confidence, probabilities, image, input, model_version, frames, "
-    "latency_ms, final, label, updated_at, owner, COALESCE(room, '') AS room"
+    "latency_ms, final, label, updated_at, owner, COALESCE(room, '') AS room, COALESCE(hidden, 0) AS hidden"
 )
-# Files made before attempts had owners, or rooms, get the column; a no-op once it is there.
-ADDED_COLUMNS = {"owner": "TEXT", "room": "TEXT"}
+# Files made before attempts had owners, rooms or the hidden flag get the column; a no-op once it is there.
+ADDED_COLUMNS = {"owner": "TEXT", "room": "TEXT", "hidden": "INTEGER"}
 
 
 def add_columns(connection: sqlite3.Connection) -> None:
@@ -96,6 +106,7 @@ def row_to_attempt(row: sqlite3.Row) -> Attempt:
     record = dict(row)
     record["probabilities"] = json.loads(record["probabilities"])
     record["final"] = bool(record["final"])
+    record["hidden"] = bool(record["hidden"])
     return Attempt(**record)
 
 
@@ -148,6 +159,10 @@ class SqliteStore:
 
     def set_label(self, attempt_id: str, label: int | None, created_at: float) -> None:
         self._run(LABEL, {"id": attempt_id, "label": label, "created_at": created_at})
+
+    def set_hidden(self, attempt_id: str, hidden: bool, created_at: float) -> None:
+        """Hide an attempt from the wall, or show it again; later upserts keep the flag."""
+        self._run(HIDE, {"id": attempt_id, "hidden": int(hidden), "created_at": created_at})
 
     def delete(self, attempt_id: str, created_at: float) -> None:
         """The attempt's row, drawing and all; ``created_at`` is for stores that index by day."""

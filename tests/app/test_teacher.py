@@ -23,6 +23,9 @@ TEACHER_ROUTES = [
     ("post", "/api/retrain"),
     ("put", f"/api/attempts/{ZERO}/label"),
     ("delete", f"/api/attempts/{ZERO}"),
+    ("put", f"/api/attempts/{ZERO}/hidden"),
+    ("get", "/api/rooms/123456/attempts.csv"),
+    ("get", "/api/rooms/123456/drawings.zip"),
 ]
 
 
@@ -32,6 +35,7 @@ PUBLIC_ROUTES = {
     ("get", "/"),
     ("get", "/dashboard"),
     ("get", "/history"),
+    ("get", "/wall"),
     ("get", "/healthz"),
     ("get", "/static/<path:filename>"),
     ("get", "/api/openapi.json"),
@@ -52,6 +56,7 @@ def test_every_route_and_event_is_either_public_or_in_the_teacher_list(app):
     }
     teacher = {(method, re.sub(ZERO, "<attempt_id>", path)) for method, path in TEACHER_ROUTES}
     teacher = {(method, re.sub(r"no-such-version", "<version>", path)) for method, path in teacher}
+    teacher = {(method, re.sub(r"/123456/", "/<code>/", path)) for method, path in teacher}
     assert routes == PUBLIC_ROUTES | teacher
     assert set(socketio.server.handlers["/"]) == PUBLIC_EVENTS | TEACHER_EVENTS
 
@@ -84,7 +89,7 @@ def test_the_key_reads_the_listing_and_stats(anonymous, teacher_headers):
 
 
 def test_pages_load_without_the_key_only_their_data_needs_it(anonymous):
-    for page in ("/", "/dashboard", "/history"):
+    for page in ("/", "/dashboard", "/history", "/wall"):
         assert anonymous.get(page).status_code == 200
     assert anonymous.post("/api/number", json={"image": "@@"}).status_code == 400, "drawing needs no key"
 

@@ -34,15 +34,19 @@ ATTEMPT_COLUMNS = {
     "label",
     "owner",
     "room",
+    "hidden",
 }
+ROOM_COLUMNS = {"code", "name", "language", "created_at", "last_active", "closed_at"}
 SCHEMAS = {
-    "sqlite": {"attempts": ATTEMPT_COLUMNS},
+    "sqlite": {"attempts": ATTEMPT_COLUMNS, "rooms": ROOM_COLUMNS},
     "cassandra": {
         "attempts": ATTEMPT_COLUMNS,
         "attempts_by_day": {"day", "created_at", "id", "digit", "label", "final", "room"},
         "attempt_days": {"bucket", "day"},
+        "rooms": ROOM_COLUMNS,
     },
 }
+FIELDS = {"session": "drawer"}  # a column whose Attempt field has another name
 
 
 @pytest.fixture
@@ -87,7 +91,8 @@ def test_upsert_then_get_round_trips(store):
     assert loaded.id == record.id
     assert loaded.created_at == pytest.approx(record.created_at, abs=0.001)
     for field in sorted(ATTEMPT_COLUMNS - {"id", "created_at", "updated_at"}):  # times: compared above, or stamped
-        assert getattr(loaded, field) == getattr(record, field), field
+        name = FIELDS.get(field, field)
+        assert getattr(loaded, name) == getattr(record, name), field
 
 
 def test_delete_forgets_the_attempt_and_an_ownerless_write_keeps_the_owner(store):
@@ -119,6 +124,41 @@ def test_label_survives_later_upserts_and_may_come_first(store):
     assert store.get(record.id).label == 5
     store.set_label(record.id, None, record.created_at)
     assert store.get(record.id).label is None
+
+
+def test_hidden_is_a_flag_of_its_own_that_upserts_keep_and_may_come_first(store):
+    """The wall's moderation: set alone (set_hidden), never by the attempt's own writes."""
+    record = make_attempt(time.time(), room="7B")
+    store.set_hidden(record.id, True, record.created_at)
+    assert store.get(record.id) is None, "a flag alone is not an attempt"
+    store.upsert([record])
+    assert store.get(record.id).hidden is True
+    store.upsert([Attempt(**{**record.__dict__, "frames": 3, "hidden": False})])  # its drawer sent it again
+    assert (store.get(record.id).frames, store.get(record.id).hidden) == (3, True), "an upsert never clears it"
+    assert [(a.id, a.hidden) for a in store.recent(10, None, "7B")] == [(record.id, True)], "history keeps it"
+    store.set_hidden(record.id, False, record.created_at)
+    assert store.get(record.id).hidden is False
+    shown = make_attempt(time.time(), room="7B")
+    store.upsert([shown])
+    assert store.get(shown.id).hidden is False
+    store.delete(record.id, record.created_at)
+    store.set_hidden(record.id, True, record.created_at)  # a late flag does not bring a deleted attempt back
+    assert store.get(record.id) is None
+    assert [a.id for a in store.recent(10, None, "7B")] == [shown.id]
+
+
+def test_an_older_sqlite_file_gets_the_hidden_column(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as database:  # the attempts table as it was before the hidden flag
+        columns = ", ".join(f"{name} TEXT" for name in sorted(ATTEMPT_COLUMNS - {"hidden", "id"}))
+        database.execute(f"CREATE TABLE attempts (id TEXT PRIMARY KEY, {columns})")
+    store = SqliteStore(str(path))
+    record = make_attempt(time.time())
+    store.upsert([record])
+    assert store.get(record.id).hidden is False
+    store.set_hidden(record.id, True, record.created_at)
+    assert store.get(record.id).hidden is True
+    store.close()
 
 
 def test_recent_pages_newest_first_across_days(store):
@@ -173,6 +213,7 @@ OPERATIONS: dict[str, Callable[[Store], object]] = {
     "ping": lambda store: store.ping(),
     "upsert": lambda store: store.upsert([make_attempt()]),
     "set_label": lambda store: store.set_label("00000000-0000-4000-8000-000000000000", 3, time.time()),
+    "set_hidden": lambda store: store.set_hidden("00000000-0000-4000-8000-000000000000", True, time.time()),
     "get": lambda store: store.get("00000000-0000-4000-8000-000000000000"),
     "recent": lambda store: store.recent(10, None),
     "outcomes": lambda store: store.outcomes(0.0),
