@@ -5,6 +5,9 @@ import { errorText, setUpLanguage, t } from "./i18n.js";
 import { clearHeatmap, clearLayers, showHeatmap, showLayers } from "./inside.js";
 import { DrawingPad } from "./pad.js";
 import { LiveClassifier } from "./live.js";
+import { Fallback } from "./fallback.js";
+import { OfflineRecognizer } from "./offline.js";
+import { Outbox } from "./outbox.js";
 import { describe, runnerUp } from "./certainty.js";
 import { currentRoom } from "./room.js";
 import { $, cssPercent, element, percent, pngDataUrl } from "./view.js";
@@ -23,6 +26,12 @@ const pad = new DrawingPad($("pad"));
 const live = new LiveClassifier({ room: classroom === undefined ? "" : currentRoom() });
 if (classroom) showClassroom(classroom);
 else if (classroom === undefined) $("hint").textContent = t("errors.unknown_room");
+// The fallback when the server cannot answer (docs/offline.md): the server's own model in the browser, and
+// an outbox for the drawings finished meanwhile, delivered once the server is back.
+const recognizer = new OfflineRecognizer();
+const outbox = new Outbox();
+const kioskId = kiosk ? (params.get("kiosk_id") || "").slice(0, 64) : "";
+const fallback = new Fallback({ live, pad, recognizer, outbox, kioskId, room: classroom === undefined ? "" : currentRoom() });
 let finishTimer = null;
 let kioskTimer = null;
 let shownDigit = null;
@@ -34,13 +43,43 @@ buildChoices();
 if (kiosk) startKiosk();
 
 live.addEventListener("connection", ({ detail }) => {
-  const badge = $("connection");
-  badge.dataset.state = detail;
-  badge.textContent = connectionText(detail);
+  showConnection(detail, connectionText(detail));
+  if (detail === "connected") outbox.deliver();
 });
 live.addEventListener("prediction", ({ detail }) => {
   if (!uploaded) show(detail);
 });
+// The browser answered (socket down, or the server's answer late): the same answer panel, and the badge says so.
+fallback.addEventListener("prediction", ({ detail }) => {
+  if (!uploaded) show(detail);
+});
+fallback.addEventListener("connection", ({ detail }) => {
+  showConnection(detail, detail === "offline" ? t("connection.onDevice") : connectionText(detail));
+});
+addEventListener("online", () => outbox.deliver());
+outbox.deliver();
+// Loaded once the page is up, so it is ready before the network fails; a failure (the server down on a
+// first visit, no WebAssembly) leaves the page as it was without the fallback.
+setTimeout(() => {
+  recognizer
+    .load()
+    .then(() => (document.documentElement.dataset.offlineModel = recognizer.version))
+    .catch((error) => console.warn(`digits: no offline recognizer (${error.message})`));
+}, 0);
+
+// The installable page (frontend/sw.js): after one visit it loads, and answers, with the server down.
+// Service workers need a secure context (https, or localhost).
+if ("serviceWorker" in navigator && isSecureContext) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((error) => {
+    console.warn(`digits: the page cannot be installed for offline use (${error.message})`);
+  });
+}
+
+function showConnection(state, text) {
+  const badge = $("connection");
+  badge.dataset.state = state;
+  badge.textContent = text;
+}
 live.addEventListener("error", ({ detail }) => {
   $("hint").textContent = detail.code === "busy" ? t("errors.busyRetrying") : errorText(detail);
   if (detail.code === "busy") setTimeout(() => live.finish(() => pad.frameBytes()), 500);
@@ -56,12 +95,15 @@ function connectionText(state) {
 pad.addEventListener("strokestart", () => {
   clearTimeout(finishTimer);
   if (uploaded) reset();
+  fallback.forgetQueued();
   if (!live.attemptId) live.startAttempt();
 });
 pad.addEventListener("change", () => {
   touchKiosk();
   if (pad.isEmpty) return reset();
-  if (!isNumberMode()) live.changed(() => pad.frameBytes());
+  if (isNumberMode()) return;
+  live.changed(() => pad.frameBytes());
+  fallback.drawn(false);
 });
 pad.addEventListener("strokeend", () => {
   clearTimeout(finishTimer);
@@ -137,12 +179,17 @@ function finish() {
   clearTimeout(finishTimer);
   if (pad.isEmpty) return;
   if (isNumberMode()) readNumber();
-  else live.finish(() => pad.frameBytes());
+  else {
+    live.finish(() => pad.frameBytes());
+    fallback.drawn(true);
+  }
 }
 
 function reset() {
   clearTimeout(finishTimer);
   live.endAttempt();
+  fallback.cancel();
+  fallback.forgetQueued();
   uploaded = null;
   uploadTicket += 1;
   shownDigit = null;
@@ -203,11 +250,11 @@ async function sendLabel(digit) {
   if (digit === null) return;
   let ack;
   if (uploaded) ack = await labelUpload(uploaded, digit);
+  else if (fallback.queued) ack = await fallback.label(digit); // drawn offline: the label waits in the outbox
   else if (live.attemptId) ack = await live.label(digit);
-  else return;
-  $("thanks").textContent = ack.ok
-    ? t("feedback.saved", { label: ack.label })
-    : t("feedback.notSaved", { reason: errorText(ack) });
+  if (!ack) return;
+  if (ack.ok) $("thanks").textContent = t(ack.offline ? "feedback.savedOffline" : "feedback.saved", { label: ack.label });
+  else $("thanks").textContent = t("feedback.notSaved", { reason: errorText(ack) });
 }
 
 // An uploaded photo's attempt is labelled over REST, with the owner token its answer carried.

@@ -67,6 +67,12 @@ export class LiveClassifier extends EventTarget {
     this.unsent = null;
   }
 
+  // The browser answered this attempt offline and keeps it for delivery (fallback.js): nothing more of it
+  // goes over the socket, not even when the connection comes back.
+  forget(attemptId) {
+    if (attemptId === this.attemptId) this.endAttempt();
+  }
+
   // The drawing changed: send it now, or when the throttle allows (the latest wins).
   changed(getFrame) {
     this.unsent = { getFrame, final: false };

@@ -4,10 +4,10 @@
 // preprocessing ported to JavaScript (preprocess.js, constants from the card's "preprocess" contract).
 // Its answer has the fields of a server prediction, so the page shows it the same way.
 
-import { loadAndCompile, loadLiteRt, Tensor } from "@litertjs/core";
 import { answer, fromImageData, prepare } from "./preprocess.js";
 
 const RUNTIME = new URL("../vendor/litert/", import.meta.url).pathname;
+let runtime = null; // LiteRT.js, loaded once per page
 
 export class OfflineRecognizer {
   constructor() {
@@ -39,11 +39,18 @@ export class OfflineRecognizer {
     const bytes = new Uint8Array(await (await fetchOk(card.tflite)).arrayBuffer());
     const digest = await sha256Hex(bytes);
     if (digest !== card.sha256) throw new Error(`model ${card.version}: SHA-256 ${digest} is not the card's`);
-    if (!globalThis.__litertLoaded) {
-      globalThis.__litertLoaded = loadLiteRt(RUNTIME);
-    }
-    await globalThis.__litertLoaded;
-    this.model = await loadAndCompile(fixedBatch(bytes), { accelerator: "wasm" });
+    // Imported here, not at the top: a page without the import map, or a browser without WebAssembly,
+    // loses the fallback and nothing else.
+    runtime ??= import("@litertjs/core").then(async (litert) => {
+      await litert.loadLiteRt(RUNTIME);
+      return litert;
+    });
+    const litert = await runtime.catch((error) => {
+      runtime = null;
+      throw error;
+    });
+    this.Tensor = litert.Tensor;
+    this.model = await litert.loadAndCompile(fixedBatch(bytes), { accelerator: "wasm" });
     this.card = card;
     this.readyAt = performance.now();
     return this;
@@ -56,7 +63,7 @@ export class OfflineRecognizer {
     if (prepared.image === null) return { ...answer(prepared, null, this.card.card, contract), input: null };
     const input = new Float32Array(prepared.image.length);
     for (let i = 0; i < input.length; i++) input[i] = Math.fround(prepared.image[i] / 255);
-    const tensor = new Tensor(input, [1, 28, 28, 1]);
+    const tensor = new this.Tensor(input, [1, 28, 28, 1]);
     let outputs;
     try {
       outputs = await this.model.run(tensor);

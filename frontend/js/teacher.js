@@ -3,6 +3,7 @@
 // sessionStorage (this tab only, gone when it closes) and removes it from the address bar,
 // so it is not bookmarked, shared or shown on a projector.
 
+import { needsServer, serverIsBack } from "./needs-server.js";
 import { $ } from "./view.js";
 
 const STORAGE_KEY = "teacherToken";
@@ -29,8 +30,16 @@ export function teacherHeaders(headers = {}) {
 }
 
 // fetch with the key; a 401 tells the teacher how to get in instead of failing silently.
+// A page whose server is unreachable says it needs the server (needs-server.js).
 export async function teacherFetch(url, options = {}) {
-  const response = await fetch(url, { ...options, headers: teacherHeaders(options.headers) });
+  let response;
+  try {
+    response = await fetch(url, { ...options, headers: teacherHeaders(options.headers) });
+  } catch (error) {
+    needsServer();
+    throw error;
+  }
+  serverIsBack();
   if (response.status === 401) needKey();
   return response;
 }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -96,6 +97,19 @@ def build_version() -> str:
     return digest.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1)
+def shell_files() -> list[str]:
+    """What the service worker caches at install, besides the pages, the runtime's one build and the model:
+    every script, style, catalogue and icon the pages load (not the pages' own files, served at their routes)."""
+    kept = {".js", ".css", ".json", ".png", ".svg"}
+    files = [
+        f"/static/{path.relative_to(FRONTEND).as_posix()}"
+        for path in sorted(FRONTEND.rglob("*"))
+        if path.is_file() and path.suffix in kept and path.name != "sw.js" and not path.name.startswith("litert_wasm")
+    ]
+    return [*files, "/manifest.webmanifest"]
+
+
 def versions() -> dict[str, str]:
     """What the service worker's cache is keyed on: this deploy and the served model."""
     return {"build": build_version(), "model": served().version}
@@ -106,6 +120,7 @@ def service_worker():
     source = (FRONTEND / "sw.js").read_text(encoding="utf-8")
     now = versions()
     source = source.replace("__BUILD_VERSION__", now["build"]).replace("__MODEL_VERSION__", now["model"])
+    source = source.replace("__SHELL_FILES__", json.dumps(shell_files()))
     response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"  # the browser checks it on every navigation
     response.headers["Service-Worker-Allowed"] = "/"

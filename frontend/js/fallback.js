@@ -1,0 +1,137 @@
+// When the page answers by itself (docs/offline.md): the server answers while it can; when the socket is
+// down, or the server's answer to the newest frame is later than ANSWER_DEADLINE_MS, the browser's own
+// recognizer (offline.js: the server's model in WebAssembly) answers the same drawing, and the page says
+// so (the connection badge: data-state="offline"). A drawing finished while the socket is down goes to
+// the outbox (outbox.js) with the browser's answer, to be delivered once the server is back.
+
+export const ANSWER_DEADLINE_MS = 1500; // a live answer later than this is answered by the browser meanwhile
+
+export class Fallback extends EventTarget {
+  constructor({ live, pad, recognizer, outbox, kioskId = "", room = "" }) {
+    super();
+    Object.assign(this, { live, pad, recognizer, outbox, kioskId, room });
+    this.timer = null;
+    this.running = null; // the recognition in progress: frames that arrive meanwhile wait for it
+    this.again = null; // the newest frame that arrived while one was running: { final }
+    this.answering = false; // the answer shown is the browser's
+    this.queued = null; // { attemptId, ownerToken } of the drawing last handed to the outbox
+    this.offlineAttempts = new Set(); // attempts the browser finished: never also sent over the socket
+    live.addEventListener("prediction", () => this.serverAnswered());
+  }
+
+  // A frame of the drawing was made (after live.changed or live.finish).
+  drawn(final) {
+    clearTimeout(this.timer);
+    if (!this.recognizer.ready) return;
+    if (!this.live.socket.connected) {
+      this.answer(final);
+      return;
+    }
+    this.timer = setTimeout(() => this.answer(final, true), ANSWER_DEADLINE_MS);
+  }
+
+  // The server answered the current attempt: its answer is the one shown from now on.
+  serverAnswered() {
+    clearTimeout(this.timer);
+    if (this.answering && this.live.socket.connected) {
+      this.answering = false;
+      this.dispatchEvent(new CustomEvent("connection", { detail: "connected" }));
+    }
+  }
+
+  cancel() {
+    clearTimeout(this.timer);
+    this.again = null;
+  }
+
+  async answer(final, late = false) {
+    if (this.running) {
+      this.again = { final: final || this.again?.final === true };
+      return;
+    }
+    const attemptId = this.live.attemptId;
+    const canvas = this.pad.cropped();
+    if (!canvas || !attemptId) return;
+    const started = performance.now();
+    this.running = this.recognizer.recognize(canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height));
+    let result;
+    try {
+      result = await this.running;
+    } finally {
+      this.running = null;
+    }
+    const stillCurrent = attemptId === this.live.attemptId;
+    if (stillCurrent && (!this.live.socket.connected || late)) {
+      this.answering = true;
+      this.dispatchEvent(new CustomEvent("connection", { detail: "offline" }));
+      const prediction = {
+        ...result,
+        attempt_id: attemptId,
+        final,
+        preview: previewUrl(result.input),
+        offline: true,
+        model_version: this.recognizer.version,
+        answer_ms: performance.now() - started,
+      };
+      this.dispatchEvent(new CustomEvent("prediction", { detail: prediction }));
+      if (final && !this.live.socket.connected) await this.keep(attemptId, canvas, prediction);
+    }
+    const again = this.again;
+    this.again = null;
+    if (again) this.drawn(again.final);
+  }
+
+  // A drawing finished offline: into the outbox with everything the server will want, and out of the
+  // live connection's hands (a reconnect must not send it a second way).
+  async keep(attemptId, canvas, prediction) {
+    const ownerToken = newOwnerToken();
+    this.offlineAttempts.add(attemptId);
+    this.live.forget(attemptId);
+    this.queued = { attemptId, ownerToken };
+    await this.outbox.put({
+      attempt_id: attemptId,
+      owner_token: ownerToken,
+      image: canvas.toDataURL("image/png"),
+      digit: prediction.digit,
+      reason: prediction.reason,
+      confidence: prediction.confidence,
+      model_version: prediction.model_version,
+      label: null,
+      drawn_at: Date.now() / 1000,
+      ...(this.kioskId ? { kiosk_id: this.kioskId } : {}),
+      ...(this.room ? { room: this.room } : {}),
+    });
+  }
+
+  // A label for the drawing last kept offline: it travels with the delivery.
+  async label(digit) {
+    if (!this.queued) return null;
+    const kept = await this.outbox.label(this.queued.attemptId, digit);
+    return kept ? { ok: true, label: digit, offline: true } : null;
+  }
+
+  forgetQueued() {
+    this.queued = null;
+  }
+}
+
+// 192 random bits, like the server's owner tokens: the delivery's proof that the attempt is this device's.
+function newOwnerToken() {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+// The 28x28 input as a PNG data URL, like the server's "preview".
+function previewUrl(input) {
+  if (!input) return null;
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 28;
+  const context = canvas.getContext("2d");
+  const pixels = context.createImageData(28, 28);
+  for (let i = 0; i < input.length; i++) {
+    pixels.data.set([input[i], input[i], input[i], 255], i * 4);
+  }
+  context.putImageData(pixels, 0, 0);
+  return canvas.toDataURL("image/png");
+}
+

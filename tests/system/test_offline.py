@@ -1,0 +1,184 @@
+"""The page when the server is gone, in real headless Chromium against real server processes.
+
+* The server process is killed under an open page: the page answers from the browser (its own copy of
+  the server's model), the badge says so (data-state="offline" and a word), and the drawing waits in
+  the outbox.
+* Stop the server, draw, reload (the service worker serves the page and the model), draw, start the
+  server again: every attempt drawn offline is stored, once, with the browser's answer beside it.
+* A new served version (a model switch) replaces the cached page and model after two reloads.
+* The teacher's history says it needs the server when the server is down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import sync_playwright
+
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS, draw_with_mouse, strokes
+from tests.support.images import CLEAR
+from tests.support.server_process import TEACHER_HEADERS, free_port, start_server, stop_server
+from tests.support.versions import make_version
+from tests.support.waiting import wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+OUTBOX_COUNT = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("digits-offline", 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("attempts", { keyPath: "attempt_id" });
+  open.onsuccess = () => {
+    const request = open.result.transaction("attempts").objectStore("attempts").count();
+    request.onsuccess = () => { open.result.close(); resolve(request.result); };
+    request.onerror = () => reject(request.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run scripts/install-chromium.sh"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A server of its own (this test kills it), on a port it can be started on again."""
+    port = free_port()
+    process, base = start_server(tmp_path, port=port)
+    state = {"process": process, "base": base, "port": port, "data": tmp_path}
+    yield state
+    if state["process"] is not None:
+        stop_server(state["process"])
+
+
+def open_ready(page, base: str) -> str:
+    """The page, connected, with its offline recognizer loaded and its service worker in control."""
+    page.goto(base)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    page.wait_for_function("() => document.documentElement.dataset.offlineModel", timeout=60000)
+    page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    if not page.evaluate("() => !!navigator.serviceWorker.controller"):
+        page.reload()
+        page.wait_for_function("() => document.documentElement.dataset.offlineModel", timeout=60000)
+    assert page.evaluate("() => !!navigator.serviceWorker.controller")
+    return page.evaluate("() => document.documentElement.dataset.offlineModel")
+
+
+def draw(page, mnist, label: int) -> None:
+    page.get_by_test_id("clear").click()
+    draw_with_mouse(page, strokes(mnist.x_test[CLEAR[label]], page.get_by_test_id("pad").bounding_box()))
+    page.wait_for_function(
+        "d => document.querySelector('[data-testid=prediction]').textContent === d", arg=str(label), timeout=20000
+    )
+
+
+def kill(server) -> None:
+    stop_server(server["process"])
+    server["process"] = None
+
+
+def offline_attempts(base: str) -> list[dict]:
+    found = requests.get(f"{base}/api/attempts", params={"limit": 100}, headers=TEACHER_HEADERS, timeout=10).json()
+    return [attempt for attempt in found["attempts"] if attempt["source"] == "offline"]
+
+
+def test_the_page_answers_by_itself_when_the_server_dies(server, page, mnist):
+    version = open_ready(page, server["base"])
+    kill(server)
+    page.wait_for_selector("[data-testid=connection][data-state=offline]")
+    draw(page, mnist, 7)
+    badge = page.get_by_test_id("connection")
+    assert badge.get_attribute("data-state") == "offline"
+    assert badge.text_content() == "Offline: answered on this device"
+    assert page.get_by_test_id("preview").get_attribute("src").startswith("data:image/png;base64,")
+    assert page.locator("[data-testid=probabilities] li.best").get_attribute("data-digit") == "7"
+    page.wait_for_selector("[data-testid=feedback]:not([hidden])")
+    wait_until(lambda: page.evaluate(OUTBOX_COUNT) == 1, timeout=10)
+    assert version
+
+
+def test_nothing_drawn_offline_is_lost_and_nothing_is_stored_twice(server, page, mnist):
+    open_ready(page, server["base"])
+    kill(server)
+    page.wait_for_selector("[data-testid=connection][data-state=offline]")
+    draw(page, mnist, 7)
+    page.get_by_test_id("choices").locator("[data-label='1']").click()  # corrected offline: the label travels too
+    page.wait_for_function("() => document.querySelector('[data-testid=thanks]').textContent.includes('this device')")
+    wait_until(lambda: page.evaluate(OUTBOX_COUNT) == 1, timeout=10)
+    page.reload()  # the server is down: the service worker serves the page, the runtime and the model
+    page.wait_for_function("() => document.documentElement.dataset.offlineModel", timeout=60000)
+    draw(page, mnist, 2)
+    wait_until(lambda: page.evaluate(OUTBOX_COUNT) == 2, timeout=10)
+    server["process"], _ = start_server(server["data"], port=server["port"])
+    page.wait_for_selector("[data-testid=connection][data-state=connected]", timeout=30000)
+    wait_until(lambda: len(offline_attempts(server["base"])) == 2, timeout=30)
+    wait_until(lambda: page.evaluate(OUTBOX_COUNT) == 0, timeout=30)
+    page.reload()  # a reload with the outbox empty delivers nothing again
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    attempts = offline_attempts(server["base"])
+    assert sorted(attempt["digit"] for attempt in attempts) == [2, 7]
+    assert len({attempt["attempt_id"] for attempt in attempts}) == 2
+    labelled = next(attempt for attempt in attempts if attempt["digit"] == 7)
+    assert labelled["label"] == 1
+    both = requests.get(
+        f"{server['base']}/api/deliveries/{labelled['attempt_id']}", headers=TEACHER_HEADERS, timeout=10
+    )
+    assert both.json()["browser"]["digit"] == 7
+    assert both.json()["browser"]["version_known"] is True
+
+
+def test_a_new_served_version_replaces_the_cached_page_and_model(server, page):
+    first = open_ready(page, server["base"])
+    cached = page.evaluate("() => caches.keys()")
+    assert len(cached) == 1
+    assert cached[0].endswith(first)
+    make_version(server["data"] / "models", "v2-offline-test")
+    promoted = requests.post(
+        f"{server['base']}/api/models/v2-offline-test/activate", headers=TEACHER_HEADERS, timeout=30
+    )
+    assert promoted.status_code == 200, promoted.text
+    wait_until(
+        lambda: requests.get(f"{server['base']}/api/model/card", timeout=5).json()["version"] == "v2-offline-test",
+        timeout=30,
+    )
+    page.reload()  # the browser finds a changed /sw.js: the new worker installs and takes over
+    page.wait_for_function("() => document.documentElement.dataset.offlineModel", timeout=60000)
+    page.reload()  # served by the new worker, from the new cache
+    page.wait_for_function("() => document.documentElement.dataset.offlineModel === 'v2-offline-test'", timeout=60000)
+    build = cached[0][len("digits-") : -len(first) - 1]
+    wait_until(lambda: page.evaluate("() => caches.keys()") == [f"digits-{build}-v2-offline-test"], timeout=30)
+
+
+def test_the_history_says_it_needs_the_server(server, page):
+    open_ready(page, server["base"])
+    page.goto(f"{server['base']}/history")
+    page.wait_for_selector("[data-testid=history]", state="attached")
+    kill(server)
+    page.reload()  # the service worker serves the page; its data cannot come
+    note = page.wait_for_selector("[data-testid=needs-server]", timeout=20000)
+    assert "needs the server" in note.text_content()
+
+
+def test_the_page_installs(server, page):
+    manifest = requests.get(f"{server['base']}/manifest.webmanifest", timeout=10)
+    assert manifest.headers["Content-Type"].startswith("application/manifest+json")
+    assert manifest.json()["start_url"] == "/"
+    worker = requests.get(f"{server['base']}/sw.js", timeout=10)
+    assert worker.headers["Cache-Control"] == "no-cache"
+    assert "__MODEL_VERSION__" not in worker.text
+    for path in ("/static/vendor/litert/core.js", "/static/vendor/litert/litert_wasm_internal.wasm"):
+        assert requests.get(f"{server['base']}{path}", timeout=10).status_code == 200
