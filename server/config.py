@@ -60,6 +60,10 @@ DEFAULTS: dict[str, Any] = {
     # Per connection: sustained frames per second and burst.
     "RATE_LIMIT_PER_SECOND": 30.0,
     "RATE_LIMIT_BURST": 60,
+    # A connection that keeps sending over its rate: each refused frame costs a strike (they come back at
+    # its rate), and with none left it is disconnected and its address may not connect for a while.
+    "FLOOD_STRIKES": 120,
+    "FLOOD_COOLDOWN_SECONDS": 30.0,
     # Per client address (server/access/limits.py), across all its connections and reconnects.
     # A classroom behind one NAT is ~30 devices, each with a page and perhaps a second tab:
     # 50 connections leaves room for that and still stops a script opening thousands.

@@ -18,11 +18,13 @@ with the queue in ``server/serving/inference.py``.
 from __future__ import annotations
 
 import collections
+import enum
 import math
 import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -30,6 +32,7 @@ from flask import Flask, current_app, request
 from server.access.addresses import client_address
 from server.errors import error_response
 
+TELL_SECONDS = 10.0  # a connection over its rate is told at most this often; its other refused frames are dropped
 TRACKED_ADDRESSES = 100_000  # buckets kept; the least recently used go first (a full bucket is no loss)
 FREE_PATHS = {"/api/openapi.json"}
 # A class's page asks for its room on load: a whole school behind one address may open it at once.
@@ -88,15 +91,35 @@ class AddressLimits:
         self._requests = Buckets(config["REST_RATE_LIMIT_PER_SECOND"], config["REST_RATE_LIMIT_BURST"], clock)
         self._guesses = Buckets(config["ROOM_GUESSES_PER_MINUTE"] / 60.0, config["ROOM_GUESSES_BURST"], clock)
         self._connections: collections.Counter[str] = collections.Counter()
+        self._cooling: dict[str, float] = {}  # address -> when it may connect again (it flooded)
+        self.clock = clock
         self._lock = threading.Lock()
 
     def open(self, address: str) -> bool:
-        """Count one more connection from ``address``; False (and nothing counted) when it has its maximum."""
+        """Count one more connection from ``address``; False (and nothing counted) when it has its maximum
+        or is cooling down after a flood."""
         with self._lock:
-            if self._connections[address] >= self.max_connections:
+            if self._connections[address] >= self.max_connections or self.cooling(address) > 0:
                 return False
             self._connections[address] += 1
             return True
+
+    def cool_down(self, address: str, seconds: float) -> None:
+        """Refuse the address's new connections for ``seconds``: it kept flooding."""
+        with self._lock:
+            self._cooling[address] = self.clock() + seconds
+            while len(self._cooling) > TRACKED_ADDRESSES:
+                self._cooling.pop(next(iter(self._cooling)))
+
+    def cooling(self, address: str) -> float:
+        """Seconds until a cooling address may connect again; 0 when it may now."""
+        until = self._cooling.get(address)
+        if until is None:
+            return 0.0
+        left = until - self.clock()
+        if left <= 0:
+            self._cooling.pop(address, None)
+        return max(0.0, left)
 
     def close(self, address: str) -> None:
         with self._lock:
@@ -153,61 +176,101 @@ class RoomLimits:
             return self._frames.get(room).allow()
 
 
+class Verdict(enum.Enum):
+    """What becomes of a connection's frame: sent on, refused with a word (once), dropped, or the end."""
+
+    ALLOW = "allow"
+    TELL = "tell"  # refused, and the connection is told (at most once per TELL_SECONDS)
+    DROP = "drop"  # refused without a word: no decoding, no error event, nothing queued
+    DISCONNECT = "disconnect"  # it kept flooding: disconnected, and its address cools down
+
+
+@dataclass
+class Connection:
+    address: str
+    room: str | None  # the opened room it joined (its budget, not the address's), if any
+    frames: TokenBucket  # its own frames
+    strikes: TokenBucket  # its refused frames: a flood spends these faster than they come back
+    told_at: float = -math.inf
+
+
 class ConnectionLimits:
-    """Each open connection's own frame bucket, by sid, beside its address's (or its opened room's) limits.
+    """Each open connection's own budgets, by sid, beside its address's (or its opened room's).
 
     The connection's bucket resets on reconnect; the address's and the room's do not, so both must
     allow a frame. A connection that joined an opened room spends the room's budget, not its address's.
+    A refused frame costs a strike; strikes come back at the connection's own frame rate, so a drawer
+    a little too fast is only slowed, while one that keeps flooding runs out (FLOOD_STRIKES) and is
+    disconnected, its address cooling down for FLOOD_COOLDOWN_SECONDS before it may connect again.
     """
 
-    def __init__(self, config: dict[str, Any], addresses: AddressLimits, rooms: RoomLimits) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        addresses: AddressLimits,
+        rooms: RoomLimits,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate, self.burst = config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_BURST"]
-        self.addresses, self.rooms = addresses, rooms
-        self._buckets: dict[str, TokenBucket] = {}
-        self._address_of: dict[str, str] = {}
-        self._room_of: dict[str, str] = {}  # the opened room a connection joined, if any
+        self.strikes, self.cooldown = config["FLOOD_STRIKES"], config["FLOOD_COOLDOWN_SECONDS"]
+        self.addresses, self.rooms, self.clock = addresses, rooms, clock
+        self._connections: dict[str, Connection] = {}
 
     def open(self, sid: str, address: str, room: str | None = None) -> bool:
         """Admit a connection, counted against its opened room when it joined one, else its address;
-        False when that already has its maximum of open connections."""
+        False when that already has its maximum of open connections, or the address is cooling down."""
         if not (self.rooms.open(room) if room else self.addresses.open(address)):
             return False
-        self._address_of[sid] = address
-        if room:
-            self._room_of[sid] = room
-        self._buckets[sid] = TokenBucket(self.rate, self.burst)
+        self._connections[sid] = self._new(address, room)
         return True
 
+    def _new(self, address: str, room: str | None) -> Connection:
+        frames = TokenBucket(self.rate, self.burst, self.clock)
+        return Connection(address, room, frames, TokenBucket(self.rate, self.strikes, self.clock))
+
     def close(self, sid: str) -> None:
-        self._buckets.pop(sid, None)
-        address = self._address_of.pop(sid, None)
-        room = self._room_of.pop(sid, None)
-        if room is not None:
-            self.rooms.close(room)
-        elif address is not None:
-            self.addresses.close(address)
+        connection = self._connections.pop(sid, None)
+        if connection is None:
+            return
+        if connection.room is not None:
+            self.rooms.close(connection.room)
+        else:
+            self.addresses.close(connection.address)
 
     def room(self, sid: str) -> str | None:
         """The opened room a connection joined on connect (None: it spends its address's budget)."""
-        return self._room_of.get(sid)
+        connection = self._connections.get(sid)
+        return connection.room if connection else None
 
     def sids(self) -> list[str]:
         """The open connections' sids."""
-        return list(self._address_of)
+        return list(self._connections)
 
     def address(self, sid: str) -> str:
         """The client address a connection came from ("" for one never opened)."""
-        return self._address_of.get(sid, "")
+        connection = self._connections.get(sid)
+        return connection.address if connection else ""
 
-    def allow_frame(self, sid: str) -> bool:
-        """The connection's and its address's frame budgets: False when either is spent."""
-        bucket = self._buckets.get(sid)
-        if bucket is None:  # an event without its connect (the test client can do that)
-            bucket = self._buckets[sid] = TokenBucket(self.rate, self.burst)
-        if not bucket.allow():
-            return False
-        room = self._room_of.get(sid)
-        return self.rooms.allow_frame(room) if room else self.addresses.allow_frame(self.address(sid))
+    def frame(self, sid: str) -> Verdict:
+        """The connection's and its address's (or room's) frame budgets, and what to do when spent."""
+        connection = self._connections.get(sid)
+        if connection is None:  # an event without its connect (the test client can do that)
+            connection = self._connections[sid] = self._new("", None)
+        if connection.frames.allow() and (
+            self.rooms.allow_frame(connection.room)
+            if connection.room
+            else self.addresses.allow_frame(connection.address)
+        ):
+            return Verdict.ALLOW
+        if not connection.strikes.allow():
+            if connection.room is None:  # a class's address is its school's: only the flooder goes
+                self.addresses.cool_down(connection.address, self.cooldown)
+            return Verdict.DISCONNECT
+        now = self.clock()
+        if now - connection.told_at < TELL_SECONDS:
+            return Verdict.DROP
+        connection.told_at = now
+        return Verdict.TELL
 
 
 def limit_rest():

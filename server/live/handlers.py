@@ -14,12 +14,15 @@ connection started needs that attempt's ``owner_token`` or the key.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room, rooms
+from flask_socketio import disconnect as drop_connection
 
 from server.access.addresses import client_address
+from server.access.limits import Verdict
 from server.access.owners import Access
 from server.access.rooms import FEED_PREFIX, feed, parse_room
 from server.access.teacher import is_teacher_token
@@ -51,6 +54,9 @@ def reject(code: str, message: str, payload: Any = None) -> dict[str, Any]:
 
 FORBIDDEN = "This attempt belongs to another drawer: send its owner_token."
 TOO_MANY = "Too many connections from your network: close other tabs or devices and try again."
+COOLING = "Too many frames came from your network: wait {seconds} s, then reload the page."
+FLOODING = "Too many frames for too long: this connection is closed. Wait a little, then reload the page."
+SLOW_DOWN = "Too many frames: slow down and send the latest drawing. Frames over the limit are dropped."
 ROOM_FULL = "This class is full: ask your teacher, or close other tabs and devices in the class."
 
 
@@ -90,6 +96,8 @@ def connect(auth: Any = None) -> None:
     if not service().connect(request.sid, teacher, address, room.code if room else None):
         # The client's connect_error then has the message and data {code, message}.
         code, message = ("room_full", ROOM_FULL) if room else ("rate_limited", TOO_MANY)
+        if (wait := service().address_limits.cooling(address)) > 0:
+            message = COOLING.format(seconds=math.ceil(wait))
         raise ConnectionRefusedError(message, {"code": code, "message": message})
     if refused is not None:
         emit("error", rejection(refused.code, refused.message))
@@ -104,6 +112,24 @@ def disconnect(reason: Any = None) -> None:
     service().disconnect(request.sid)
 
 
+def over_budget() -> bool:
+    """Spend the frame budgets; False when the frame may go on. A refused frame is dropped here, before
+    anything reads its image: the first is answered ``rate_limited`` (then one every 10 s), the rest
+    silently, and a connection that keeps flooding is disconnected (``server/access/limits.py``)."""
+    verdict = service().admit_frame(request.sid)
+    if verdict is Verdict.ALLOW:
+        return False
+    if verdict is Verdict.TELL:
+        emit("error", rejection("rate_limited", SLOW_DOWN))
+    elif verdict is Verdict.DISCONNECT:
+        log.warning("disconnected a connection that kept flooding frames")
+        emit("error", rejection("rate_limited", FLOODING))
+        transport = socketio.server.manager.eio_sid_from_sid(request.sid, "/")
+        drop_connection()
+        socketio.server.eio.disconnect(transport)  # close the socket too: a flooder would not close it itself
+    return True
+
+
 def take_turns() -> None:
     """Let the other connections run. Under eventlet a socket that always has data never blocks, so
     its green thread would never yield: a client flooding frames starved every other connection and
@@ -114,14 +140,13 @@ def take_turns() -> None:
 @socketio.on("frame")
 def frame(payload: Any) -> None:
     take_turns()
+    if over_budget():
+        return
     svc = service()
     try:
         event = parse_frame(payload, svc.config["MAX_FRAME_BYTES"])
     except ProtocolError as error:
         reject(error.code, error.message, payload)
-        return
-    if not svc.allow(request.sid):
-        reject("rate_limited", "Too many frames: slow down and send the latest drawing.", payload)
         return
     if not svc.may_draw(event.attempt_id, request.sid, event.owner_token, svc.is_teacher(request.sid)):
         reject("forbidden", FORBIDDEN, payload)
@@ -151,13 +176,13 @@ def frame(payload: Any) -> None:
 @socketio.on("label")
 def label(payload: Any) -> dict[str, Any]:
     take_turns()
+    if over_budget():
+        return {"ok": False, "code": "rate_limited", "message": SLOW_DOWN}
     svc = service()
     try:
         event = parse_label_event(payload)
     except ProtocolError as error:
         return reject(error.code, error.message, payload)
-    if not svc.allow(request.sid):
-        return reject("rate_limited", "Too many events: slow down.", payload)
     access = svc.access(event.attempt_id, request.sid, event.owner_token, svc.is_teacher(request.sid))
     if access is Access.FORBIDDEN:
         return reject("forbidden", FORBIDDEN, payload)

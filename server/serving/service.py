@@ -14,7 +14,7 @@ from typing import Any
 from model.runtime.decode import ImageError, Limits
 from model.runtime.recognizer import NumberRecognition, Recognizer
 from model.runtime.versions import ModelFiles
-from server.access.limits import AddressLimits, ConnectionLimits, RoomLimits
+from server.access.limits import AddressLimits, ConnectionLimits, RoomLimits, Verdict
 from server.access.owners import Access, owns
 from server.access.pseudonyms import Pseudonyms
 from server.access.rooms import DEFAULT_ROOM, OPENED_CODE, RoomRegistry, feed
@@ -204,12 +204,12 @@ class RecognitionService:
         claimed = self.tracker.claim(attempt_id, starting(stored, sid))
         return claimed.sid == sid or stored is not None  # of two new claims, the first wins
 
-    def allow(self, sid: str) -> bool:
-        """The connection's and its address's frame budgets (``server/access/limits.py``): False when either is spent.
+    def admit_frame(self, sid: str) -> Verdict:
+        """The connection's and its address's (or room's) frame budgets (``server/access/limits.py``).
 
         The address's bucket outlives the connection, so reconnecting does not refill it.
         """
-        return self.connection_limits.allow_frame(sid)
+        return self.connection_limits.frame(sid)
 
     def read_number(self, image: bytes | str, address: str) -> NumberRecognition:
         """Read a row of digits through the inference queue, like every recognition: its fair share, its

@@ -5,6 +5,7 @@ import signal
 
 import pytest
 
+from server.extensions import socketio
 from tests.support.socket_events import events, new_id, socket_to
 from tests.support.waiting import wait_until
 
@@ -159,13 +160,32 @@ def test_oversized_frame_is_refused(make_app, seven_frame, seven_png):
         assert events(connection, "error")[0]["code"] == "image_too_large"
 
 
-def test_rate_limit_per_connection(make_app, blank_frame):
+def test_rate_limit_per_connection_tells_once_and_drops_the_rest(make_app, blank_frame):
     connection = socket_to(make_app(RATE_LIMIT_PER_SECOND=0.001, RATE_LIMIT_BURST=3))
-    for seq in range(5):
+    for seq in range(6):
         connection.emit("frame", {"attempt_id": new_id(), "seq": seq, "image": blank_frame})
-    assert [error["code"] for error in events(connection, "error", count=2)] == ["rate_limited"] * 2
     assert len(events(connection, "prediction", count=3)) == 3
+    assert [error["code"] for error in events(connection, "error", count=2, timeout=1.0)] == ["rate_limited"]
     assert events(connection, "prediction", count=4, timeout=0.5) == []
+    assert connection.is_connected(), "a little too fast is slowed, not cut off"
+
+
+def test_a_connection_that_keeps_flooding_is_disconnected_and_its_address_cools_down(make_app, blank_frame):
+    app = make_app(RATE_LIMIT_PER_SECOND=0.001, RATE_LIMIT_BURST=2, FLOOD_STRIKES=5, FLOOD_COOLDOWN_SECONDS=60)
+    flooder = socket_to(app)
+    sent, received = 0, []
+    while flooder.is_connected() and sent < 100:
+        flooder.emit("frame", {"attempt_id": new_id(), "seq": sent, "image": blank_frame})
+        sent += 1
+        if flooder.is_connected():
+            received.extend(event["name"] for event in flooder.get_received())
+    assert sent == 2 + 5 + 1, "two frames allowed, five strikes, the next refusal cuts it off"
+    assert received.count("error") == 1, "told once; the flood's other frames are dropped unread, unanswered"
+    assert not flooder.is_connected()
+    assert not socket_to(app).is_connected(), "the address cools down"
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "127.0.0.9"
+    assert socketio.test_client(app, flask_test_client=elsewhere).is_connected(), "another address is welcome"
 
 
 def test_full_queue_answers_busy(make_app, blank_frame):

@@ -8,11 +8,15 @@ connections (a client's close is only noticed later) when the next test connects
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 
 import pytest
+import requests
 
 from bench.live import procfile_web
+from server.access.limits import TELL_SECONDS
 from tests.support.flood import RawClient, Refused, flood
 from tests.support.server_process import running_server
 
@@ -92,3 +96,67 @@ def test_connections_are_capped_per_address(server):
     reason = asyncio.run(asyncio.wait_for(one_too_many(*server), 60))
     assert reason["data"]["code"] == "rate_limited"
     assert "connections" in reason["message"] == reason["data"]["message"]
+
+
+@pytest.fixture(scope="module")
+def default_server(tmp_path_factory):
+    """The limits as shipped: what a flood from one address meets."""
+    with running_server(tmp_path_factory.mktemp("flood-default"), procfile_web()) as base:
+        yield "127.0.0.1", int(base.rsplit(":", 1)[1])
+
+
+async def flood_until_closed(client: RawClient, image: str) -> list[str]:
+    """Frames back to back until the server closes the connection; the error codes it said on the way,
+    with one ``told`` for every TELL_SECONDS the flood lasted (how often the server may say it)."""
+    said: list[str] = []
+    started = time.monotonic()
+
+    async def read() -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                name, payload = await client.event()
+                if name == "error":
+                    said.append(payload["code"])
+
+    reader = asyncio.ensure_future(read())
+    with contextlib.suppress(ConnectionError, OSError):
+        for _ in range(5000):
+            if reader.done():
+                break
+            client.emit("frame", {"attempt_id": str(uuid.uuid4()), "seq": 0, "image": image})
+            await client.writer.drain()
+    await asyncio.wait_for(reader, 30)
+    return said + ["told"] * int((time.monotonic() - started) // TELL_SECONDS)
+
+
+async def flood_beside_a_drawer(host: str, port: int, image: str) -> tuple[list[list[str]], list, list[int], dict]:
+    flooders = [RawClient(host, port, "127.0.0.10") for _ in range(FLOODERS)]
+    drawer = RawClient(host, port, "127.0.0.12")
+    for client in [*flooders, drawer]:
+        await client.connect()
+    floods = asyncio.gather(*(flood_until_closed(client, image) for client in flooders))
+    rest = asyncio.gather(
+        *(
+            asyncio.to_thread(requests.post, f"http://{host}:{port}/api/predict", json={"image": image}, timeout=30)
+            for _ in range(10)
+        )
+    )
+    answers = await draw(drawer, image, 20)
+    said, posted = await floods, await rest
+    with pytest.raises(Refused) as cooling:
+        await RawClient(host, port, "127.0.0.10").connect()
+    for client in [*flooders, drawer]:
+        client.close()
+    return said, answers, [response.status_code for response in posted], cooling.value.args[0]
+
+
+def test_a_flood_is_told_once_cut_off_and_cooled_while_others_are_answered(default_server, seven_frame):
+    said, answers, statuses, cooling = asyncio.run(
+        asyncio.wait_for(flood_beside_a_drawer(*default_server, seven_frame), 180)
+    )
+    assert all(codes.count("rate_limited") <= 2 + codes.count("told") for codes in said), said
+    assert all("rate_limited" in codes for codes in said), "every flooder was told, then disconnected"
+    assert [name for name, _ in answers] == ["prediction"] * 20, "the drawer on another address is answered"
+    assert statuses == [200] * 10, "and so is REST from a third"
+    assert cooling["data"]["code"] == "rate_limited"
+    assert "wait" in cooling["message"]
