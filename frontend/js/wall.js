@@ -225,5 +225,5 @@ $("download-csv").addEventListener("click", () => download("attempts.csv", `room
 $("download-zip").addEventListener("click", () => download("drawings.zip", `room-${room}-drawings.zip`));
 $("fullscreen").addEventListener("click", () => {
   if (document.fullscreenElement) document.exitFullscreen();
-  else document.documentElement.requestFullscreen?.();
+  else document.documentElement.requestFullscreen?.().catch(() => {}); // refused (an iframe, a kiosk): stay as is
 });

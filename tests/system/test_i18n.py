@@ -1,6 +1,6 @@
 """Languages and accessibility of the pages, in real headless Chromium against a real server.
 
-For every shipped language the drawing page, kiosk mode, the dashboard and the history get the
+For every shipped language the drawing page, kiosk mode, the dashboard, the history and the wall get the
 right ``<html lang dir>``, show no text that is not in that language's catalogue
 (``frontend/i18n/<language>.json``), and pass axe-core with no critical or serious violation.
 axe-core comes from npm for the tests only (``scripts/install-test-js.sh`` packs it into
@@ -291,6 +291,24 @@ def test_history_speaks_the_language_and_passes_axe(server, browser, axe_source,
     assert page.page_errors == []
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_wall_speaks_the_language_and_passes_axe(server, browser, axe_source, seven_photo, language):
+    """The projector's wall of an opened class, with a drawing, its code and QR code, hide and delete."""
+    opened = requests.post(f"{server}/api/rooms", json={"name": "7B"}, headers=TEACHER_HEADERS, timeout=10)
+    code = opened.json()["code"]
+    drawn = requests.post(
+        f"{server}/api/predict", data={"room": code}, files={"file": ("seven.jpg", seven_photo)}, timeout=30
+    )
+    assert drawn.ok, drawn.text
+    page = open_page(browser, with_language(server, f"/wall?room={code}#token={TEACHER_TOKEN}", language))
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    page.wait_for_selector("[data-testid=wall] [data-testid=tile] img:not(.preview)")
+    page.wait_for_selector("[data-testid=wall-qr]:not([hidden])")
+    check_language(page, language)
+    assert serious_violations(page, axe_source) == []
+    assert page.page_errors == []
+
+
 def test_axe_does_find_a_planted_violation(server, browser, axe_source):
     """The check above is live: a button with no name on the same page is reported."""
     page = open_page(browser, with_language(server, "/", "en"))
@@ -484,7 +502,14 @@ def tab_through(page) -> dict[str, dict]:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/?kiosk=1", f"/dashboard#token={TEACHER_TOKEN}", f"/history#token={TEACHER_TOKEN}"]
+    "path",
+    [
+        "/",
+        "/?kiosk=1",
+        f"/dashboard#token={TEACHER_TOKEN}",
+        f"/history#token={TEACHER_TOKEN}",
+        f"/wall#token={TEACHER_TOKEN}",
+    ],
 )
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_every_control_is_reached_by_tab_and_shows_its_focus(server, browser, path, language):
@@ -494,6 +519,8 @@ def test_every_control_is_reached_by_tab_and_shows_its_focus(server, browser, pa
         page.wait_for_selector("[data-testid=feed] li")
     elif path.startswith("/history"):
         page.wait_for_selector("[data-testid=history] li")
+    elif path.startswith("/wall"):
+        page.wait_for_selector("[data-testid=wall] li")
     else:
         page.wait_for_selector("[data-testid=connection][data-state=connected]")
     for control in tab_through(page).values():
