@@ -6,6 +6,7 @@ import { clearHeatmap, clearLayers, showHeatmap, showLayers } from "./inside.js"
 import { DrawingPad } from "./pad.js";
 import { LiveClassifier } from "./live.js";
 import { Fallback } from "./fallback.js";
+import { KioskMode } from "./kiosk.js";
 import { OfflineRecognizer } from "./offline.js";
 import { Outbox } from "./outbox.js";
 import { describe, runnerUp } from "./certainty.js";
@@ -32,19 +33,34 @@ const recognizer = new OfflineRecognizer();
 const outbox = new Outbox();
 const kioskId = kiosk ? (params.get("kiosk_id") || "").slice(0, 64) : "";
 const fallback = new Fallback({ live, pad, recognizer, outbox, kioskId, room: classroom === undefined ? "" : currentRoom() });
+const kioskMode = kiosk
+  ? new KioskMode({
+      pad,
+      idleMs: KIOSK_IDLE_MS,
+      kioskId,
+      status: () => ({
+        online: live.socket.connected && !fallback.answering,
+        modelVersion: recognizer.version,
+        waiting: outbox.waiting,
+      }),
+    })
+  : null;
+if (kioskMode) fallback.kioskId = kioskMode.kioskId; // offline attempts name the kiosk they were drawn on
 let finishTimer = null;
-let kioskTimer = null;
 let shownDigit = null;
 let uploaded = null; // { attemptId, ownerToken } while the answer shown is an uploaded photo's
 let uploadTicket = 0; // the newest upload: an older one answering later is dropped
 
 buildBars();
 buildChoices();
-if (kiosk) startKiosk();
+kioskMode?.start();
 
 live.addEventListener("connection", ({ detail }) => {
   showConnection(detail, connectionText(detail));
-  if (detail === "connected") outbox.deliver();
+  if (detail === "connected") {
+    outbox.deliver();
+    kioskMode?.beat();
+  }
 });
 live.addEventListener("prediction", ({ detail }) => {
   if (!uploaded) show(detail);
@@ -206,6 +222,7 @@ function reset() {
 
 function show(prediction) {
   shownDigit = prediction.digit;
+  if (prediction.final) kioskMode?.finished(prediction.attempt_id);
   $("prediction").textContent = prediction.digit ?? (prediction.reason === "not_a_digit" ? "?" : "");
   $("preview").src = pngDataUrl(prediction.preview);
   showInside(prediction.explanation);
@@ -379,27 +396,8 @@ function buildChoices() {
   }
 }
 
-function startKiosk() {
-  document.body.classList.add("kiosk");
-  const attract = $("attract");
-  const wake = () => {
-    attract.hidden = true;
-    document.documentElement.requestFullscreen?.().catch(() => {});
-    touchKiosk();
-  };
-  attract.addEventListener("pointerdown", wake);
-  document.addEventListener("pointerdown", touchKiosk, { capture: true });
-  document.addEventListener("keydown", () => (attract.hidden ? touchKiosk() : wake()), { capture: true });
-  touchKiosk();
-}
-
 function touchKiosk() {
-  if (!kiosk) return;
-  clearTimeout(kioskTimer);
-  kioskTimer = setTimeout(() => {
-    pad.clear();
-    $("attract").hidden = false;
-  }, KIOSK_IDLE_MS);
+  kioskMode?.touch();
 }
 
 // A six-digit code is a room a teacher opened: its name and language come from the server. Returns
