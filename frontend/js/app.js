@@ -79,7 +79,10 @@ outbox.deliver();
 setTimeout(() => {
   recognizer
     .load()
-    .then(() => (document.documentElement.dataset.offlineModel = recognizer.version))
+    .then(() => {
+      document.documentElement.dataset.offlineReadyMs = String(Math.round(recognizer.readyAt)); // bench/browser.py
+      document.documentElement.dataset.offlineModel = recognizer.version;
+    })
     .catch((error) => console.warn(`digits: no offline recognizer (${error.message})`));
 }, 0);
 
