@@ -37,7 +37,9 @@ socket.on("connect", () => {
 });
 socket.on("disconnect", () => setConnection("offline", t("connection.offline")));
 socket.on("attempt", (attempt) => {
-  if (attempt.final && !attempt.hidden && attempt.room === room) place(attempt, "first");
+  if (attempt.room !== room || !attempt.final) return;
+  if (attempt.hidden) remove(attempt.attempt_id); // drawn on after the teacher hid it: it stays off
+  else place(attempt, "first");
 });
 socket.on("hidden", ({ attempt_id, hidden }) => (hidden ? remove(attempt_id) : loadWall()));
 socket.on("deleted", ({ attempt_id }) => remove(attempt_id));
@@ -79,22 +81,36 @@ async function showQr() {
   $("wall-qr").hidden = false;
 }
 
-// The room's latest finished drawings from the store, newest first.
+// The room's latest finished drawings from the store, newest first: on connect (again after a
+// reconnect: what was missed meanwhile) and when one is shown again. Tiles already on the wall stay,
+// with their drawing; one that arrived live while the page was being read stays too.
 async function loadWall() {
   const response = await teacherFetch(`/api/attempts?${roomQuery(room)}limit=${WALL_SIZE}`);
   if (!response.ok) return;
   const page = await response.json();
-  for (const id of [...tiles.keys()]) remove(id, { quiet: true });
-  page.attempts.filter((attempt) => attempt.final && !attempt.hidden).forEach((attempt) => place(attempt, "last"));
+  const shown = page.attempts.filter((attempt) => attempt.final && !attempt.hidden);
+  const wanted = new Set(shown.map((attempt) => attempt.attempt_id));
+  const newest = page.attempts[0]?.created_at ?? 0;
+  for (const [id, tile] of [...tiles]) {
+    if (!wanted.has(id) && Number(tile.dataset.created) <= newest) remove(id, { quiet: true });
+  }
+  for (const attempt of shown) place(attempt, "last");
   showEmpty();
 }
 
+// A drawing onto the wall: "first" (live, the newest) or "last" (the page read, in its order). A tile
+// the wall has is kept as it is when the page is read again, and made anew when its drawer drew on.
 function place(attempt, where) {
-  if (tiles.has(attempt.attempt_id)) return;
+  const known = tiles.get(attempt.attempt_id);
+  if (known && where === "last") {
+    $("wall").append(known);
+    return;
+  }
+  if (known) remove(attempt.attempt_id, { quiet: true });
   const tile = makeTile(attempt);
-  tiles.set(attempt.attempt_id, tile);
   if (where === "first") $("wall").prepend(tile);
   else $("wall").append(tile);
+  tiles.set(attempt.attempt_id, tile);
   while ($("wall").children.length > WALL_SIZE) remove($("wall").lastElementChild.dataset.attempt, { quiet: true });
   showEmpty();
   waitingDrawings.push(attempt.attempt_id);
@@ -103,7 +119,10 @@ function place(attempt, where) {
 
 function makeTile(attempt) {
   const id = attempt.attempt_id;
-  const tile = element("li", { className: "wall-tile", attributes: { "data-attempt": id, "data-testid": "tile" } });
+  const tile = element("li", {
+    className: "wall-tile",
+    attributes: { "data-attempt": id, "data-created": attempt.created_at, "data-testid": "tile" },
+  });
   const read = attempt.digit !== null && attempt.digit !== undefined;
   const alt = read ? t("wall.drawingAlt", { digit: attempt.digit }) : t("wall.drawingAltNothing");
   // What the model saw (28x28, white on black) until the stored drawing arrives; shown dark on white.
@@ -150,6 +169,7 @@ async function fetchDrawings() {
         URL.revokeObjectURL(url);
         continue;
       }
+      if (drawingUrls.has(id)) URL.revokeObjectURL(drawingUrls.get(id));
       drawingUrls.set(id, url);
       const picture = tile.querySelector("img");
       picture.src = url;

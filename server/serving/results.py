@@ -171,6 +171,7 @@ class ResultsLoop:
             final=frame.final,
             owner=tracked.owner,
             room=frame.room,
+            hidden=tracked.hidden,  # not written by the upsert (set_hidden is); said in the feed's ``attempt``
         )
         if not frame.final and not tracked.ended:  # a draft classified after its final must not overwrite it
             self.log.record(attempt)

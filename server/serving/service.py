@@ -294,6 +294,7 @@ class RecognitionService:
         if attempt is None:
             return None
         self.log.hide(attempt_id, hidden, attempt.created_at, DURABLE_TIMEOUT)
+        self.tracker.set_hidden(attempt_id, hidden)  # a frame the drawer sends on does not bring it back
         socketio.emit("hidden", {"attempt_id": attempt_id, "hidden": hidden}, to=feed(attempt.room))
         return replace(attempt, hidden=hidden)
 

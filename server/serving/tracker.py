@@ -26,6 +26,7 @@ class Tracked(NamedTuple):
     ended: bool  # a final frame of the attempt was classified
     owner: str | None = None  # the owner token's hash, stored with the attempt
     token: str | None = None  # the owner token itself, for the first answer; only where it was made
+    hidden: bool = False  # the teacher hid it from the wall: its next frames' ``attempt`` events say so
 
 
 class AttemptTracker:
@@ -55,6 +56,13 @@ class AttemptTracker:
             self._evict()
             return before._replace(frames=before.frames + 1)
 
+    def set_hidden(self, attempt_id: str, hidden: bool) -> None:
+        """The teacher hid the attempt from the wall (or showed it again); nothing to do if it is not tracked."""
+        with self._lock:
+            tracked = self._attempts.get(attempt_id)
+            if tracked is not None:
+                self._attempts[attempt_id] = tracked._replace(hidden=hidden)
+
     def get(self, attempt_id: str) -> Tracked | None:
         return self._attempts.get(attempt_id)  # one dict read: atomic, and on every frame's path
 
@@ -71,6 +79,6 @@ class AttemptTracker:
 def starting(stored: Attempt | None, sid: str | None) -> Tracked:
     """The tracker entry for an attempt that is not tracked: resumed from the store, else new with a fresh token."""
     if stored is not None:
-        return Tracked(stored.created_at, stored.frames, sid, stored.final, stored.owner)
+        return Tracked(stored.created_at, stored.frames, sid, stored.final, stored.owner, hidden=stored.hidden)
     token, owner = new_owner_token()
     return Tracked(time.time(), 0, sid, False, owner, token)

@@ -88,12 +88,16 @@ def test_hiding_keeps_the_flag_and_tells_every_watcher_of_the_room(app, client, 
     assert app.extensions["service"].store.get(attempt_id).hidden is False
 
 
-def test_a_hidden_attempt_stays_hidden_when_its_drawer_sends_it_again(app, client, seven_frame):
+def test_a_hidden_attempt_stays_hidden_when_its_drawer_sends_it_again(app, client, teacher_token, seven_frame):
+    wall = watching(app, teacher_token, "7B")
     pupil = socket_to(app, {"room": "7B"})
     attempt_id = drawn(pupil, seven_frame, "7B")
+    assert events(wall, "attempt")[0]["hidden"] is False
     assert client.put(f"/api/attempts/{attempt_id}/hidden", json={"hidden": True}).status_code == 200
     pupil.emit("frame", {"attempt_id": attempt_id, "seq": 1, "image": seven_frame, "final": True, "room": "7B"})
     assert events(pupil, "prediction")[0]["seq"] == 1
+    again = events(wall, "attempt")
+    assert [(a["attempt_id"], a["frames"], a["hidden"]) for a in again] == [(attempt_id, 2, True)], "not back"
     stored = app.extensions["service"].store.get(attempt_id)
     assert (stored.frames, stored.hidden) == (2, True), "the attempt's own writes never clear the flag"
 
