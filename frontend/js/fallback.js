@@ -16,7 +16,13 @@ export class Fallback extends EventTarget {
     this.answering = false; // the answer shown is the browser's
     this.queued = null; // { attemptId, ownerToken } of the drawing last handed to the outbox
     this.offlineAttempts = new Set(); // attempts the browser finished: never also sent over the socket
-    live.addEventListener("prediction", () => this.serverAnswered());
+    this.unanswered = null; // the attempt whose final frame went to the server, until its answer arrives
+    live.addEventListener("prediction", ({ detail }) => this.serverAnswered(detail));
+    // The connection dropped after a final frame was sent but before its answer: the server may never have
+    // stored it, so the browser answers it and keeps it for delivery (a no-op if the server has it).
+    live.addEventListener("connection", ({ detail }) => {
+      if (detail !== "connected" && this.unanswered && this.unanswered === live.attemptId) this.drawn(true);
+    });
   }
 
   // A frame of the drawing was made (after live.changed or live.finish).
@@ -27,12 +33,14 @@ export class Fallback extends EventTarget {
       this.answer(final);
       return;
     }
+    if (final) this.unanswered = this.live.attemptId;
     this.timer = setTimeout(() => this.answer(final, true), ANSWER_DEADLINE_MS);
   }
 
   // The server answered the current attempt: its answer is the one shown from now on.
-  serverAnswered() {
+  serverAnswered(prediction) {
     clearTimeout(this.timer);
+    if (prediction.final && prediction.attempt_id === this.unanswered) this.unanswered = null;
     if (this.answering && this.live.socket.connected) {
       this.answering = false;
       this.dispatchEvent(new CustomEvent("connection", { detail: "connected" }));
@@ -84,7 +92,9 @@ export class Fallback extends EventTarget {
   // A drawing finished offline: into the outbox with everything the server will want, and out of the
   // live connection's hands (a reconnect must not send it a second way).
   async keep(attemptId, canvas, prediction) {
-    const ownerToken = newOwnerToken();
+    // The server's token when it gave one (the attempt began online), else one made here.
+    const ownerToken = this.live.ownership(attemptId).owner_token ?? newOwnerToken();
+    this.unanswered = null;
     this.offlineAttempts.add(attemptId);
     this.live.forget(attemptId);
     this.queued = { attemptId, ownerToken };

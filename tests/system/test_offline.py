@@ -182,3 +182,28 @@ def test_the_page_installs(server, page):
     assert "__MODEL_VERSION__" not in worker.text
     for path in ("/static/vendor/litert/core.js", "/static/vendor/litert/litert_wasm_internal.wasm"):
         assert requests.get(f"{server['base']}{path}", timeout=10).status_code == 200
+
+
+def test_a_late_answer_is_given_by_the_browser_meanwhile(server, page, mnist):
+    """The socket stays up but the server's answers stop coming (held back here): after 1.5 s the browser
+    answers and the badge says so; when the server answers again, the badge goes back."""
+    held = {"on": False}
+
+    def relay(socket) -> None:
+        upstream = socket.connect_to_server()
+        socket.on_message(upstream.send)
+        upstream.on_message(
+            lambda message: None if held["on"] and '"prediction"' in str(message) else socket.send(message)
+        )
+
+    page.route_web_socket("**/socket.io/**", relay)
+    open_ready(page, server["base"])
+    held["on"] = True
+    draw(page, mnist, 3)
+    badge = page.get_by_test_id("connection")
+    assert badge.get_attribute("data-state") == "offline"
+    assert badge.text_content() == "Offline: answered on this device"
+    assert page.evaluate(OUTBOX_COUNT) == 0  # the server has the drawing: nothing to deliver
+    held["on"] = False
+    draw(page, mnist, 5)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
