@@ -47,6 +47,16 @@ socket.on("label", ({ attempt_id, label }) => {
   refreshModelsSoon();
 });
 
+// Hidden from the wall or deleted by the teacher (there or on another screen): gone from the feed too.
+for (const gone of ["hidden", "deleted"]) {
+  socket.on(gone, ({ attempt_id, hidden = true }) => {
+    if (!hidden) return;
+    attempts.delete(attempt_id);
+    $("feed").querySelector(`[data-attempt="${CSS.escape(attempt_id)}"]`)?.remove();
+    refreshStatsSoon();
+  });
+}
+
 function setConnection(state, text) {
   $("connection").dataset.state = state;
   $("connection").textContent = text;

@@ -26,6 +26,10 @@ TEACHER_ROUTES = [
     ("put", f"/api/attempts/{ZERO}/hidden"),
     ("get", "/api/rooms/123456/attempts.csv"),
     ("get", "/api/rooms/123456/drawings.zip"),
+    ("post", "/api/rooms"),
+    ("get", "/api/rooms"),
+    ("delete", "/api/rooms/123456"),
+    ("get", "/api/rooms/123456/qr.svg"),
 ]
 
 
@@ -41,6 +45,7 @@ PUBLIC_ROUTES = {
     ("get", "/api/openapi.json"),
     ("post", "/api/predict"),
     ("post", "/api/number"),
+    ("get", "/api/rooms/<code>"),  # a class's name and language for its pupils; misses are rate limited
 }
 # Socket.IO events: drawing and labelling one's own attempt need no key (test_owners checks whose attempt).
 PUBLIC_EVENTS = {"connect", "disconnect", "frame", "label"}
@@ -56,7 +61,7 @@ def test_every_route_and_event_is_either_public_or_in_the_teacher_list(app):
     }
     teacher = {(method, re.sub(ZERO, "<attempt_id>", path)) for method, path in TEACHER_ROUTES}
     teacher = {(method, re.sub(r"no-such-version", "<version>", path)) for method, path in teacher}
-    teacher = {(method, re.sub(r"/123456/", "/<code>/", path)) for method, path in teacher}
+    teacher = {(method, re.sub(r"/123456(/|$)", r"/<code>\1", path)) for method, path in teacher}
     assert routes == PUBLIC_ROUTES | teacher
     assert set(socketio.server.handlers["/"]) == PUBLIC_EVENTS | TEACHER_EVENTS
 
