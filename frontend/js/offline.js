@@ -42,6 +42,10 @@ export class OfflineRecognizer {
     // Imported here, not at the top: a page without the import map, or a browser without WebAssembly,
     // loses the fallback and nothing else.
     runtime ??= import("@litertjs/core").then(async (litert) => {
+      // The WebAssembly module's own log (every model load, on stderr) goes to the debug console, not the
+      // error console: the Emscripten module takes its print functions from globalThis.Module when it starts.
+      const quiet = (text) => console.debug(`litert: ${text}`);
+      globalThis.Module = { print: quiet, printErr: quiet };
       await litert.loadLiteRt(RUNTIME);
       return litert;
     });
