@@ -28,8 +28,12 @@ class RawClient:
         self.host, self.port, self.local_host, self.auth = host, port, local_host, auth
 
     async def connect(self) -> None:
-        """Open the connection; raises ``Refused`` with the server's reason when the connect is refused."""
+        """Open the connection; raises ``Refused`` with the server's reason when the connect is refused.
+
+        Events the connect handler emits (``room``, an ``error``) arrive before the connect's answer:
+        they are kept for ``event``, as Socket.IO clients do."""
         self.reader, self.writer = await upgrade(self.host, self.port, self.local_host)
+        self.early: list[tuple[str, Any]] = []
         while True:
             text = await self._next_text()
             if text.startswith(OPEN):
@@ -38,12 +42,16 @@ class RawClient:
                 return
             elif text.startswith("44"):
                 raise Refused(json.loads(text[2:]))
+            elif text.startswith("42"):
+                self.early.append(tuple(json.loads(text[2:])))
 
     def emit(self, event: str, payload: Any) -> None:
         self.writer.write(text_frame("42" + json.dumps([event, payload])))
 
     async def event(self) -> tuple[str, Any]:
         """The next event the server sent (pings are answered on the way)."""
+        if self.early:
+            return self.early.pop(0)
         while True:
             text = await self._next_text()
             if text.startswith("42"):
