@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from playwright.sync_api import sync_playwright
 
 from model.training.synthetic import polygon_points
-from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS, draw_with_mouse, strokes
+from tests.support.chromium import draw_with_mouse, strokes
 from tests.support.images import CLEAR, data_url
 from tests.support.server_process import TEACHER_HEADERS, TEACHER_TOKEN, free_port, running_server
 from tests.support.waiting import wait_until
@@ -31,24 +30,6 @@ def server(tmp_path_factory):
     """``python -m server`` (what ``make run`` starts) on a free port and its own SQLite file."""
     with running_server(tmp_path_factory.mktemp("browser-server")) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium driven by Playwright: missing, it fails the run (``make test`` installs it), never skips."""
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run scripts/install-chromium.sh"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 @pytest.fixture

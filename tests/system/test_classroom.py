@@ -17,9 +17,7 @@ import pytest
 import requests
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import sync_playwright
 
-from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.flood import RawClient, Refused
 from tests.support.images import data_url
 from tests.support.server_process import ROOT, TEACHER_HEADERS, TEACHER_TOKEN, running_server
@@ -137,13 +135,14 @@ def test_without_a_class_the_same_address_keeps_its_own_limit(server):
     assert (admitted, refused) == (50, ["rate_limited"])
 
 
-def test_the_qr_code_on_the_projector_is_the_join_link(server, tmp_path):
+def test_the_qr_code_on_the_projector_is_the_join_link(server, browser, tmp_path):
     room = open_class(server, name="7B", language="de")
     svg = requests.get(f"{server}/api/rooms/{room['code']}/qr.svg", headers=TEACHER_HEADERS, timeout=10)
     assert svg.headers["Content-Type"].startswith("image/svg+xml")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    teacher = browser.new_context(viewport={"width": 1280, "height": 900})
+    pupil_device = browser.new_context(locale="en-GB")
+    try:
+        page = teacher.new_page()
         page.set_content(f"<body style='margin:0;background:#fff'>{svg.text}</body>")
         page.screenshot(path=str(tmp_path / "served.png"))
         page.goto(f"{server}/dashboard#token={TEACHER_TOKEN}")
@@ -155,14 +154,16 @@ def test_the_qr_code_on_the_projector_is_the_join_link(server, tmp_path):
         page.get_by_test_id("class-qr").screenshot(path=str(tmp_path / "dashboard.png"))
         assert page.get_by_test_id("room-code").text_content() == code, "the dashboard now shows the new class"
         font_size = page.get_by_test_id("class-code").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
-        pupil = browser.new_page(locale="en-GB")
+        pupil = pupil_device.new_page()
         pupil.goto(page.get_by_test_id("class-link").text_content())
         pupil.wait_for_selector("[data-testid=room]:not([hidden])")
         pupil_language = pupil.evaluate("document.documentElement.lang")
         class_name = pupil.get_by_test_id("room-name").text_content()
         pupil.goto(f"{server}/?room=000000")
         pupil.wait_for_function("() => document.querySelector('[data-testid=hint]').textContent.includes('code')")
-        browser.close()
+    finally:
+        teacher.close()
+        pupil_device.close()
     [served] = zxingcpp.read_barcodes(Image.open(tmp_path / "served.png"))
     assert served.text == room["join_url"]
     [shown] = zxingcpp.read_barcodes(Image.open(tmp_path / "dashboard.png"))

@@ -22,18 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from playwright.sync_api import sync_playwright
 
-try:
-    from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS, draw_with_mouse, strokes
-    from tests.support.images import CLEAR, big_digit, encode, on_canvas, white_rgb
-    from tests.support.server_process import TEACHER_HEADERS, TEACHER_TOKEN, running_server
-    from tests.support.waiting import wait_until
-except ImportError:  # the helpers' place before the tests moved into packages (issue 22)
-    from tests.chromium import CHROMIUM, CHROMIUM_FLAGS, draw_with_mouse, strokes
-    from tests.images import CLEAR, big_digit, encode, on_canvas, white_rgb
-    from tests.server_process import TEACHER_HEADERS, TEACHER_TOKEN, running_server
-    from tests.waiting import wait_until
+from tests.support.chromium import draw_with_mouse, strokes
+from tests.support.images import CLEAR, big_digit, encode, on_canvas, white_rgb
+from tests.support.server_process import TEACHER_HEADERS, TEACHER_TOKEN, running_server
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,15 +144,6 @@ def server(tmp_path_factory, seven_photo):
             )
             assert labelled.ok, labelled.text
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run scripts/install-chromium.sh"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(autouse=True)

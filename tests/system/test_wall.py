@@ -17,9 +17,8 @@ import pytest
 import requests
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import sync_playwright
 
-from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS, draw_with_mouse, strokes
+from tests.support.chromium import draw_with_mouse, strokes
 from tests.support.images import CLEAR
 from tests.support.server_process import TEACHER_HEADERS, TEACHER_TOKEN, running_server
 from tests.support.waiting import wait_until
@@ -35,15 +34,6 @@ TILE = "[data-testid=wall] [data-attempt='{}']"
 def server(tmp_path_factory):
     with running_server(tmp_path_factory.mktemp("wall-server")) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run scripts/install-chromium.sh"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
