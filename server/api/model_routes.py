@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify
 from model.runtime.versions import RetrainRunning, UnknownVersion, VersionError
 from server.access.teacher import require_teacher
 from server.api.routes import service
-from server.errors import ApiError, error_response
+from server.errors import error_response
 from server.storage.label_export import store_accuracy_by_version
 from server.storage.store import StoreUnavailable
 from server.versions.retrain_job import RetrainJob, TrainingUnavailable
@@ -75,11 +75,6 @@ def retrain():
         return jsonify(retrain_job().start()), 202
     except TrainingUnavailable as error:  # a serving-only install (the container, a Procfile platform)
         return error_response(409, error.code, str(error))
-
-
-@models_api.errorhandler(ApiError)
-def api_error(error: ApiError):
-    return error_response(error.status, error.code, error.message, error.headers)
 
 
 @models_api.errorhandler(VersionError)
