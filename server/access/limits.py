@@ -82,27 +82,50 @@ class Buckets:
         return bucket
 
 
-class AddressLimits:
-    """The per-address counters, safe to use from every connection's thread."""
+class SharedBudget:
+    """Connections and frames shared by everyone under one name (an address, an opened room), safe to use
+    from every connection's thread."""
 
-    def __init__(self, config: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_connections = config["MAX_CONNECTIONS_PER_ADDRESS"]
-        self._frames = Buckets(config["ADDRESS_RATE_LIMIT_PER_SECOND"], config["ADDRESS_RATE_LIMIT_BURST"], clock)
-        self._requests = Buckets(config["REST_RATE_LIMIT_PER_SECOND"], config["REST_RATE_LIMIT_BURST"], clock)
-        self._guesses = Buckets(config["ROOM_GUESSES_PER_MINUTE"] / 60.0, config["ROOM_GUESSES_BURST"], clock)
+    def __init__(self, max_connections: int, rate: float, burst: int, clock: Callable[[], float]) -> None:
+        self.max_connections = max_connections
+        self._frames = Buckets(rate, burst, clock)
         self._connections: collections.Counter[str] = collections.Counter()
-        self._cooling: dict[str, float] = {}  # address -> when it may connect again (it flooded)
-        self.clock = clock
         self._lock = threading.Lock()
 
-    def open(self, address: str) -> bool:
-        """Count one more connection from ``address``; False (and nothing counted) when it has its maximum
-        or is cooling down after a flood."""
+    def open(self, name: str, refused: Callable[[str], bool] = lambda _: False) -> bool:
+        """Count one more connection; False (and nothing counted) at the maximum, or when ``refused`` says so."""
         with self._lock:
-            if self._connections[address] >= self.max_connections or self.cooling(address) > 0:
+            if self._connections[name] >= self.max_connections or refused(name):
                 return False
-            self._connections[address] += 1
+            self._connections[name] += 1
             return True
+
+    def close(self, name: str) -> None:
+        with self._lock:
+            self._connections[name] -= 1
+            if self._connections[name] <= 0:
+                del self._connections[name]
+
+    def allow_frame(self, name: str) -> bool:
+        """Take one of the frame tokens the name's connections share, past and present."""
+        with self._lock:
+            return self._frames.get(name).allow()
+
+
+class AddressLimits(SharedBudget):
+    """Per client address: connections and frames, REST requests, guesses at room codes, and a cooldown."""
+
+    def __init__(self, config: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> None:
+        rate, burst = config["ADDRESS_RATE_LIMIT_PER_SECOND"], config["ADDRESS_RATE_LIMIT_BURST"]
+        super().__init__(config["MAX_CONNECTIONS_PER_ADDRESS"], rate, burst, clock)
+        self._requests = Buckets(config["REST_RATE_LIMIT_PER_SECOND"], config["REST_RATE_LIMIT_BURST"], clock)
+        self._guesses = Buckets(config["ROOM_GUESSES_PER_MINUTE"] / 60.0, config["ROOM_GUESSES_BURST"], clock)
+        self._cooling: dict[str, float] = {}  # address -> when it may connect again (it flooded)
+        self.clock = clock
+
+    def open(self, name: str, refused: Callable[[str], bool] = lambda _: False) -> bool:
+        """Count one more connection from an address; False at its maximum or while it cools down."""
+        return super().open(name, lambda address: refused(address) or self.cooling(address) > 0)
 
     def cool_down(self, address: str, seconds: float) -> None:
         """Refuse the address's new connections for ``seconds``: it kept flooding."""
@@ -121,17 +144,6 @@ class AddressLimits:
             self._cooling.pop(address, None)
         return max(0.0, left)
 
-    def close(self, address: str) -> None:
-        with self._lock:
-            self._connections[address] -= 1
-            if self._connections[address] <= 0:
-                del self._connections[address]
-
-    def allow_frame(self, address: str) -> bool:
-        """Take one of the address's frame tokens, shared by all its connections, past and present."""
-        with self._lock:
-            return self._frames.get(address).allow()
-
     def room_guess_wait(self, address: str) -> float:
         """0 when the address may look up a room code now, else seconds until it may (nothing is spent)."""
         with self._lock:
@@ -149,31 +161,10 @@ class AddressLimits:
             return 0.0 if bucket.allow() else bucket.wait()
 
 
-class RoomLimits:
+def room_limits(config: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> SharedBudget:
     """Each opened room's connections and frames: the budget a class shares, wherever its devices are."""
-
-    def __init__(self, config: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_connections = config["ROOM_MAX_CONNECTIONS"]
-        self._frames = Buckets(config["ROOM_RATE_LIMIT_PER_SECOND"], config["ROOM_RATE_LIMIT_BURST"], clock)
-        self._connections: collections.Counter[str] = collections.Counter()
-        self._lock = threading.Lock()
-
-    def open(self, room: str) -> bool:
-        with self._lock:
-            if self._connections[room] >= self.max_connections:
-                return False
-            self._connections[room] += 1
-            return True
-
-    def close(self, room: str) -> None:
-        with self._lock:
-            self._connections[room] -= 1
-            if self._connections[room] <= 0:
-                del self._connections[room]
-
-    def allow_frame(self, room: str) -> bool:
-        with self._lock:
-            return self._frames.get(room).allow()
+    rate, burst = config["ROOM_RATE_LIMIT_PER_SECOND"], config["ROOM_RATE_LIMIT_BURST"]
+    return SharedBudget(config["ROOM_MAX_CONNECTIONS"], rate, burst, clock)
 
 
 class Verdict(enum.Enum):
@@ -208,7 +199,7 @@ class ConnectionLimits:
         self,
         config: dict[str, Any],
         addresses: AddressLimits,
-        rooms: RoomLimits,
+        rooms: SharedBudget,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate, self.burst = config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_BURST"]

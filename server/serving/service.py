@@ -14,7 +14,7 @@ from typing import Any
 from model.runtime.decode import ImageError, Limits
 from model.runtime.recognizer import NumberRecognition, Recognizer
 from model.runtime.versions import ModelFiles
-from server.access.limits import AddressLimits, ConnectionLimits, RoomLimits, Verdict
+from server.access.limits import AddressLimits, ConnectionLimits, Verdict, room_limits
 from server.access.owners import Access, owns
 from server.access.pseudonyms import Pseudonyms
 from server.access.rooms import DEFAULT_ROOM, OPENED_CODE, RoomRegistry, feed
@@ -59,7 +59,7 @@ class RecognitionService:
         self.tracker = AttemptTracker()
         self.pseudonyms = Pseudonyms(config["DATA_DIR"])  # the drawer stored with each attempt
         self.address_limits = AddressLimits(config)
-        self.connection_limits = ConnectionLimits(config, self.address_limits, RoomLimits(config))
+        self.connection_limits = ConnectionLimits(config, self.address_limits, room_limits(config))
         self.rooms = RoomRegistry(self.store, config["ROOM_IDLE_MINUTES"] * 60, config["FREE_ROOMS"])
         self.teachers: set[str] = set()  # sids of the connections that showed the teacher key on connect
         # The runtime, made by ``start``:
