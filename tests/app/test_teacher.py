@@ -30,6 +30,8 @@ TEACHER_ROUTES = [
     ("get", "/api/rooms"),
     ("delete", "/api/rooms/123456"),
     ("get", "/api/rooms/123456/qr.svg"),
+    ("get", "/api/kiosks"),
+    ("get", f"/api/deliveries/{ZERO}"),  # or the attempt's owner token
 ]
 
 
@@ -46,6 +48,13 @@ PUBLIC_ROUTES = {
     ("post", "/api/predict"),
     ("post", "/api/number"),
     ("get", "/api/rooms/<code>"),  # a class's name and language for its pupils; misses are rate limited
+    # The offline fallback (docs/offline.md): the served model, the installable page, deliveries and heartbeats.
+    ("get", "/api/model/card"),
+    ("get", "/api/model/digits.tflite"),
+    ("get", "/sw.js"),
+    ("get", "/manifest.webmanifest"),
+    ("post", "/api/deliveries"),  # an existing attempt needs its owner token (403 otherwise)
+    ("post", "/api/kiosks/heartbeat"),
 }
 # Socket.IO events: drawing and labelling one's own attempt need no key (test_owners checks whose attempt).
 PUBLIC_EVENTS = {"connect", "disconnect", "frame", "label"}
