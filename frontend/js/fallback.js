@@ -82,7 +82,14 @@ export class Fallback extends EventTarget {
         answer_ms: performance.now() - started,
       };
       this.dispatchEvent(new CustomEvent("prediction", { detail: prediction }));
-      if (final && !this.live.socket.connected) await this.keep(attemptId, canvas, prediction);
+      if (final && !this.live.socket.connected) {
+        try {
+          await this.keep(attemptId, canvas, prediction);
+        } catch (error) {
+          // IndexedDB refused (a private window, storage full): the answer stands, the drawing cannot wait
+          console.warn(`digits: offline attempt ${attemptId} cannot be kept for delivery (${error})`);
+        }
+      }
     }
     const again = this.again;
     this.again = null;
