@@ -19,8 +19,10 @@ Every ``/api/`` route's address budget applies (``server/access/limits.py``), an
 
 from __future__ import annotations
 
+import logging
 import re
 import time
+import uuid
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -34,8 +36,10 @@ from server.live.protocol import parse_attempt_id, parse_label, parse_owner_toke
 from server.serving.inference import Frame
 from server.serving.tracker import Tracked
 from server.storage.offline import OfflineAnswer
+from server.storage.store import StoreUnavailable
 
 deliveries = Blueprint("deliveries", __name__, url_prefix="/api")
+log = logging.getLogger("digits.deliveries")
 REASONS = (None, "blank", "too_faint", "too_small", "not_a_digit")
 KIOSK_ID = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
 MAX_VERSION_CHARS = 80
@@ -149,7 +153,21 @@ def deliver():
     if delivery["label"] is not None:
         recognition.label(attempt_id, delivery["label"])
     recognition.store.save_offline_answer(browser)
+    if recognition.retention_seconds:
+        recognition.store.purge_offline_answers(time.time() - recognition.retention_seconds)
     return jsonify({"attempt_id": attempt_id, "stored": True, "server": server_answer(answer.attempt)})
+
+
+@deliveries.after_app_request
+def forget_with_the_attempt(response):
+    """An attempt deleted through the API (``DELETE /api/attempts/<id>``) takes the browser's answer with it."""
+    if request.method == "DELETE" and request.endpoint == "api.delete_attempt" and response.status_code == 200:
+        attempt_id = str(uuid.UUID(request.view_args["attempt_id"]))  # the route took it: a UUID
+        try:
+            service().store.forget_offline_answer(attempt_id)
+        except StoreUnavailable:
+            log.error("the browser's answer of deleted attempt %s could not be deleted", attempt_id)
+    return response
 
 
 def server_answer(attempt) -> dict[str, Any]:

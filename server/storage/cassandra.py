@@ -499,3 +499,10 @@ class CassandraStore:
             for row in rows
         ]
         return sorted(found, key=lambda kiosk: kiosk.kiosk_id)
+
+    def forget_offline_answer(self, attempt_id: str) -> None:
+        """With its attempt (DELETE /api/attempts/<id>)."""
+        self._offline_run("DELETE FROM offline_answers WHERE attempt_id = %s", (uuid.UUID(attempt_id),))
+
+    def purge_offline_answers(self, before: float) -> None:
+        """Nothing to do: each row expires with its attempt (its TTL)."""

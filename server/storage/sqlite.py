@@ -269,3 +269,13 @@ class SqliteStore:
     def kiosks(self) -> list[KioskRecord]:
         self._offline_tables()
         return [KioskRecord(**dict(row)) for row in self._run("SELECT * FROM kiosks ORDER BY kiosk_id")]
+
+    def forget_offline_answer(self, attempt_id: str) -> None:
+        """With its attempt (DELETE /api/attempts/<id>)."""
+        self._offline_tables()
+        self._run("DELETE FROM offline_answers WHERE attempt_id = ?", (attempt_id,))
+
+    def purge_offline_answers(self, before: float) -> None:
+        """Forget the browser's answers of attempts drawn before ``before`` (the retention period)."""
+        self._offline_tables()
+        self._run("DELETE FROM offline_answers WHERE drawn_at < ?", (before,))

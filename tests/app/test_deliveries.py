@@ -8,6 +8,7 @@ claimed model version is kept as text; a bad drawing gets the usual image error 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import time
 import uuid
 
@@ -171,3 +172,28 @@ def test_kiosk_heartbeats_reach_the_teacher_only(client, anonymous):
         answer = anonymous.post("/api/kiosks/heartbeat", json=bad)
         assert answer.status_code == 400
         assert answer.json["error"]["code"] == "bad_payload"
+
+
+def test_deleting_an_offline_attempt_deletes_the_browsers_answer_too(client, anonymous, app, seven_frame):
+    sent = delivery(seven_frame)
+    assert anonymous.post("/api/deliveries", json=sent).status_code == 200
+    assert app.extensions["service"].store.offline_answer(sent["attempt_id"]) is not None
+    gone = anonymous.delete(f"/api/attempts/{sent['attempt_id'].upper()}", headers={"X-Owner-Token": TOKEN})
+    assert gone.status_code == 200
+    assert app.extensions["service"].store.offline_answer(sent["attempt_id"]) is None
+
+
+def test_the_browsers_answers_are_forgotten_after_the_retention_period(make_app, seven_frame):
+    kept = make_app(RETENTION_DAYS=1)
+    old = delivery(seven_frame, drawn_at=time.time() - 3 * 86400)  # kept within the period: stored as 1 day old
+    new = delivery(seven_frame)
+    store = kept.extensions["service"].store
+    client = kept.test_client()
+    assert client.post("/api/deliveries", json=old).status_code == 200
+    store.save_offline_answer(
+        dataclasses.replace(store.offline_answer(old["attempt_id"]), attempt_id=str(uuid.uuid4()), drawn_at=0.0)
+    )
+    assert client.post("/api/deliveries", json=new).status_code == 200
+    assert store.offline_answer(old["attempt_id"]) is not None
+    assert store.offline_answer(new["attempt_id"]) is not None
+    assert store._run("SELECT attempt_id FROM offline_answers WHERE drawn_at = 0") == []

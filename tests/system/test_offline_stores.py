@@ -41,3 +41,11 @@ def test_a_kiosk_keeps_its_latest_heartbeat(store):
     kiosks = store.kiosks()
     assert [k.kiosk_id for k in kiosks] == ["atrium", "hall-3"]
     assert (kiosks[1].waiting, kiosks[1].attempts_today, kiosks[1].state) == (0, 12, "online")
+
+
+def test_an_offline_answer_goes_with_its_attempt(store):
+    attempt_id = str(uuid.uuid4())
+    store.save_offline_answer(OfflineAnswer(attempt_id, time.time(), time.time(), 3, None, 0.8, "v1", True))
+    store.forget_offline_answer(attempt_id)
+    assert store.offline_answer(attempt_id) is None
+    store.purge_offline_answers(time.time())  # SQLite deletes old rows; Cassandra's expire by themselves
