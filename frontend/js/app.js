@@ -56,7 +56,10 @@ buildChoices();
 kioskMode?.start();
 
 live.addEventListener("connection", ({ detail }) => {
-  showConnection(detail, connectionText(detail));
+  // Without the socket the page answers by itself, if its recognizer is loaded: the badge says so while it
+  // tries to reconnect, rather than "Reconnecting…" over an answer it gave.
+  if (detail !== "connected" && recognizer.ready) showConnection("offline", t("connection.onDevice"));
+  else showConnection(detail, connectionText(detail));
   if (detail === "connected") {
     outbox.deliver();
     kioskMode?.beat();
