@@ -7,13 +7,10 @@ buttons can be selected, zoomed or long-pressed; the kiosk's heartbeat reaches t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import requests
-from playwright.sync_api import sync_playwright
 
-from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS, draw_with_mouse, strokes
+from tests.support.chromium import draw_with_mouse, strokes
 from tests.support.images import CLEAR
 from tests.support.server_process import TEACHER_HEADERS, TEACHER_TOKEN, running_server
 from tests.support.waiting import wait_until
@@ -25,15 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def server(tmp_path_factory):
     with running_server(tmp_path_factory.mktemp("kiosk-server")) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run scripts/install-chromium.sh"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 def kiosks(base: str) -> dict[str, dict]:

@@ -11,13 +11,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import requests
-from playwright.sync_api import sync_playwright
 
-from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS, draw_with_mouse, strokes
+from tests.support.chromium import draw_with_mouse, strokes
 from tests.support.images import CLEAR
 from tests.support.server_process import TEACHER_HEADERS, free_port, start_server, stop_server
 from tests.support.versions import make_version
@@ -35,23 +32,6 @@ OUTBOX_COUNT = """() => new Promise((resolve, reject) => {
   };
   open.onerror = () => reject(open.error);
 })"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run scripts/install-chromium.sh"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 @pytest.fixture

@@ -19,12 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from playwright.sync_api import sync_playwright
 
 from model.runtime import preprocess
 from model.runtime.recognizer import Recognizer
 from model.training import realistic
-from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.server_process import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -80,14 +78,13 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run scripts/install-chromium.sh"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        opened = browser.new_page()
-        opened.goto(server)
-        yield opened
-        browser.close()
+def page(server, browser):
+    """One page for the module (the recognizer loads once), in the run's Chromium (tests/system/conftest.py)."""
+    context = browser.new_context()
+    opened = context.new_page()
+    opened.goto(server)
+    yield opened
+    context.close()
 
 
 def test_the_browser_reads_what_the_server_reads(page, mnist):
