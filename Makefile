@@ -82,6 +82,7 @@ bench: $(DEV) $(MNIST) system-deps
 	$(PY) -m bench.connections
 	$(PY) -m bench.png_decoders
 	$(PY) -m bench.footprint
+	$(PY) -m bench.browser
 
 lint: $(DEV)
 	$(PY) -m ruff check .
