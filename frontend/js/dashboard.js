@@ -9,7 +9,7 @@ import { formatNumber, keepLanguage, setUpLanguage, t } from "./i18n.js";
 import { setUpClasses } from "./classes.js";
 import { refreshModels, setUpModels } from "./models.js";
 import { currentRoom, isRoomCode, roomQuery, showRoomInAddress } from "./room.js";
-import { needKey, teacherFetch, teacherToken } from "./teacher.js";
+import { showConnection, teacherFetch, teacherToken, watchRoom } from "./teacher.js";
 import { $, cssPercent, element, percent } from "./view.js";
 
 await setUpLanguage({ room: null }); // the room's language goes here once the server sends one
@@ -24,18 +24,10 @@ let room = currentRoom();
 const socket = io({ transports: ["websocket", "polling"], auth: { token: teacherToken() ?? "" } });
 socket.on("connect", watch);
 
-// Join the room's feed (the server leaves the previous one): on connect and on a room change.
 function watch() {
-  socket.emit("watch", { room }, (ack) => {
-    if (ack?.ok) setConnection("connected", t("connection.live"));
-    else if (ack?.code === "bad_room") setConnection("offline", t("connection.badRoom"));
-    else {
-      setConnection("offline", t("connection.noKey"));
-      needKey();
-    }
-  });
+  watchRoom(socket, room);
 }
-socket.on("disconnect", () => setConnection("offline", t("connection.offline")));
+socket.on("disconnect", () => showConnection("offline", t("connection.offline")));
 socket.on("attempt", (attempt) => {
   upsert(attempt);
   refreshStatsSoon();
@@ -55,11 +47,6 @@ for (const gone of ["hidden", "deleted"]) {
     $("feed").querySelector(`[data-attempt="${CSS.escape(attempt_id)}"]`)?.remove();
     refreshStatsSoon();
   });
-}
-
-function setConnection(state, text) {
-  $("connection").dataset.state = state;
-  $("connection").textContent = text;
 }
 
 function upsert(attempt) {

@@ -4,6 +4,7 @@
 // so it is not bookmarked, shared or shown on a projector.
 
 import { needsServer, serverIsBack } from "./needs-server.js";
+import { t } from "./i18n.js";
 import { $ } from "./view.js";
 
 const STORAGE_KEY = "teacherToken";
@@ -47,4 +48,22 @@ export async function teacherFetch(url, options = {}) {
 export function needKey() {
   const note = $("need-key");
   if (note) note.hidden = false;
+}
+
+// The teacher's pages (dashboard, wall) show their live feed's state on the connection badge.
+export function showConnection(state, text) {
+  $("connection").dataset.state = state;
+  $("connection").textContent = text;
+}
+
+// Join a room's live feed (the server leaves the previous one): on connect and on a room change.
+export function watchRoom(socket, room) {
+  socket.emit("watch", { room }, (ack) => {
+    if (ack?.ok) showConnection("connected", t("connection.live"));
+    else if (ack?.code === "bad_room") showConnection("offline", t("connection.badRoom"));
+    else {
+      showConnection("offline", t("connection.noKey"));
+      needKey();
+    }
+  });
 }

@@ -8,7 +8,7 @@
 import { io } from "../vendor/socket.io.esm.min.js";
 import { errorText, keepLanguage, setUpLanguage, t } from "./i18n.js";
 import { currentRoom, roomQuery } from "./room.js";
-import { needKey, teacherFetch, teacherToken } from "./teacher.js";
+import { showConnection, teacherFetch, teacherToken, watchRoom } from "./teacher.js";
 import { $, element, pngDataUrl } from "./view.js";
 
 const WALL_SIZE = 36; // tiles kept on the wall; older ones scroll off
@@ -25,17 +25,10 @@ showCorner(opened);
 
 const socket = io({ transports: ["websocket", "polling"], auth: { token: teacherToken() ?? "" } });
 socket.on("connect", () => {
-  socket.emit("watch", { room }, (ack) => {
-    if (ack?.ok) setConnection("connected", t("connection.live"));
-    else if (ack?.code === "bad_room") setConnection("offline", t("connection.badRoom"));
-    else {
-      setConnection("offline", t("connection.noKey"));
-      needKey();
-    }
-  });
+  watchRoom(socket, room);
   loadWall(); // also after a reconnect: what was missed while away
 });
-socket.on("disconnect", () => setConnection("offline", t("connection.offline")));
+socket.on("disconnect", () => showConnection("offline", t("connection.offline")));
 socket.on("attempt", (attempt) => {
   if (attempt.room !== room || !attempt.final) return;
   if (attempt.hidden) remove(attempt.attempt_id); // drawn on after the teacher hid it: it stays off
@@ -43,11 +36,6 @@ socket.on("attempt", (attempt) => {
 });
 socket.on("hidden", ({ attempt_id, hidden }) => (hidden ? remove(attempt_id) : loadWall()));
 socket.on("deleted", ({ attempt_id }) => remove(attempt_id));
-
-function setConnection(state, text) {
-  $("connection").dataset.state = state;
-  $("connection").textContent = text;
-}
 
 function say(text) {
   $("wall-message").textContent = text;
