@@ -100,8 +100,8 @@ def test_connections_are_capped_per_address(server):
 
 @pytest.fixture(scope="module")
 def default_server(tmp_path_factory):
-    """The limits as shipped: what a flood from one address meets."""
-    with running_server(tmp_path_factory.mktemp("flood-default"), procfile_web()) as base:
+    """The limits as shipped (what a flood from one address meets), but a cooldown that outlasts a slow run."""
+    with running_server(tmp_path_factory.mktemp("flood-default"), procfile_web(), FLOOD_COOLDOWN_SECONDS="600") as base:
         yield "127.0.0.1", int(base.rsplit(":", 1)[1])
 
 
