@@ -828,7 +828,7 @@ OFFLINE_PATHS: dict[str, Any] = {
             "summary": "An offline attempt's two answers: the browser's (kept as delivered) and the server's",
             "description": OWNER,
             "parameters": [ATTEMPT_ID],
-            "responses": {"200": json_response("Both answers", {"type": "object"}), **error_responses(404)},
+            "responses": {"200": json_response("Both answers", {"type": "object"}), **error_responses(400, 404)},
         }
     },
     "/api/kiosks/heartbeat": {
