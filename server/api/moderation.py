@@ -10,18 +10,13 @@ every wall and dashboard watching the room drops the drawing at once. History (`
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from server.access.teacher import require_teacher
-from server.api.routes import attempt_uuid
+from server.api.routes import attempt_uuid, service
 from server.errors import ApiError
-from server.serving.service import RecognitionService
 
 moderation = Blueprint("moderation", __name__, url_prefix="/api/attempts")
-
-
-def service() -> RecognitionService:
-    return current_app.extensions["service"]
 
 
 @moderation.put("/<attempt_id>/hidden")

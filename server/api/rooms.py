@@ -19,15 +19,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from server.access.addresses import client_address
 from server.access.rooms import OPENED_CODE, UNKNOWN, room_json
 from server.access.teacher import require_teacher
+from server.api.routes import service
 from server.errors import ApiError, ProtocolError
-from server.serving.service import RecognitionService
 from server.storage.store import RoomRecord
 
 rooms_api = Blueprint("rooms", __name__, url_prefix="/api/rooms")
-
-
-def service() -> RecognitionService:
-    return current_app.extensions["service"]
 
 
 def join_url(code: str) -> str:
@@ -50,8 +46,8 @@ def described(room: RoomRecord) -> dict[str, Any]:
     return {**room_json(room, service().rooms.idle_seconds), "join_url": url, "qr": qr}
 
 
-def open_room_or_404(code: str) -> RoomRecord:
-    room = service().rooms.find_open(code, fresh=True) if OPENED_CODE.fullmatch(code) else None
+def open_room_or_404(code: str, fresh: bool = True) -> RoomRecord:
+    room = service().rooms.find_open(code, fresh) if OPENED_CODE.fullmatch(code) else None
     if room is None:
         raise ApiError(404, "unknown_room", "There is no open class with this code.")
     return room
@@ -85,7 +81,7 @@ def show_room(code: str):
         status = 429 if error.code == "rate_limited" else 404
         message = UNKNOWN if error.code == "unknown_room" else error.message
         raise ApiError(status, error.code if status == 429 else "unknown_room", message) from None
-    room = open_room_or_404(code)
+    room = open_room_or_404(code, fresh=False)  # check_room has just read it: no second store read per pupil
     return jsonify({"code": room.code, "name": room.name, "language": room.language})
 
 
