@@ -25,20 +25,19 @@ import numpy as np
 import tensorflow as tf
 
 from model.runtime import card as model_card
-from model.runtime.calibration import (
-    DIGITS,
-    FALSE_REJECT_BUDGET,
-    MNIST_FALSE_REJECT_BUDGET,
-    Calibration,
-    choose_threshold,
-    fit_temperature,
-)
 from model.runtime.litert import Classifier, to_input
 from model.training import fonts
-from model.training.data import Mnist, load_mnist
+from model.training.data import load_mnist
 from model.training.export import to_tflite
+from model.training.held_out import (
+    calibrate,
+    held_out_digit_sets,  # noqa: F401 (tests/model/test_honesty.py imports it from here)
+    split_validation,
+    validation_set,
+    with_generated,
+)
 from model.training.network import Augmentation, augment, build_model
-from model.training.training_data import TRAINING_COUNTS, VALIDATION_COUNTS, Counts, Generated, load_or_generate
+from model.training.training_data import TRAINING_COUNTS, VALIDATION_COUNTS
 
 
 @dataclass(frozen=True)
@@ -59,23 +58,6 @@ class Recipe:
     def record(self) -> dict:
         """The recipe as the model card stores it."""
         return asdict(self)
-
-
-def split_validation(
-    mnist: Mnist, size: int, seed: int
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Hold out a seeded random slice of ``size`` of the 60k training images for early stopping."""
-    order = np.random.default_rng(seed).permutation(len(mnist.y_train))
-    held, kept = order[:size], order[size:]
-    return (mnist.x_train[kept], mnist.y_train[kept]), (mnist.x_train[held], mnist.y_train[held])
-
-
-def with_generated(
-    images: np.ndarray, labels: np.ndarray, counts: Counts, seed: int
-) -> tuple[np.ndarray, np.ndarray, Generated]:
-    """MNIST images followed by the generated set made from them (cached after the first run)."""
-    generated = load_or_generate(counts, seed, images, labels)
-    return np.concatenate([images, generated.images]), np.concatenate([labels, generated.labels]), generated
 
 
 def training_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe) -> tf.data.Dataset:
@@ -145,44 +127,21 @@ def parse_recipe(argv: list[str] | None = None) -> Recipe:
     return Recipe(**{choice.name: getattr(args, choice.name) for choice in numbers})
 
 
-def held_out_digit_sets(labels: np.ndarray, kinds: np.ndarray) -> list[tuple[np.ndarray, float]]:
-    """The held-out real digits, set by set (MNIST, re-drawn kinds, fonts), each with its false-refusal budget."""
-    drawn = (kinds != "mnist") & (kinds != "font") & (labels < DIGITS)
-    return [
-        (kinds == "mnist", MNIST_FALSE_REJECT_BUDGET),
-        (drawn, FALSE_REJECT_BUDGET),
-        (kinds == "font", FALSE_REJECT_BUDGET),
-    ]
-
-
-def calibrate(classifier: Classifier, validation: tuple[np.ndarray, np.ndarray], kinds: np.ndarray) -> Calibration:
-    """Temperature on the whole held-out set; the threshold from its real digits, set by set."""
-    images, labels = validation
-    raw = classifier.predict_all(to_input(images))
-    temperature = fit_temperature(raw, labels)
-    calibrated = Calibration(temperature).probabilities(raw)
-    threshold = choose_threshold(
-        [(calibrated[inside, DIGITS], budget) for inside, budget in held_out_digit_sets(labels, kinds)]
-    )
-    return Calibration(temperature, threshold)
-
-
 def main() -> None:
     recipe = parse_recipe()
     mnist = load_mnist()
     code_version = model_card.code_version()  # before training: the code the model was trained from
     (x_mnist, y_mnist), (x_mnist_val, y_mnist_val) = split_validation(mnist, recipe.validation_size, recipe.seed)
     x_train, y_train, _ = with_generated(x_mnist, y_mnist, TRAINING_COUNTS, recipe.seed)
-    x_val, y_val, generated_val = with_generated(x_mnist_val, y_mnist_val, VALIDATION_COUNTS, recipe.seed + 1)
-    val_kinds = np.concatenate([np.full(len(y_mnist_val), "mnist"), generated_val.kinds])
+    validation = validation_set(x_mnist_val, y_mnist_val, VALIDATION_COUNTS, recipe.seed + 1)
     started = time.perf_counter()
-    model, history = train((x_train, y_train), (x_val, y_val), recipe)
+    model, history = train((x_train, y_train), (validation.images, validation.labels), recipe)
     training_seconds = time.perf_counter() - started
 
     model.save(model_card.KERAS_PATH)
     model_card.TFLITE_PATH.write_bytes(to_tflite(model))
     classifier = Classifier.load(model_card.TFLITE_PATH)
-    calibration = calibrate(classifier, (x_val, y_val), val_kinds)
+    calibration = calibrate(classifier, validation)
     _, keras_accuracy = model.evaluate(to_input(mnist.x_test), mnist.y_test, verbose=0)
     served_accuracy = classifier.accuracy(to_input(mnist.x_test), mnist.y_test, calibration)
 
@@ -198,12 +157,7 @@ def main() -> None:
         "best_val_accuracy": float(max(history.history["val_accuracy"])),
         "recipe": recipe.record(),
         "classes": ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "not_a_digit"],
-        "calibration": {
-            **calibration.record(),
-            "fitted_on": {
-                kind: int(count) for kind, count in zip(*np.unique(val_kinds, return_counts=True), strict=True)
-            },
-        },
+        "calibration": {**calibration.record(), "fitted_on": validation.fitted_on()},
         "training_data": {
             "mnist": len(y_mnist),
             "generated": {"training": asdict(TRAINING_COUNTS), "validation": asdict(VALIDATION_COUNTS)},

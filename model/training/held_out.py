@@ -1,0 +1,95 @@
+"""The held-out data a model is calibrated on, and the fit: shared by training and the retrain.
+
+Training (``model.training.train``) holds out a seeded slice of MNIST's training images and
+draws a generated validation set of every kind from it with the next seed (font digits,
+MNIST digits re-drawn as canvases, chalk, photos and scans, non-digits). Neither is ever
+trained on: not by training, which stops early on them, and not by a retrain
+(``model.training.retrain``), which fine-tunes on the rest of MNIST. So both commands fit
+the temperature and the not-a-digit threshold (``model.runtime.calibration``) on the same
+kind of data the same way, and a retrained candidate is as honest as the model it replaces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.runtime.calibration import (
+    DIGITS,
+    FALSE_REJECT_BUDGET,
+    MNIST_FALSE_REJECT_BUDGET,
+    Calibration,
+    choose_threshold,
+    fit_temperature,
+)
+from model.runtime.litert import Classifier, to_input
+from model.training.data import Mnist
+from model.training.training_data import Counts, Generated, load_or_generate
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Held-out inputs with their labels (0-9, or "not a digit") and kinds ("mnist", "font", a realistic
+    or a non-digit kind), so each kind of real digit can be held to its own refusal budget."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    kinds: np.ndarray
+
+    def fitted_on(self) -> dict[str, int]:
+        """How many of each kind: what a card's calibration says it was fitted on."""
+        return {str(kind): int(count) for kind, count in zip(*np.unique(self.kinds, return_counts=True), strict=True)}
+
+
+def split_validation(
+    mnist: Mnist, size: int, seed: int
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Hold out a seeded random slice of ``size`` of the 60k training images for early stopping."""
+    order = np.random.default_rng(seed).permutation(len(mnist.y_train))
+    held, kept = order[:size], order[size:]
+    return (mnist.x_train[kept], mnist.y_train[kept]), (mnist.x_train[held], mnist.y_train[held])
+
+
+def with_generated(
+    images: np.ndarray, labels: np.ndarray, counts: Counts, seed: int
+) -> tuple[np.ndarray, np.ndarray, Generated]:
+    """MNIST images followed by the generated set made from them (cached after the first run)."""
+    generated = load_or_generate(counts, seed, images, labels)
+    return np.concatenate([images, generated.images]), np.concatenate([labels, generated.labels]), generated
+
+
+def validation_set(images: np.ndarray, labels: np.ndarray, counts: Counts, seed: int) -> HeldOut:
+    """Held-out MNIST digits followed by the generated validation set drawn from them, each row with its kind."""
+    all_images, all_labels, generated = with_generated(images, labels, counts, seed)
+    return HeldOut(all_images, all_labels, np.concatenate([np.full(len(labels), "mnist"), generated.kinds]))
+
+
+def held_out_digit_sets(labels: np.ndarray, kinds: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """The held-out real digits, set by set (MNIST, re-drawn kinds, fonts), each with its false-refusal budget."""
+    drawn = (kinds != "mnist") & (kinds != "font") & (labels < DIGITS)
+    return [
+        (kinds == "mnist", MNIST_FALSE_REJECT_BUDGET),
+        (drawn, FALSE_REJECT_BUDGET),
+        (kinds == "font", FALSE_REJECT_BUDGET),
+    ]
+
+
+def calibrate(classifier: Classifier, held_out: HeldOut) -> Calibration:
+    """Temperature on the whole held-out set; the threshold from its real digits, set by set.
+
+    A model without the "not a digit" output (an older 10-class one) gets a temperature fitted on the
+    digits alone and no threshold: it refuses nothing, as its card says."""
+    raw = classifier.predict_all(to_input(held_out.images))
+    if raw.shape[1] <= DIGITS:
+        digits = held_out.labels < DIGITS
+        return Calibration(fit_temperature(raw[digits], held_out.labels[digits]))
+    temperature = fit_temperature(raw, held_out.labels)
+    calibrated = Calibration(temperature).probabilities(raw)
+    threshold = choose_threshold(
+        [
+            (calibrated[inside, DIGITS], budget)
+            for inside, budget in held_out_digit_sets(held_out.labels, held_out.kinds)
+        ]
+    )
+    return Calibration(temperature, threshold)
