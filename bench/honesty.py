@@ -1,4 +1,4 @@
-"""Issue 15's targets for honest answers, measured: ``python -m bench.honesty [--per-kind N] [--non-digits N]``.
+"""Issues 15 and 24's targets for honest answers, measured: ``python -m bench.honesty [--per-kind N] [--non-digits N]``.
 
 Runs ``model.training.honesty.measure`` on the committed model as the server serves it (decoder,
 preprocessing, LiteRT, the card's calibration) and prints each target beside its
@@ -15,11 +15,14 @@ from model.training.honesty import measure_as_asked
 
 
 def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
-    """(target, measured, met) for every number the issue asks for."""
+    """(target, measured, met) for every number issues 15 and 24 ask for."""
     kinds = numbers["realistic_kinds"]
     fonts = numbers["unseen_font_families"]
     unseen = sum(row["accuracy"] * row["count"] for row in fonts.values()) / sum(row["count"] for row in fonts.values())
     weakest = min(kinds, key=lambda kind: kinds[kind]["accuracy"])
+    least_honest = max(kinds, key=lambda kind: kinds[kind]["ece_after"])
+    digits_refused = max(numbers["mnist"]["refused"], numbers["realistic"]["refused"])
+    sure_but_wrong = max(numbers["mnist"]["sure_but_wrong"], numbers["realistic"]["sure_but_wrong"])
     ece = max(numbers["mnist"]["ece_after"], numbers["realistic"]["ece_after"])
     return [
         (
@@ -28,14 +31,20 @@ def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
             ece <= 0.02,
         ),
         (
-            "non-digits refused >= 90 %",
+            "ECE <= 2 % on every realistic kind",
+            f"highest: {least_honest} {kinds[least_honest]['ece_after']:.2%}",
+            kinds[least_honest]["ece_after"] <= 0.02,
+        ),
+        ('wrong answers shown as "Sure" <= 2 %', f"{sure_but_wrong:.2%}", sure_but_wrong <= 0.02),
+        (
+            "non-digits refused >= 95 %",
             f"{numbers['non_digits']['all']['refused']:.2%}",
-            numbers["non_digits"]["all"]["refused"] >= 0.9,
+            numbers["non_digits"]["all"]["refused"] >= 0.95,
         ),
         (
-            "realistic digits refused <= 1 %",
-            f"{numbers['realistic']['refused']:.2%}",
-            numbers["realistic"]["refused"] <= 0.01,
+            "real digits refused <= 0.5 % (MNIST test, realistic)",
+            f"{numbers['mnist']['refused']:.2%} / {numbers['realistic']['refused']:.2%}",
+            digits_refused <= 0.005,
         ),
         (
             "MNIST test >= 99.6 % (a refusal is an error)",
@@ -44,7 +53,7 @@ def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
         ),
         ("unseen fonts >= 98 %", f"{unseen:.2%}", unseen >= 0.98),
         (
-            "every realistic kind >= 98.5 %",
+            "every realistic kind >= 98.5 %, the thick, blurred and small ones too",
             f"weakest: {weakest} {kinds[weakest]['accuracy']:.2%}",
             kinds[weakest]["accuracy"] >= 0.985,
         ),

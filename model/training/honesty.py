@@ -5,7 +5,8 @@ the card's calibration) on inputs it was never trained or calibrated on:
 
 * **calibration**: the expected calibration error (15 bins) and a reliability plot on the
   MNIST test set and on the realistic set, before (raw softmax) and after (the card's
-  temperature);
+  temperature), and after per realistic kind (a mix can hide a kind that is overconfident);
+  and the share of wrong answers the page would call "Sure";
 * **"not a digit"**: the share of generated non-digits refused (letters, words and
   symbols from held-out font families, shapes and scribbles from unseen seeds) and the
   share of real digits wrongly refused, per kind; ambiguous shapes (a ring, a bar);
@@ -38,6 +39,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 REPORT_DIR = Path(__file__).resolve().parents[1] / "reports"
+# The page says "Sure" from this calibrated confidence up (frontend/js/certainty.js, LEVELS; a test holds
+# the two equal): a wrong answer shown as "Sure" is the dishonesty a user notices most.
+SURE = 0.97
 
 
 @dataclass
@@ -81,21 +85,37 @@ def digit_report(scored: Scored, calibration: Calibration) -> dict:
         "refused": float(answers.refused.mean()),
         "ece_before": expected_calibration_error(*confidence_and_correct(scored.raw, scored.labels)),
         "ece_after": expected_calibration_error(answers.confidence, answers.digits == scored.labels),
+        "sure_but_wrong": sure_but_wrong(answers, scored.labels),
     }
 
 
 def by_group(scored: Scored, groups: np.ndarray, calibration: Calibration) -> dict[str, dict]:
+    """Accuracy, refusals, ECE after calibration and wrong answers shown as "Sure", group by group."""
     answers = scored.answers(calibration)
     right = answers.right(scored.labels)
-    return {
-        str(group): {
-            "count": int((groups == group).sum()),
-            "accuracy": float(right[groups == group].mean()),
-            "refused": float(answers.refused[groups == group].mean()),
+    report = {}
+    for group in np.unique(groups):
+        if not group:
+            continue
+        inside = groups == group
+        report[str(group)] = {
+            "count": int(inside.sum()),
+            "accuracy": float(right[inside].mean()),
+            "refused": float(answers.refused[inside].mean()),
+            "ece_after": expected_calibration_error(
+                answers.confidence[inside], answers.digits[inside] == scored.labels[inside]
+            ),
+            "sure_but_wrong": sure_but_wrong(answers, scored.labels, inside),
         }
-        for group in np.unique(groups)
-        if group
-    }
+    return report
+
+
+def sure_but_wrong(answers: Answers, labels: np.ndarray, inside: np.ndarray | None = None) -> float:
+    """Of the wrong digit answers (refusals are not answers), the share the page would call "Sure"."""
+    wrong = (answers.digits != labels) & ~answers.refused
+    if inside is not None:
+        wrong &= inside
+    return float((answers.confidence[wrong] >= SURE).mean()) if wrong.any() else 0.0
 
 
 def refusal_report(scored: Scored, calibration: Calibration) -> dict[str, dict]:
@@ -141,6 +161,15 @@ def measure(recognizer: Recognizer, mnist: Mnist, per_kind: int, non_digits: int
             }
             for name, scored in (("mnist", mnist_scored), ("realistic", realistic))
         },
+        "kind_reliability": {
+            str(kind): reliability(
+                *confidence_and_correct(
+                    calibration.probabilities(realistic.raw[realistic.kinds == kind]),
+                    realistic.labels[realistic.kinds == kind],
+                )
+            )
+            for kind in np.unique(realistic.kinds)
+        },
     }
 
 
@@ -171,6 +200,27 @@ def plot_reliability(numbers: dict, path: Path) -> None:
     figure.suptitle("Reliability, 15 bins: before and after temperature scaling")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_kind_reliability(numbers: dict, path: Path) -> None:
+    """One small reliability plot per realistic kind, after calibration, each with its ECE."""
+    kinds = list(numbers["kind_reliability"])
+    columns = 4
+    rows_needed = -(-len(kinds) // columns)
+    figure, axes = plt.subplots(rows_needed, columns, figsize=(3 * columns, 2.8 * rows_needed), squeeze=False)
+    for axis, kind in zip(axes.flat, kinds, strict=False):
+        bins = [row for row in numbers["kind_reliability"][kind] if row["count"]]
+        axis.plot([0, 1], [0, 1], color="0.6", linestyle="--")
+        axis.plot([r["confidence"] for r in bins], [r["accuracy"] for r in bins], "o-", color="tab:blue")
+        axis.set_title(f"{kind} (ECE {numbers['realistic_kinds'][kind]['ece_after']:.2%})", fontsize=9)
+        axis.set_xlim(0, 1)
+        axis.set_ylim(0, 1.02)
+    for axis in list(axes.flat)[len(kinds) :]:
+        axis.axis("off")
+    figure.suptitle("Reliability per realistic kind, after calibration (15 bins)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
     plt.close(figure)
 
 
@@ -208,9 +258,19 @@ def write_report(numbers: dict, card: dict, path: Path) -> None:
         "",
         'Accuracy counts a "not a digit" refusal as an error.',
         "",
+        f'Wrong answers the page calls "Sure" (calibrated confidence {SURE:.0%} or more): '
+        f"{numbers['mnist']['sure_but_wrong']:.2%} of MNIST's wrong answers, "
+        f"{numbers['realistic']['sure_but_wrong']:.2%} of the realistic set's.",
+        "",
         "## Realistic kinds",
         "",
-        *table(numbers["realistic_kinds"], ["count", "accuracy", "refused"]),
+        "The last four are the shapes real handwriting arrives in (`model/training/degradations.py`): a fat pen "
+        "out of focus, a digit captured 8-16 px tall and scaled up, a thin faint pen through JPEG, and all of "
+        "these at once (a thumbnail). ECE after calibration, per kind; its reliability plot is below.",
+        "",
+        *table(numbers["realistic_kinds"], ["count", "accuracy", "refused", "ece_after", "sure_but_wrong"]),
+        "",
+        "![reliability per kind](reliability_kinds.png)",
         "",
         "## Unseen handwriting: held-out font families",
         "",
@@ -243,6 +303,7 @@ def main() -> None:
     _, numbers, _ = measure_as_asked(__doc__)
     REPORT_DIR.mkdir(exist_ok=True)
     plot_reliability(numbers, REPORT_DIR / "reliability.png")
+    plot_kind_reliability(numbers, REPORT_DIR / "reliability_kinds.png")
     write_report(numbers, model_card.read_card(), REPORT_DIR / "honesty.md")
     summary = {key: numbers[key] for key in ("mnist", "realistic", "non_digits")}
     print(json.dumps(summary, indent=1))

@@ -2,7 +2,8 @@
 
 MNIST test digits (never trained on) are re-drawn big and off-centre on transparent and
 white canvases, small in the corner of a kiosk screen, as chalk on a dark board and as
-photos of paper; digits are also rendered from handwriting fonts of the families that
+photos of paper, and in the shapes real handwriting arrives in (fat, thin, small, faint,
+JPEG'd: ``model.training.degradations``); digits are also rendered from handwriting fonts of the families that
 training never sees (``model.training.fonts.HELD_OUT``). Beside the digits: generated non-digits
 (letters, words and symbols in held-out fonts, shapes and scribbles from unseen seeds)
 and ambiguous shapes that are digits (a ring is a 0, a bar a 1). Every kind is seeded,
@@ -20,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage
 
+from model.training import degradations
 from model.training.data import Mnist
 from model.training.fonts import HELD_OUT, by_family, held_out_files
 from model.training.synthetic import NON_DIGIT_KINDS, NOT_A_DIGIT, draw_strokes, on_canvas
@@ -192,18 +194,30 @@ DRAWN_KINDS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "chalkboard": chalkboard,
     "photo": photo,
     "inverted_scan": inverted_scan,
+    # The shapes real handwriting arrives in (model.training.degradations): fat, thin, small, faint, JPEG'd.
+    **{family: degradations.drawer(family) for family in degradations.FAMILIES},
 }
 KINDS = (*DRAWN_KINDS, "font")
+# Each kind draws from its own seeded random stream, numbered once and for all, so adding a kind
+# leaves every other kind's samples (and the floors measured on them) as they were.
+STREAMS = {
+    **{kind: number for number, kind in enumerate(list(DRAWN_KINDS)[:6])},
+    "font": 6,
+    "outline": 7,
+    "non_digit": 8,
+    "ambiguous": 9,
+    **{family: 10 + number for number, family in enumerate(degradations.FAMILIES)},
+}
 
 
 def samples(mnist: Mnist, per_kind: int = 200, seed: int = 0) -> Iterator[Sample]:
     """``per_kind`` images of every kind, from MNIST test digits and handwriting fonts."""
-    for offset, (kind, draw) in enumerate(DRAWN_KINDS.items()):
-        rng = np.random.default_rng([seed, offset])
+    for kind, draw in DRAWN_KINDS.items():
+        rng = np.random.default_rng([seed, STREAMS[kind]])
         for index in rng.choice(len(mnist.y_test), size=per_kind, replace=False):
             yield Sample(kind, int(mnist.y_test[index]), draw(mnist.x_test[index], rng))
     families = by_family(HELD_OUT)
-    rng = np.random.default_rng([seed, len(DRAWN_KINDS)])
+    rng = np.random.default_rng([seed, STREAMS["font"]])
     for number in range(per_kind):
         label = number % 10
         family, files = families[number // 10 % len(families)]
@@ -213,7 +227,7 @@ def samples(mnist: Mnist, per_kind: int = 200, seed: int = 0) -> Iterator[Sample
 def outline_samples(count: int, seed: int = 0) -> Iterator[Sample]:
     """``count`` outline digits, labels cycling 0-9, seeded."""
     fonts = held_out_files()
-    rng = np.random.default_rng([seed, 1 + len(DRAWN_KINDS)])
+    rng = np.random.default_rng([seed, STREAMS["outline"]])
     for number in range(count):
         yield Sample("outline", number % 10, outline_digit(number % 10, rng, fonts))
 
@@ -222,7 +236,7 @@ def non_digit_samples(count: int, seed: int = 0) -> Iterator[Sample]:
     """``count`` generated non-digits, the kinds in turn: letters, words and symbols in held-out fonts,
     shapes, scribbles and scratches from seeds training never used, as PNG canvas frames."""
     fonts = held_out_files()
-    rng = np.random.default_rng([seed, 2 + len(DRAWN_KINDS)])
+    rng = np.random.default_rng([seed, STREAMS["non_digit"]])
     kinds = list(NON_DIGIT_KINDS)
     for number in range(count):
         kind = kinds[number % len(kinds)]
@@ -231,7 +245,7 @@ def non_digit_samples(count: int, seed: int = 0) -> Iterator[Sample]:
 
 def ambiguous_samples(count: int, seed: int = 0) -> Iterator[Sample]:
     """Shapes that are digits though they look like plain shapes: rings (0) and upright bars (1)."""
-    rng = np.random.default_rng([seed, 3 + len(DRAWN_KINDS)])
+    rng = np.random.default_rng([seed, STREAMS["ambiguous"]])
     for number in range(count):
         if number % 2 == 0:
             width = rng.uniform(0.5, 0.9)

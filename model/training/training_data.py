@@ -33,7 +33,13 @@ from model.training.realistic import DRAWN_KINDS
 
 HERE = Path(__file__).resolve().parent
 # The code that draws: a change redraws.
-SOURCES = (HERE / "synthetic.py", HERE / "fonts.py", HERE / "realistic.py", HERE.parent / "runtime" / "preprocess.py")
+SOURCES = (
+    HERE / "synthetic.py",
+    HERE / "fonts.py",
+    HERE / "realistic.py",
+    HERE / "degradations.py",
+    HERE.parent / "runtime" / "preprocess.py",
+)
 CHUNK = 500
 
 
@@ -44,8 +50,8 @@ class Counts:
     non_digits: int
 
 
-TRAINING_COUNTS = Counts(font_digits=30_000, drawn_digits=12_000, non_digits=30_000)
-VALIDATION_COUNTS = Counts(font_digits=3_000, drawn_digits=3_000, non_digits=4_000)
+TRAINING_COUNTS = Counts(font_digits=30_000, drawn_digits=24_000, non_digits=30_000)
+VALIDATION_COUNTS = Counts(font_digits=3_000, drawn_digits=5_000, non_digits=4_000)
 
 
 @dataclass(frozen=True)
