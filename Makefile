@@ -80,6 +80,7 @@ bench: $(DEV) $(MNIST) system-deps
 	$(PY) -m bench.honesty
 	$(PY) -m bench.live
 	$(PY) -m bench.connections
+	$(PY) -m bench.classroom
 	$(PY) -m bench.png_decoders
 	$(PY) -m bench.footprint
 	$(PY) -m bench.browser

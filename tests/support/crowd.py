@@ -18,10 +18,23 @@ PING, PONG, OPEN = "2", "3", "0"
 
 def text_frame(text: str) -> bytes:
     """A masked client text frame (a mask of zeros: the payload goes as is)."""
-    payload = text.encode()
+    return client_frame(0x1, text.encode())
+
+
+def binary_frame(payload: bytes) -> bytes:
+    """A masked client binary frame: a Socket.IO attachment (Engine.IO 4 sends it as is)."""
+    return client_frame(0x2, payload)
+
+
+def client_frame(opcode: int, payload: bytes) -> bytes:
     length = len(payload)
-    size = bytes([0x80 | length]) if length < 126 else bytes([0x80 | 126]) + struct.pack("!H", length)
-    return bytes([0x81]) + size + bytes(4) + payload
+    if length < 126:
+        size = bytes([0x80 | length])
+    elif length < 2**16:
+        size = bytes([0x80 | 126]) + struct.pack("!H", length)
+    else:
+        size = bytes([0x80 | 127]) + struct.pack("!Q", length)
+    return bytes([0x80 | opcode]) + size + bytes(4) + payload
 
 
 async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:

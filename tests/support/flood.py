@@ -14,7 +14,7 @@ import json
 import uuid
 from typing import Any
 
-from tests.support.crowd import OPEN, PING, PONG, read_frame, text_frame, upgrade
+from tests.support.crowd import OPEN, PING, PONG, binary_frame, read_frame, text_frame, upgrade
 
 
 class Refused(Exception):
@@ -47,6 +47,11 @@ class RawClient:
 
     def emit(self, event: str, payload: Any) -> None:
         self.writer.write(text_frame("42" + json.dumps([event, payload])))
+
+    def emit_with_attachment(self, event: str, payload: dict[str, Any], field: str, attachment: bytes) -> None:
+        """``payload`` with ``field`` sent as a binary attachment, as the page sends its frames' PNG bytes."""
+        placeholder = {**payload, field: {"_placeholder": True, "num": 0}}
+        self.writer.write(text_frame("451-" + json.dumps([event, placeholder])) + binary_frame(attachment))
 
     async def event(self) -> tuple[str, Any]:
         """The next event the server sent (pings are answered on the way)."""
