@@ -18,9 +18,9 @@ from server.access.limits import AddressLimits, ConnectionLimits, Verdict, room_
 from server.access.owners import Access, owns
 from server.access.pseudonyms import Pseudonyms
 from server.access.rooms import DEFAULT_ROOM, OPENED_CODE, RoomRegistry, feed
+from server.concurrency import eventlet_active
 from server.errors import ProtocolError, Unavailable
 from server.extensions import socketio
-from server.serving.concurrency import eventlet_active
 from server.serving.engines import Engine, LocalEngine, RecognizerProcess
 from server.serving.inference import Frame, InferenceQueue
 from server.serving.results import Answer, ResultsLoop

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from server.concurrency import off_the_loop
 from server.storage.attempts import Attempt
 from server.storage.store import Store, StoreUnavailable
 
@@ -49,8 +50,17 @@ class Spool:
         self._db.execute("CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL)")
 
     def push(self, operations: list[dict[str, Any]]) -> None:
-        with self._lock, self._db:
-            self._db.executemany("INSERT INTO spool (op) VALUES (?)", [(encode(op),) for op in operations])
+        rows = [(encode(op),) for op in operations]
+        with self._lock:
+            off_the_loop(self._commit, "INSERT INTO spool (op) VALUES (?)", rows, many=True)
+
+    def _commit(self, sql: str, parameters: Any, many: bool = False) -> None:
+        """One transaction, fsynced before it returns: called off the event loop with the lock held."""
+        with self._db:
+            if many:
+                self._db.executemany(sql, parameters)
+            else:
+                self._db.execute(sql, parameters)
 
     def peek(self, count: int) -> list[tuple[int, dict[str, Any]]]:
         with self._lock:
@@ -58,17 +68,17 @@ class Spool:
         return [(seq, decode(op)) for seq, op in rows]
 
     def remove_through(self, seq: int) -> None:
-        with self._lock, self._db:
-            self._db.execute("DELETE FROM spool WHERE seq <= ?", (seq,))
+        with self._lock:
+            off_the_loop(self._commit, "DELETE FROM spool WHERE seq <= ?", (seq,))
 
     def purge(self, before: float) -> None:
         """Drop spooled writes of attempts created before ``before``: retention holds while the store is down."""
-        with self._lock, self._db:
-            self._db.execute(
-                "DELETE FROM spool WHERE COALESCE(json_extract(op, '$.created_at'), "
-                "json_extract(json_extract(op, '$.attempt'), '$.created_at')) < ?",
-                (before,),
-            )
+        sql = (
+            "DELETE FROM spool WHERE COALESCE(json_extract(op, '$.created_at'), "
+            "json_extract(json_extract(op, '$.attempt'), '$.created_at')) < ?"
+        )
+        with self._lock:
+            off_the_loop(self._commit, sql, (before,))
 
     def depth(self) -> int:
         with self._lock:

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from server.concurrency import off_the_loop
 from server.storage.attempts import Attempt
 from server.storage.offline import SQLITE_SCHEMA as OFFLINE_SCHEMA
 from server.storage.offline import KioskRecord, OfflineAnswer
@@ -135,16 +136,21 @@ class SqliteStore:
         return self._connection
 
     def _run(self, sql: str, parameters=(), many: bool = False) -> list[sqlite3.Row]:
+        """One statement (or one batch, in one transaction) on the shared connection, off the event loop."""
         try:
             with self._lock:
-                connection = self._connect()
-                if many:
-                    with connection:
-                        connection.executemany(sql, parameters)
-                    return []
-                return connection.execute(sql, parameters).fetchall()
+                return off_the_loop(self._execute, sql, parameters, many)
         except (sqlite3.OperationalError, OSError) as error:
             raise StoreUnavailable(f"SQLite {self.path}: {error}") from error
+
+    def _execute(self, sql: str, parameters, many: bool) -> list[sqlite3.Row]:
+        """Called with the lock held; a batch commits (and fsyncs) before it returns."""
+        connection = self._connect()
+        if many:
+            with connection:
+                connection.executemany(sql, parameters)
+            return []
+        return connection.execute(sql, parameters).fetchall()
 
     def create_schema(self) -> None:
         """Idempotent: connecting creates whatever is missing."""

