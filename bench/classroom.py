@@ -11,6 +11,9 @@ Side by side, in the same run, the baseline: the same 200 devices and 40 drawers
 drawer from an address of its own and no class (the idle devices four to an address), so
 the ratio shows what joining through one address and one room costs. The devices run in
 two client processes on the same cores as the server, as the project's other benchmarks do.
+
+    python -m bench.classroom                    # 3 runs of 10 s
+    python -m bench.classroom --versus a8fd6ef   # and the school on another revision's server, same run
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import requests
 
-from bench.live import ServerProcesses, page_pngs, procfile_web
+from bench.live import ServerProcesses, page_pngs, procfile_web, revision_tree
 from bench.timing import machine, percentiles
 from tests.support.flood import RawClient
 from tests.support.server_process import TEACHER_HEADERS, running_server
@@ -197,6 +200,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--drawers", type=int, default=40)
+    parser.add_argument("--versus", metavar="REVISION", help="also run the school on this revision's server")
     args = parser.parse_args()
     frames = page_pngs()
     print(
@@ -209,9 +213,17 @@ def main() -> None:
     with ExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         base = stack.enter_context(running_server(data, command=procfile_web()))
+        versus = None
+        if args.versus:
+            tree = revision_tree(stack, args.versus)
+            other = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            versus = stack.enter_context(running_server(other, command=procfile_web(tree), cwd=tree))
         for run in range(1, args.runs + 1):
             school = measure(base, one_school(open_class(base), args.devices, args.drawers), frames, args.seconds)
             print(row(run, "one school address, one class", school), flush=True)
+            if versus:
+                before = measure(versus, one_school(open_class(versus), args.devices, args.drawers), frames, args.seconds)
+                print(row(run, f"the same, at {args.versus}", before), flush=True)
             baseline = measure(base, own_addresses(args.devices, args.drawers), frames, args.seconds)
             print(row(run, "own addresses, no class (baseline)", baseline), flush=True)
             print(f"| {run} | p99 ratio, school / baseline | | | {school['p99'] / baseline['p99']:.2f}× | | | | |")
