@@ -222,7 +222,8 @@ def main() -> None:
             school = measure(base, one_school(open_class(base), args.devices, args.drawers), frames, args.seconds)
             print(row(run, "one school address, one class", school), flush=True)
             if versus:
-                before = measure(versus, one_school(open_class(versus), args.devices, args.drawers), frames, args.seconds)
+                devices = one_school(open_class(versus), args.devices, args.drawers)
+                before = measure(versus, devices, frames, args.seconds)
                 print(row(run, f"the same, at {args.versus}", before), flush=True)
             baseline = measure(base, own_addresses(args.devices, args.drawers), frames, args.seconds)
             print(row(run, "own addresses, no class (baseline)", baseline), flush=True)
