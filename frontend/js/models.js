@@ -136,6 +136,11 @@ function renderResult(result) {
       percentOf(result.baseline_holdout_accuracy),
       percentOf(result.holdout_accuracy),
     ],
+    [
+      t("models.nonDigitsRefused"),
+      percentOf(result.baseline_non_digits_refused),
+      percentOf(result.non_digits_refused),
+    ],
   ];
   const head = element("tr");
   head.append(element("td"), ...rows[0].map((text) => element("th", { text, attributes: { scope: "col" } })));
@@ -150,10 +155,17 @@ function renderResult(result) {
       return line;
     }),
   );
+  const failures = Array.isArray(result.failures) ? result.failures : null;
   $("gate").textContent = result.accepted
     ? t("gate.accepted")
-    : t("gate.rejected", { reasons: result.reasons.join("; ") });
+    : failures
+      ? t("gate.rejectedWhy")
+      : t("gate.rejected", { reasons: result.reasons.join("; ") }); // a retrain from before the sentences
   $("gate").dataset.state = result.accepted ? "ok" : "error";
+  const why = result.accepted || !failures ? [] : failures;
+  $("gate-why").replaceChildren(
+    ...why.map((failure, index) => element("li", { text: gateSentence(failure, result.reasons?.[index]) })),
+  );
   const known = $("versions").querySelector(`[data-version="${CSS.escape(result.version)}"]`);
   const active = known?.dataset.active === "true";
   $("promote-candidate").hidden = !(result.accepted && known && !active);
@@ -166,6 +178,23 @@ function renderResult(result) {
     act("DELETE", `/api/models/${encodeURIComponent(result.version)}`, (body) =>
       t("models.discarded", { version: body.discarded }),
     );
+}
+
+// One failure of the gate ({code, before, after, allowed, drop, limit, decimals}: shares of 1) in the
+// teacher's words and the page's language: which number fell, from what to what, what is allowed, what to do.
+// A check a newer server adds, by its machine reason.
+function gateSentence(failure, reason) {
+  const key = `gate.why.${failure.code}`;
+  if (!has(key)) return reason ?? failure.code;
+  const digits = failure.decimals ?? 1;
+  const points = (value) => formatNumber(100 * value, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return t(key, {
+    before: formatPercent(failure.before, digits),
+    after: formatPercent(failure.after, digits),
+    allowed: formatPercent(failure.allowed, digits),
+    drop: points(failure.drop),
+    limit: points(failure.limit),
+  });
 }
 
 export async function refreshModels() {

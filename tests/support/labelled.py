@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from model.runtime.drawing import gray_png
 from model.runtime.labelled import LabelledSet
 from model.runtime.recognizer import Recognizer
-from model.training.realistic import outline_samples
+from model.training.data import Mnist
+from model.training.realistic import DRAWN_KINDS, outline_samples
 from server.storage.attempts import Attempt
 from tests.support.records import make_attempt
 
@@ -22,6 +25,27 @@ def generated_attempts(count: int, drawers: int = 10, seed: int = 0) -> Labelled
         predicted = -1 if seen.digit is None else seen.digit
         drawer = f"drawer-{index // 10 % drawers}"  # each drawer draws every digit
         rows.append((seen.image, sample.label, predicted, recognizer.version, "", drawer, float(index), str(index)))
+    return LabelledSet.from_rows(rows)
+
+
+def drawn_attempts(mnist: Mnist, count: int, kind: str, drawers: int = 10, seed: int = 0) -> LabelledSet:
+    """``count`` MNIST training digits drawn as a realistic ``kind`` (``thick_blurred``...) as labelled attempts,
+    answered by the committed model. The writers are outside the held-out split the retrain calibrates on (and
+    the MNIST test set its gate scores), so a retrain on them tunes on nothing it is measured or calibrated by."""
+    from model.training.held_out import split_validation
+    from model.training.train import Recipe
+
+    (digits, labels), _ = split_validation(mnist, Recipe().validation_size, Recipe().seed)
+    rng = np.random.default_rng(seed)
+    recognizer = Recognizer.load()
+    rows = []
+    for index, chosen in enumerate(rng.choice(len(labels), size=count, replace=False)):
+        seen = recognizer.recognize(DRAWN_KINDS[kind](digits[chosen], rng))
+        predicted = -1 if seen.digit is None else seen.digit
+        drawer = f"drawer-{index % drawers}"
+        rows.append(
+            (seen.image, int(labels[chosen]), predicted, recognizer.version, "", drawer, float(index), str(index))
+        )
     return LabelledSet.from_rows(rows)
 
 

@@ -1,6 +1,9 @@
-"""The gated retrain: splitting by drawer, refusing bad input, a small real fine-tune, a failing gate."""
+"""The gated retrain: splitting by drawer, refusing bad input, a small real fine-tune with its refitted calibration,
+a failing gate and its sentences, the floor, and a chain of three retrains."""
 
+import io
 import json
+import re
 import subprocess
 import sys
 
@@ -8,10 +11,12 @@ import numpy as np
 import pytest
 
 from model.runtime import card as model_card
+from model.runtime.calibration import Calibration, expected_calibration_error
 from model.runtime.labelled import LabelledSet
+from model.runtime.litert import Classifier, to_input
 from model.runtime.versions import ModelVersions, VersionError
 from model.training import retrain
-from tests.support.labelled import generated_attempts, store_attempts, write_attempts
+from tests.support.labelled import drawn_attempts, generated_attempts, store_attempts, write_attempts
 from tests.support.server_process import ROOT
 from tests.support.waiting import wait_until
 
@@ -42,22 +47,85 @@ def test_with_few_drawers_single_attempts_are_held_out_and_it_says_so():
 
 
 @pytest.mark.parametrize(
-    ("candidate", "baseline", "reasons"),
+    ("candidate", "baseline", "shipped", "reasons"),
     [
-        (retrain.Scores(0.9965, 0.90), retrain.Scores(0.9964, 0.80), []),
-        (retrain.Scores(0.9955, 0.80), retrain.Scores(0.9964, 0.80), []),
-        (retrain.Scores(0.9949, 0.90), retrain.Scores(0.9950, 0.80), ["below 99.5%"]),
-        (retrain.Scores(0.9952, 0.90), retrain.Scores(0.9964, 0.80), ["fell 0.12 points"]),
-        (retrain.Scores(0.9964, 0.79), retrain.Scores(0.9964, 0.80), ["held-out accuracy 79.00%"]),
-        (retrain.Scores(0.9964, 0.80, 0.88), retrain.Scores(0.9964, 0.80, 0.91), []),
-        (retrain.Scores(0.9964, 0.80, 0.85), retrain.Scores(0.9964, 0.80, 0.91), ["refuses 85.0% of non-digits"]),
+        (retrain.Scores(0.9965, 0.90), retrain.Scores(0.9964, 0.80), 0.0, []),
+        (retrain.Scores(0.9955, 0.80), retrain.Scores(0.9964, 0.80), 0.0, []),
+        (retrain.Scores(0.9949, 0.90), retrain.Scores(0.9950, 0.80), 0.0, ["below 99.5%"]),
+        (retrain.Scores(0.9952, 0.90), retrain.Scores(0.9964, 0.80), 0.0, ["fell 0.12 points"]),
+        (retrain.Scores(0.9964, 0.79), retrain.Scores(0.9964, 0.80), 0.0, ["held-out accuracy 79.00%"]),
+        (retrain.Scores(0.9964, 0.80, 0.88), retrain.Scores(0.9964, 0.80, 0.91), 0.88, []),
+        (retrain.Scores(0.9964, 0.80, 0.85), retrain.Scores(0.9964, 0.80, 0.91), 0.85, ["refuses 85.0% of non-digits"]),
+        (retrain.Scores(0.9964, 0.80, 0.93), retrain.Scores(0.9964, 0.80, 0.94), 0.94, []),
+        (retrain.Scores(0.9964, 0.80, 0.92), retrain.Scores(0.9964, 0.80, 0.94), 0.94, ["the shipped model 94.0%"]),
     ],
 )
-def test_the_gate(candidate, baseline, reasons):
-    failures = retrain.gate(candidate, baseline)
+def test_the_gate(candidate, baseline, shipped, reasons):
+    failures = retrain.gate(candidate, baseline, shipped)
     assert len(failures) == len(reasons)
     for failure, reason in zip(failures, reasons, strict=True):
-        assert reason in failure
+        assert reason in failure.reason()
+
+
+def test_the_floor_refuses_a_candidate_below_the_shipped_model_even_within_the_current_ones_limit():
+    """A chain: the current model already refuses 2 points fewer than the shipped one; a candidate 2 more points
+    down is within 3 points of the current model, and still refused, by the floor alone."""
+    shipped = 0.94
+    current = retrain.Scores(0.9962, 0.90, 0.92)
+    candidate = retrain.Scores(0.9962, 0.95, 0.90)
+    assert candidate.non_digits >= current.non_digits - retrain.MAX_REFUSAL_DROP, "within the relative limit"
+    [failure] = retrain.gate(candidate, current, shipped)
+    assert failure.code == "refusal_floor"
+    assert failure.record() == pytest.approx(
+        {
+            "code": "refusal_floor",
+            "before": 0.94,
+            "after": 0.90,
+            "allowed": 0.93,
+            "drop": 0.04,
+            "limit": 0.01,
+            "decimals": 1,
+        }
+    )
+    assert retrain.gate(retrain.Scores(0.9962, 0.95, 0.93), current, shipped) == [], "at the floor itself: accepted"
+
+
+@pytest.mark.parametrize(
+    ("failure", "words"),
+    [
+        (
+            retrain.Failure("mnist_drop", 0.9962, 0.9948, 0.9952, decimals=2),
+            ["MNIST", "99.62%", "99.48%", "0.14 points", "0.10 points", "label more drawings of every digit"],
+        ),
+        (
+            retrain.Failure("mnist_minimum", 0.9962, 0.9948, 0.995, decimals=2),
+            ["MNIST", "99.62%", "99.48%", "0.14 points", "at least 99.50%", "label more drawings"],
+        ),
+        (
+            retrain.Failure("holdout", 0.90, 0.85, 0.90),
+            ["your class's drawings", "90.0%", "85.0%", "5.0 points", "label more drawings", "other pupils' drawings"],
+        ),
+        (
+            retrain.Failure("refusal_drop", 0.94, 0.905, 0.91),
+            ["“not a digit”", "94.0%", "90.5%", "3.5 points", "3.0 points", "other pupils' drawings"],
+        ),
+        (
+            retrain.Failure("refusal_floor", 0.94, 0.92, 0.93),
+            ["“not a digit”", "came with the app", "94.0%", "92.0%", "2.0 points", "below 93.0%", "built-in model"],
+        ),
+    ],
+)
+def test_each_gate_failure_has_a_teachers_sentence_naming_the_number_and_what_to_do(failure, words):
+    sentence = failure.sentence()
+    for word in words:
+        assert word in sentence, (word, sentence)
+    assert "{" not in sentence, "every placeholder filled"
+
+
+def test_every_gate_check_is_worded_in_the_catalogues_and_no_other():
+    english = retrain.english_catalogue()
+    worded = {key.removeprefix("gate.why.") for key in english if key.startswith("gate.why.")}
+    assert worded == set(retrain.REASONS)
 
 
 def run_main(capsys, *args: str) -> tuple[int, str, str]:
@@ -131,9 +199,20 @@ def test_a_small_retrain_writes_a_candidate_and_a_gate_table(tmp_path, labelled_
     assert card["labelled_data"]["per_digit"] == [30] * 10
     assert card["labelled_data"]["sha256"] == LabelledSet.load(labelled_file).checksum()
     assert card["gate"]["accepted"] == verdict["accepted"]
-    assert card["calibration"] == model_card.read_card()["calibration"], "the parent's calibration, carried over"
+    parent = Calibration.from_card(model_card.read_card())
+    refitted = card["calibration"]
+    assert refitted["parent"] == parent.record()
+    assert refitted["temperature"] != parent.temperature, "refitted, not carried over"
+    assert refitted["not_a_digit_threshold"] != parent.not_a_digit_threshold
+    assert verdict["calibration"] == {key: refitted[key] for key in ("temperature", "not_a_digit_threshold")}
+    assert refitted["fitted_on"]["mnist"] == 5000, "every held-out MNIST digit"
+    assert refitted["fitted_on"]["font"] == retrain.FAST.calibration_counts.font_digits
+    assert {"letter", "scribble", "shape"} <= set(refitted["fitted_on"]), "held-out generated non-digits"
+    assert "calibration refitted: temperature" in result.stdout
+    assert card["gate"]["shipped"]["non_digits_refused"] == verdict["shipped_non_digits_refused"]
     assert card["fine_tuning"]["non_digits_per_epoch"] == retrain.FAST.non_digits_per_epoch
     assert card["non_digits_refused"] == verdict["non_digits_refused"] > 0.8
+    assert verdict["non_digits_refused"] >= verdict["baseline_non_digits_refused"] - 0.01, "the refit keeps refusing"
     assert "non-digits refused" in result.stdout
     assert (models / verdict["version"] / "digits.tflite").stat().st_size > 100_000
     assert not (models / "active").exists(), "a retrain never promotes"
@@ -146,10 +225,21 @@ def test_a_failing_gate_changes_nothing(tmp_path, labelled_file, capsys, monkeyp
     monkeypatch.setattr(retrain, "fine_tune", lambda keras_path, *args: keras.models.load_model(keras_path))
     models = tmp_path / "models"
     code, out, _ = run_main(capsys, "--data", str(labelled_file), "--models-dir", str(models), "--fast")
-    verdict = json.loads(out.strip().splitlines()[-1])
+    lines = out.strip().splitlines()
+    verdict = json.loads(lines[-1])
     assert code == retrain.EXIT_REJECTED
     assert verdict["accepted"] is False
-    assert "gate: REJECTED: MNIST accuracy 99.62% is below 100.0%" in out
+    assert re.search(r"gate: REJECTED: MNIST accuracy 99\.\d\d% is below 100\.0%", out)
+    [reason], [failure], [sentence] = verdict["reasons"], verdict["failures"], verdict["sentences"]
+    assert reason.startswith("MNIST accuracy"), "the machine reason stays"
+    assert failure["code"] == "mnist_minimum"
+    assert failure["allowed"] == 0.9999
+    assert "ordinary handwritten digits (the MNIST test)" in sentence
+    assert "What to do: label more drawings" in sentence
+    assert f"- {sentence}" in lines[:-1], "printed before the JSON line"
+    status = json.loads((models / "retrain.json").read_text())
+    assert status["result"]["sentences"] == [sentence]
+    assert status["result"]["failures"] == [failure]
     versions = ModelVersions(models)
     with pytest.raises(VersionError, match="did not pass its gate"):
         versions.activate(verdict["version"])
@@ -187,3 +277,43 @@ def test_a_background_retrain_reports_progress_and_its_candidate_can_be_promoted
     else:
         assert client.post(f"/api/models/{version}/activate").status_code == 409
         assert client.delete(f"/api/models/{version}").status_code == 200
+
+
+# The shipped model's expected calibration error on the MNIST test set is 0.84 % (docs/model.md) and the issue's
+# goal for honest confidence is 2 % (tests/model/test_honesty.py holds the shipped model to it). A refit fits one
+# number, the temperature, on 7,000 held-out inputs here (all 5,000 held-out MNIST digits), so its own error is
+# small; a chain that let the calibration drift (a parent's temperature on a model fine-tuned three times) is what
+# this bound is for. Measured on the MNIST test set: held out from the fine-tuning and from the refit.
+ECE_CEILING = 0.02
+
+
+@pytest.mark.slow
+def test_three_retrains_in_a_row_stay_accepted_within_the_floor_and_calibrated(tmp_path, mnist):
+    """A class retrains on 500 labelled drawings of the style issue 24 found hard (thick, blurred), promotes the
+    candidate and retrains on top of it, three times: each candidate passes the gate, refuses the gate's
+    non-digits within a point of the current model and never below the shipped model's floor, and its refitted
+    confidence stays honest. (500, as the issue's class: with 60 held out, one drawing is 1.7 points of the
+    held-out check, and a tie lost by one drawing says nothing about the refit.)"""
+    versions = ModelVersions(tmp_path / "models")
+    data = drawn_attempts(mnist, 500, "thick_blurred")
+    shipped = None
+    for _ in range(3):
+        parent = versions.active()
+        out = io.StringIO()
+        result = retrain.retrain(data, versions, retrain.FAST, retrain.Status(None), out=out)
+        assert result["accepted"], out.getvalue()
+        assert result["baseline_version"] == parent.version
+        shipped = shipped if shipped is not None else result["shipped_non_digits_refused"]
+        assert result["shipped_non_digits_refused"] == shipped, "the floor's base is the shipped model every time"
+        assert result["non_digits_refused"] >= result["baseline_non_digits_refused"] - 0.01, out.getvalue()
+        assert result["non_digits_refused"] >= shipped - retrain.MAX_REFUSAL_DROP_FROM_SHIPPED
+        versions.activate(result["version"])
+        candidate = versions.active()
+        assert candidate.card()["parent_version"] == parent.version
+        assert candidate.card()["calibration"]["parent"] == Calibration.from_card(parent.card()).record()
+        answers = Calibration.from_card(candidate.card()).answers(
+            Classifier.load(candidate.tflite).predict_all(to_input(mnist.x_test))
+        )
+        ece = expected_calibration_error(answers.confidence, answers.digits == mnist.y_test)
+        assert ece <= ECE_CEILING, (candidate.version, ece)
+    assert len(versions.pointer()["previous"]) == 3, "three promoted retrains on top of the shipped model"

@@ -23,7 +23,7 @@ PAGES = sorted(FRONTEND.glob("*.html"))
 SCRIPTS = sorted((FRONTEND / "js").glob("*.js"))
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Keys looked up with a computed name: every member of these families counts as used.
-DYNAMIC_FAMILIES = ("errors.", "retrain.stage.")
+DYNAMIC_FAMILIES = ("errors.", "retrain.stage.", "gate.why.")
 # Codes the page itself gives to failures that never reached the server (live.js, app.js, models.js).
 CLIENT_CODES = {"timeout", "network", "unknown", "busyRetrying"}
 # Codes the page must know before the server sends them (issue 26: rooms and connection limits).
