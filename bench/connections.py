@@ -14,6 +14,7 @@ idle connection (all server processes' RSS before and after the crowd connects);
     python -m bench.connections                  # 5 runs: 1,000 idle python-socketio clients, 20 drawers, 10 s
     python -m bench.connections --runs 1 --crowd-client raw
     python -m bench.connections --crowd 300 --mode threading   # the gthread worker, for comparison
+    python -m bench.connections --gc-log         # and every full garbage collection's pause, per window
 """
 
 from __future__ import annotations
@@ -129,9 +130,30 @@ def drawers_with_health(base: str, drawers: int, seconds: float) -> tuple[dict, 
     return figures, probe
 
 
+GC_LOG = Path(__file__).resolve().parent / "gc_log"
+
+
+def full_collections(folder: Path, start: float, end: float) -> dict:
+    """The server's generation-2 collections between ``start`` and ``end`` (epoch s): count and pauses in ms."""
+    pauses = [
+        float(pause)
+        for log in folder.glob("gc-*.log")
+        for at, pause, _ in (line.split() for line in log.read_text().splitlines())
+        if start <= float(at) <= end
+    ]
+    return {"count": len(pauses), "max_ms": max(pauses, default=0.0), "total_ms": sum(pauses)}
+
+
+def timed(function, *args):
+    """``function(*args)`` and the epoch times it started and ended."""
+    start = time.time()
+    result = function(*args)
+    return result, (start, time.time())
+
+
 def one_run(base: str, args: argparse.Namespace, server: ServerProcesses) -> dict:
     """The drawers alone, then with the crowd: both figures, the crowd's connections and memory."""
-    alone, alone_health = drawers_with_health(base, args.drawers, args.seconds)
+    (alone, alone_health), alone_window = timed(drawers_with_health, base, args.drawers, args.seconds)
     rss_before = server.rss_mb()
     crowd = CROWDS[args.crowd_client](base, args.crowd)
     started = time.monotonic()
@@ -139,7 +161,7 @@ def one_run(base: str, args: argparse.Namespace, server: ServerProcesses) -> dic
     connect_s = time.monotonic() - started
     time.sleep(2)  # let the last joins settle before measuring memory
     rss_after = server.rss_mb()
-    crowded, crowded_health = drawers_with_health(base, args.drawers, args.seconds)
+    (crowded, crowded_health), crowded_window = timed(drawers_with_health, base, args.drawers, args.seconds)
     connected = crowd.still_connected()
     crowd.stop()
     time.sleep(2)  # the crowd's goodbyes, before the next run's drawers
@@ -151,6 +173,7 @@ def one_run(base: str, args: argparse.Namespace, server: ServerProcesses) -> dic
         "connected": connected,
         "connect_s": connect_s,
         "kb_per_connection": (rss_after - rss_before) * 1024 / args.crowd,
+        "windows": {"alone": alone_window, "crowded": crowded_window},
     }
 
 
@@ -162,6 +185,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--mode", default="eventlet", help="ASYNC_MODE of the Procfile's web process")
+    parser.add_argument("--gc-log", action="store_true", help="log the server's full garbage collections")
     args = parser.parse_args()
     print(
         f"# {args.crowd} idle {args.crowd_client} clients and {args.drawers} drawers, {args.mode} worker, "
@@ -174,7 +198,10 @@ def main() -> None:
     runs = []
     with ExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        base = stack.enter_context(running_server(data, procfile_web(), ASYNC_MODE=args.mode, **UNLIMITED))
+        gc_folder = data / "gc"
+        gc_folder.mkdir()
+        logging = {"PYTHONPATH": str(GC_LOG), "GC_LOG_DIR": str(gc_folder)} if args.gc_log else {}
+        base = stack.enter_context(running_server(data, procfile_web(), ASYNC_MODE=args.mode, **UNLIMITED, **logging))
         server = ServerProcesses.find(base)
         load(base, WARM_UP_DRAWERS, WARM_UP_SECONDS, 0, None)
         for number in range(1, args.runs + 1):
@@ -190,6 +217,13 @@ def main() -> None:
                     f"{figures['errors']} |",
                     flush=True,
                 )
+            if args.gc_log:
+                for name, (start, end) in run["windows"].items():
+                    collections = full_collections(gc_folder, start, end)
+                    print(
+                        f"| {number} | full GCs while the drawers drew {name}: {collections['count']}, "
+                        f"longest {collections['max_ms']:.1f} ms, {collections['total_ms']:.0f} ms in all | | | | | |"
+                    )
             print(
                 f"| {number} | p99 with / without the crowd: {run['crowded']['p99'] / run['alone']['p99']:.2f}x; "
                 f"{run['connected']} of {args.crowd} still connected, joined in {run['connect_s']:.1f} s, "
