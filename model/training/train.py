@@ -31,7 +31,6 @@ from model.training.data import load_mnist
 from model.training.export import to_tflite
 from model.training.held_out import (
     calibrate,
-    held_out_digit_sets,  # noqa: F401 (tests/model/test_honesty.py imports it from here)
     split_validation,
     validation_set,
     with_generated,

@@ -19,8 +19,9 @@ from model.runtime.calibration import (
     expected_calibration_error,
     fit_temperature,
 )
+from model.training.held_out import held_out_digit_sets, split_validation
 from model.training.honesty import measure
-from model.training.train import Recipe, held_out_digit_sets, split_validation
+from model.training.train import Recipe
 from model.training.training_data import Counts, generate
 
 # Measured on the committed model (per_kind=100, non_digits=600, seed 11): MNIST 99.62 %, realistic
