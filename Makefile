@@ -78,7 +78,7 @@ bench: $(DEV) $(MNIST) system-deps
 	$(PY) -m bench.preprocess
 	$(PY) -m bench.recognition
 	$(PY) -m bench.honesty
-	$(PY) -m bench.live
+	$(PY) -m bench.live --binary
 	$(PY) -m bench.connections
 	$(PY) -m bench.classroom
 	$(PY) -m bench.png_decoders

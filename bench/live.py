@@ -35,6 +35,8 @@ import argparse
 import base64
 import contextlib
 import multiprocessing
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,7 +51,7 @@ from pathlib import Path
 import psutil
 import socketio
 
-from bench.timing import machine, percentiles
+from bench.timing import machine, median_ms, percentiles
 from tests.support.server_process import free_port, running_server, wait_healthy
 
 FRAMES = Path(__file__).resolve().parent / "frames"
@@ -207,6 +209,26 @@ class ServerProcesses:
     def cpu_seconds(self) -> float:
         return self._sum(lambda process: sum(process.cpu_times()[:2]))
 
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds (user + system) per process, named for its role: each recognizer process
+        (``recognizer 1``, ``recognizer 2``... by pid), ``web`` (the process that runs the event loop: the
+        recognizers' parent, or the only process), and ``other`` (gunicorn's master, a shell)."""
+        seconds: dict[str, float] = {}
+        processes = [self.root, *self.root.children(recursive=True)]
+        recognizers = sorted(
+            (process for process in processes if "model.runtime.worker" in " ".join(process.cmdline())),
+            key=lambda process: process.pid,
+        )
+        web = {recognizer.ppid() for recognizer in recognizers} or {self.root.pid}
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if process in recognizers:
+                    role = f"recognizer {recognizers.index(process) + 1}"
+                else:
+                    role = "web" if process.pid in web else "other"
+                seconds[role] = seconds.get(role, 0.0) + sum(process.cpu_times()[:2])
+        return seconds
+
 
 def load(
     url: str,
@@ -220,6 +242,7 @@ def load(
     images = images or as_sent(page_pngs(), binary=True)
     rss_start = server.rss_mb() if server else float("nan")
     cpu_start = server.cpu_seconds() if server else 0.0
+    roles_start = server.cpu_by_role() if server else {}
     processes = min(drawers, 4)
     queue: multiprocessing.Queue = multiprocessing.Queue()
     workers = [
@@ -249,6 +272,8 @@ def load(
     elapsed = time.monotonic() - started
     latencies = [latency for result in results for latency in result.latencies_ms]
     cpu_seconds = server.cpu_seconds() - cpu_start if server else float("nan")
+    roles_end = server.cpu_by_role() if server else {}
+    answers = max(1, len(latencies))
     finals = percentiles([latency for result in results for latency in result.final_latencies_ms])
     return {
         "final_p50": finals["p50"],
@@ -257,7 +282,10 @@ def load(
         "errors": sum(result.errors for result in results),
         **percentiles(latencies),
         "cpu_percent": cpu_seconds / elapsed * 100.0,
-        "cpu_ms_per_answer": cpu_seconds * 1000.0 / max(1, len(latencies)),
+        "cpu_ms_per_answer": cpu_seconds * 1000.0 / answers,
+        "cpu_ms_per_answer_by_role": {
+            role: (roles_end[role] - roles_start.get(role, 0.0)) * 1000.0 / answers for role in roles_end
+        },
         "rss_mb_start": rss_start,
         "rss_mb_end": server.rss_mb() if server else float("nan"),
         "rss_curve": rss_curve,
@@ -356,6 +384,7 @@ class Target:
     frame_set: str
     drawers: int
     measure: Measure
+    sent_as: str = "ours"  # which of our runs: "ours", or "ours, binary" (--binary)
 
 
 TARGETS = [
@@ -365,19 +394,65 @@ TARGETS = [
     Target("20 drawers, uncropped 500 px: throughput >= 20x the baseline", "uncropped", 20, throughput_at_least(20)),
     Target("20 drawers, uncropped 500 px: p99 <= 100 ms", "uncropped", 20, latency_at_most("p99", 100)),
     Target("20 drawers, uncropped 500 px: zero errors", "uncropped", 20, no_errors),
+    Target(
+        "20 drawers, uncropped 500 px as bytes: throughput >= 20x the baseline (its data-URL run)",
+        "uncropped",
+        20,
+        throughput_at_least(20),
+        sent_as="ours, binary",
+    ),
     Target("50 drawers, page frames: p99 <= 150 ms", "page", 50, latency_at_most("p99", 150)),
     Target("1 drawer, page frames: p50 <= 5 ms", "page", 1, latency_at_most("p50", 5)),
 ]
 
 
 def targets_table(runs: dict[tuple[str, str, int], dict]) -> str:
-    """Issue 12's targets against this invocation's runs, keyed (``ours`` or ``baseline``, frame set, drawers)."""
+    """Issues 12 and 23's targets against this invocation's runs, keyed (``ours``, ``ours, binary`` or
+    ``baseline``, frame set, drawers)."""
     lines = ["| target | measured | met |", "|---|---:|---|"]
     for target in TARGETS:
-        ours = runs.get(("ours", target.frame_set, target.drawers))
+        ours = runs.get((target.sent_as, target.frame_set, target.drawers))
         result = target.measure(ours, runs.get(("baseline", target.frame_set, target.drawers))) if ours else None
         measured, met = result if result else ("not run", "not run")
         lines.append(f"| {target.text} | {measured} | {met if result is None else 'yes' if met else '**no**'} |")
+    return "\n".join(lines)
+
+
+def recognizer_work_ms(frames: list[str] | list[bytes]) -> float:
+    """Decode + preprocess + model call of one frame in this process (the recognizer's own work, one core):
+    the median over the frame set, each frame timed 20 times."""
+    from model.runtime.recognizer import Recognizer  # imported here: tests import this module without the model
+
+    recognizer = Recognizer.load()
+    return statistics.median(median_ms(lambda frame=frame: recognizer.recognize(frame), 20, 3) for frame in frames)
+
+
+def cpu_table(runs: dict[tuple[str, str, int], dict], frames: dict[str, list[str] | list[bytes]]) -> str:
+    """Our server's CPU per answer by process, beside the limit its parts set on this machine's cores.
+
+    The limit: every answer costs the web process's framing (as measured in the run: the websocket,
+    Socket.IO, the queue, the answer) plus the recognizer's own work (decode, preprocess, model, timed
+    in-process on the same frames); with ``os.cpu_count()`` cores and nothing else running, no server
+    built of these parts answers faster than cores / (framing + work)."""
+    cores = os.cpu_count() or 1
+    work = {name: recognizer_work_ms(sent) for name, sent in frames.items()}
+    lines = [
+        "| frames | drawers | web ms | recognizers ms | all processes ms | recognizer's own work ms "
+        "| limit on these cores (answers/s) | measured answers/s | share of the limit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (server, frame_set, drawers), figures in runs.items():
+        if server != "ours" or frame_set not in work:
+            continue
+        roles = figures["cpu_ms_per_answer_by_role"]
+        web = roles.get("web", 0.0)
+        recognizers = " + ".join(f"{ms:.2f}" for role, ms in roles.items() if role.startswith("recognizer"))
+        limit = cores * 1000.0 / (web + work[frame_set])
+        lines.append(
+            f"| {frame_set} | {drawers} | {web:.2f} | {recognizers or '-'} | {figures['cpu_ms_per_answer']:.2f} | "
+            f"{work[frame_set]:.2f} | {limit:.0f} | {figures['answers_per_s']:.0f} | "
+            f"{figures['answers_per_s'] / limit:.0%} |"
+        )
     return "\n".join(lines)
 
 
@@ -434,6 +509,7 @@ def run_frame_set(
         if args.binary and not FRAME_SETS[frame_set].binary:
             binary = load(server, drawers, seconds, args.rate, ServerProcesses.find(server), as_sent(pngs, True))
             print(row(f"ours ({mode}), binary frames", frame_set, drawers, binary), flush=True)
+            runs["ours, binary", frame_set, drawers] = binary
         if args.soak:
             curve = " → ".join(f"{mb:.0f}" for mb in figures["rss_curve"])
             print(f"\nRSS MB every tenth of the soak: {curve}")
@@ -496,7 +572,10 @@ def main() -> None:
     if args.rate:
         print("\nIssue 12's targets are for frames back to back: not checked with --rate.")
     else:
-        print(f"\n# Targets (issue 12), ours ({list(ours)[-1]})\n\n{targets_table(runs)}")
+        print(f"\n# Targets (issues 12 and 23), ours ({list(ours)[-1]})\n\n{targets_table(runs)}")
+    if not args.url:
+        sent = {name: as_sent(pngs[name], FRAME_SETS[name].binary) for name in frame_sets}
+        print(f"\n# Where the CPU goes, per answer (ours, {list(ours)[-1]})\n\n{cpu_table(runs, sent)}")
 
 
 if __name__ == "__main__":
