@@ -24,27 +24,21 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from bench.timing import machine, percentiles
-from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS, PNG_PIXELS
 from tests.support.server_process import free_port, start_server, stop_server
 
 FRAMES = sorted((Path(__file__).resolve().parent / "frames").glob("page-*.png"))
 PASSES = 10  # every recorded frame this many times (after one warm-up pass)
 
-ANSWER_TIMES = """
-async ({ frames, passes }) => {
+ANSWER_TIMES = (
+    """
+async ({ frames, passes }) => {"""
+    + PNG_PIXELS
+    + """
   const { OfflineRecognizer } = await import("/static/js/offline.js");
   const recognizer = await new OfflineRecognizer().load();
   const pixels = [];
-  for (const png of frames) {
-    const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
-    const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
-    const canvas = document.createElement("canvas");
-    canvas.width = bitmap.width;
-    canvas.height = bitmap.height;
-    const context = canvas.getContext("2d", { willReadFrequently: true });
-    context.drawImage(bitmap, 0, 0);
-    pixels.push(context.getImageData(0, 0, canvas.width, canvas.height));
-  }
+  for (const png of frames) pixels.push(await pngPixels(png));
   for (const image of pixels) await recognizer.recognize(image);  // warm-up
   const times = [];
   for (let pass = 0; pass < passes; pass++) {
@@ -57,6 +51,7 @@ async ({ frames, passes }) => {
   return times;
 }
 """
+)
 
 TRANSFERRED = r"""
 () => {

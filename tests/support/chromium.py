@@ -1,13 +1,29 @@
-"""Debian's Chromium for Playwright, and drawing an MNIST digit on the page with the mouse.
+"""Debian's Chromium for Playwright, drawing an MNIST digit on the page with the mouse, and PNGs as a canvas holds them.
 
 Shared by the browser tests (``tests/system/test_browser.py``) and the benchmark that records the
 page's own frames (``bench/page_frames.py``): every run of ink in every row of the digit
-becomes one stroke.
+becomes one stroke. ``PNG_PIXELS`` is the in-page decoding the offline-recognizer tests and
+benchmark share.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+# JavaScript for page.evaluate: a base64 PNG drawn on a 2-D canvas and read back with getImageData,
+# as the drawing pad holds a drawing. Evaluated functions declare it first: `${PNG_PIXELS}`.
+PNG_PIXELS = """
+async function pngPixels(png) {
+  const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+  const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
+  const canvas = document.createElement("canvas");
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(bitmap, 0, 0);
+  return context.getImageData(0, 0, canvas.width, canvas.height);
+}
+"""
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [

@@ -23,6 +23,7 @@ import requests
 from model.runtime import preprocess
 from model.runtime.recognizer import Recognizer
 from model.training import realistic
+from tests.support.chromium import PNG_PIXELS
 from tests.support.server_process import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -35,22 +36,18 @@ MAX_MEAN_DIFFERENCE = 2.0  # in 0-255 units: 2/255 of the input's range
 
 # In the page: decode each PNG as the pad's canvas holds a drawing (a 2-D canvas, read back with
 # getImageData), and recognize it with the offline recognizer.
-RECOGNIZE = """
-async (pngs) => {
+RECOGNIZE = (
+    """
+async (pngs) => {"""
+    + PNG_PIXELS
+    + """
   if (!window.parity) {
     const { OfflineRecognizer } = await import("/static/js/offline.js");
     window.parity = await new OfflineRecognizer().load();
   }
   const results = [];
   for (const png of pngs) {
-    const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
-    const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
-    const canvas = document.createElement("canvas");
-    canvas.width = bitmap.width;
-    canvas.height = bitmap.height;
-    const context = canvas.getContext("2d", { willReadFrequently: true });
-    context.drawImage(bitmap, 0, 0);
-    const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
+    const pixels = await pngPixels(png);
     const answer = await window.parity.recognize(pixels);
     results.push({ digit: answer.digit, reason: answer.reason, input: answer.input ? Array.from(answer.input) : null,
                    confidence: answer.confidence });
@@ -58,6 +55,7 @@ async (pngs) => {
   return results;
 }
 """
+)
 
 
 def canvases(mnist) -> list[tuple[str, bytes]]:
