@@ -41,6 +41,7 @@ FRAME_INTERVAL = 0.12  # the page's pace while a stroke moves
 FINAL_EVERY = 10
 CLIENT_PROCESSES = 2
 TARGET_P99_MS = 150.0
+WARM_UP_SECONDS = 3.0
 
 
 @dataclass
@@ -218,6 +219,8 @@ def main() -> None:
             tree = revision_tree(stack, args.versus)
             other = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             versus = stack.enter_context(running_server(other, command=procfile_web(tree), cwd=tree))
+        for server in filter(None, (base, versus)):  # first frames pay for loading and compiling: not measured
+            measure(server, one_school(open_class(server), args.drawers, args.drawers), frames, WARM_UP_SECONDS)
         for run in range(1, args.runs + 1):
             school = measure(base, one_school(open_class(base), args.devices, args.drawers), frames, args.seconds)
             print(row(run, "one school address, one class", school), flush=True)
