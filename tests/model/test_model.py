@@ -15,9 +15,7 @@ from model.runtime.metrics import confusion_matrix
 from model.training.network import INPUT_SHAPE
 from model.training.train import parse_recipe
 
-# The served model on MNIST test, a refusal counted as an error: 99.55 % since it learned the degraded
-# kinds (issue 24 asks 99.6 %; bench.honesty prints it as not met). The floor holds what it reads.
-TARGET_ACCURACY = 0.995
+TARGET_ACCURACY = 0.996
 
 
 def last_digit(value: float) -> float:

@@ -4,8 +4,8 @@
 seed); this test keeps a floor under them so a change to the pipeline or the model cannot
 quietly lose them. The samples are seeded and recognition is deterministic, so each floor
 is what was measured less one sample, to allow for a borderline digit on another CPU:
-measured on seed 7, 1,091 of 1,100 overall (99.2 %); every kind 99 or 100 of 100 but
-thumbnails (96), the hardest of the degraded kinds.
+measured on seed 7, 1,092 of 1,100 overall (99.3 %); every kind 99 or 100 of 100 but
+photos and low resolution (98) and thumbnails (97), the hardest of the degraded kinds.
 """
 
 import collections
@@ -19,14 +19,14 @@ OVERALL_FLOOR = 0.99  # 1,090/1,100
 PER_KIND_FLOOR = {
     "canvas_transparent": 0.99,
     "canvas_white": 0.99,
-    "kiosk_corner": 0.98,
-    "chalkboard": 0.98,
-    "photo": 0.98,
+    "kiosk_corner": 0.99,
+    "chalkboard": 0.99,
+    "photo": 0.97,
     "inverted_scan": 0.98,
     "thick_blurred": 0.99,
-    "low_resolution": 0.98,
+    "low_resolution": 0.97,
     "thin_faint": 0.99,
-    "thumbnail": 0.95,
+    "thumbnail": 0.96,
     "font": 0.99,
 }
 
