@@ -10,7 +10,8 @@ The run is seeded; the same seed, data and code give the same model
 up to floating-point round-off in multithreaded kernels. Every choice that decides
 the weights is a field of ``Recipe``, whose defaults are the committed model's recipe
 (its card records the recipe, and tests/model/test_model.py holds the two equal), so
-``make train`` rebuilds the shipped model.
+``make train`` trains with them (since the degraded kinds joined the generated data it no longer
+rebuilds the shipped model: docs/model.md says why that one stays).
 """
 
 from __future__ import annotations
