@@ -48,20 +48,18 @@ WARM_UP_SECONDS = 3.0
 class Devices:
     """Who connects from where: ``(address, auth)`` for every device, the drawers first."""
 
-    name: str
     drawers: list[tuple[str, dict | None]]
     idle: list[tuple[str, dict | None]]
 
 
 def one_school(code: str, devices: int, drawers: int) -> Devices:
     auth = {"room": code}
-    return Devices("one school address, one class", [(SCHOOL, auth)] * drawers, [(SCHOOL, auth)] * (devices - drawers))
+    return Devices([(SCHOOL, auth)] * drawers, [(SCHOOL, auth)] * (devices - drawers))
 
 
 def own_addresses(devices: int, drawers: int) -> Devices:
     """The baseline: every drawer from its own address, the idle devices four to an address, no class."""
     return Devices(
-        "own addresses, no class (baseline)",
         [(f"127.0.1.{1 + number}", None) for number in range(drawers)],
         [(f"127.0.2.{1 + number // 4}", None) for number in range(devices - drawers)],
     )
@@ -210,7 +208,7 @@ def main() -> None:
     )
     print("| run | devices | answers | p50 ms | p99 ms | final p99 ms | refused | errors | server CPU ms/answer |")
     print("|---|---|---:|---:|---:|---:|---:|---|---:|")
-    school_runs, baseline_runs = [], []
+    school_runs = []
     with ExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         base = stack.enter_context(running_server(data, command=procfile_web()))
@@ -232,7 +230,6 @@ def main() -> None:
             print(row(run, "own addresses, no class (baseline)", baseline), flush=True)
             print(f"| {run} | p99 ratio, school / baseline | | | {school['p99'] / baseline['p99']:.2f}× | | | | |")
             school_runs.append(school)
-            baseline_runs.append(baseline)
     worst = max(run["p99"] for run in school_runs)
     limited = sum(run["errors"].get("rate_limited", 0) + run["refused"] for run in school_runs)
     print("\n| target | measured | met |\n|---|---:|---|")
