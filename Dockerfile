@@ -28,7 +28,7 @@ COPY Procfile gunicorn.conf.py ./
 RUN mkdir -p /app/data/models && chown -R digits:digits /app/data
 # The PNG kernel (model/runtime/unfilter.py) compiled into the image, not by every container's first
 # recognizer process; numba wants its cache folder writable, so it belongs to the server's user.
-RUN python -c "from model.runtime import png; png.compiled_kernel()" && chown -R digits:digits /app/numba-cache
+RUN python -c "from model.runtime import kernels; kernels.warm()" && chown -R digits:digits /app/numba-cache
 
 # The retrain (`python -m model.training.retrain`, what `make retrain` runs): TensorFlow, MNIST (made into
 # /app/.cache by `python -m model.training.data`) and the fonts its generated non-digits are drawn with

@@ -33,7 +33,7 @@ from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from bench.timing import machine
-from model.runtime import png
+from model.runtime import kernels, png
 from model.training.data import load_mnist
 from tests.support.images import CLEAR, big_digit, encode, on_canvas, transparent_png, white_rgb
 
@@ -132,7 +132,7 @@ def main() -> None:
     sets = list(inputs())
     for _, files in sets:
         check_same(files)
-    png.compiled_kernel()
+    kernels.warm()
     with threadpool_limits(1):
         for round_ in range(args.rounds):
             print(f"\n# Plain PNG -> luminance (+ alpha), median ms of {args.repeat}, one thread ({machine()})")

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,22 +47,25 @@ class Pipeline:
     prepare: Callable[[Image.Image], object]
 
 
-def load_module(name: str, path: Path) -> types.ModuleType:
-    """Import ``path`` as ``name`` without touching our own ``model`` package."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def revision_pipeline(revision: str, folder: Path) -> Pipeline:
-    """``model/runtime/decode.py`` and ``preprocess.py`` as they are at ``revision`` (both import no ``model``)."""
-    files = ["model/runtime/decode.py", "model/runtime/preprocess.py"]
-    archive = subprocess.run(["git", "archive", revision, *files], cwd=ROOT, check=True, capture_output=True).stdout
+    """``model/runtime/``'s decode and prepare as they are at ``revision``, imported under their own names while
+    our ``model`` package steps aside; their functions keep the modules they were imported with."""
+    archive = subprocess.run(
+        ["git", "archive", revision, "model/__init__.py", "model/runtime"], cwd=ROOT, check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    old_decode = load_module("versus_decode", folder / "model" / "decode.py")
-    old_preprocess = load_module("versus_preprocess", folder / "model" / "preprocess.py")
+    ours = {name: module for name, module in sys.modules.items() if name.split(".")[0] == "model"}
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(folder))
+    try:
+        old_decode = importlib.import_module("model.runtime.decode")
+        old_preprocess = importlib.import_module("model.runtime.preprocess")
+    finally:
+        sys.path.remove(str(folder))
+        for name in [name for name in sys.modules if name.split(".")[0] == "model"]:
+            del sys.modules[name]
+        sys.modules.update(ours)
     return Pipeline(revision, old_decode.decode_image, old_preprocess.prepare)
 
 

@@ -85,20 +85,6 @@ def negative_log_likelihood(raw: np.ndarray, labels: np.ndarray, temperature: fl
     return float(-np.mean(np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0))))
 
 
-def fit_temperature(raw: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature that minimises the held-out negative log-likelihood (searched on log T).
-
-    SciPy's optimiser is imported here, where a model is calibrated (training), not at the top: every
-    process that serves imports this module, and ``scipy.optimize`` alone costs each of them about
-    16 MB (``python -m bench.footprint``)."""
-    from scipy.optimize import minimize_scalar
-
-    result = minimize_scalar(
-        lambda log_t: negative_log_likelihood(raw, labels, float(np.exp(log_t))), bounds=(-3.0, 3.0), method="bounded"
-    )
-    return float(np.exp(result.x))
-
-
 def choose_threshold(digit_sets: list[tuple[np.ndarray, float]]) -> float:
     """The lowest threshold that refuses at most its budget of every held-out set of real digits.
 

@@ -20,16 +20,15 @@ lets Pillow decode (and refuse) it as before.
 
 from __future__ import annotations
 
-import functools
 import logging
 import struct
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 from zlib_ng import zlib_ng
+
+from model.runtime import kernels
 
 log = logging.getLogger("digits.png")
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -106,36 +105,12 @@ def luminance(raw: bytes, max_pixels: int) -> Image.Image | None:
     bands = np.empty((plain.height, plain.width), np.uint8)
     alpha = np.empty((plain.height, plain.width if plain.channels in (2, 4) else 0), np.uint8)
     scanlines = np.frombuffer(plain.scanlines, np.uint8)
-    if not compiled_kernel()(scanlines, plain.channels, plain.width, bands, alpha):
+    unfilter = kernels.compiled("model.runtime.unfilter", "scanlines_to_bands")
+    if not unfilter(scanlines, plain.channels, plain.width, bands, alpha):
         return None  # a filter type that does not exist
     if alpha.size == 0:
         return Image.fromarray(bands)
     return Image.merge("LA", (Image.fromarray(bands), Image.fromarray(alpha)))
-
-
-@functools.cache
-def compiled_kernel() -> Callable[..., bool]:
-    """``model.runtime.unfilter``'s kernel, imported on first use: numba and LLVM (about 120 MB) load only in the
-    processes that decode, never in the web process. The recognizer process calls this before its first frame.
-
-    Numba compiles it once and caches it in the first writable folder of: ``NUMBA_CACHE_DIR``,
-    ``model/__pycache__``, the user's cache; with none (a read-only root file system, say) it refuses
-    to define the function at all. Then this process compiles it into a private temporary folder
-    instead (a second, every start) rather than fail every frame.
-    """
-    try:
-        from model.runtime.unfilter import scanlines_to_bands
-    except RuntimeError as error:
-        if "cannot cache" not in str(error):
-            raise
-        from numba import config
-
-        config.CACHE_DIR = tempfile.mkdtemp(prefix="digits-numba-")
-        log.warning(
-            "No writable folder for numba's cache (%s); compiling the PNG kernel into %s", error, config.CACHE_DIR
-        )
-        from model.runtime.unfilter import scanlines_to_bands
-    return scanlines_to_bands
 
 
 def read_chunks(raw: bytes) -> list[tuple[bytes, bytes]] | None:

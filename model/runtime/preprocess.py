@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
+
+from model.runtime import filters
 
 # The written contract: every constant lives in preprocess.json, which the browser's port
 # (frontend/js/preprocess.js, the offline fallback) reads too, so the two cannot drift apart.
@@ -220,13 +221,13 @@ def remove_paper(gray: np.ndarray) -> np.ndarray:
     shadow.
     """
     window = paper_window(gray)
-    return ink_against(gray, ndimage.uniform_filter(ndimage.maximum_filter(gray, size=window), size=window))
+    return ink_against(gray, filters.uniform_filter(filters.maximum_filter(gray, window), window))
 
 
 def ink_against(gray: np.ndarray, paper: np.ndarray | float) -> np.ndarray:
     """1 - gray / paper in [0, 1], after a light blur: sensor noise and JPEG blocks shrink, strokes stay."""
     return np.clip(
-        1.0 - ndimage.uniform_filter(gray, size=CONTRACT["blur_size"]) / np.maximum(paper, CONTRACT["min_paper"]),
+        1.0 - filters.uniform_filter(gray, CONTRACT["blur_size"]) / np.maximum(paper, CONTRACT["min_paper"]),
         0.0,
         1.0,
     )
@@ -254,19 +255,19 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     strokes kept so far, so the broken bar of a 5 stays while a speck of dust in the
     corner goes.
     """
-    labels, count = ndimage.label(ink > INK_THRESHOLD, structure=np.ones((3, 3)))
+    strokes = filters.components(ink > INK_THRESHOLD)
+    count = strokes.count
     if count == 0:
         raise NoInk("blank")
-    masses = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
-    slices = ndimage.find_objects(labels)
+    masses = np.bincount(strokes.labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
     order = np.argsort(masses)[::-1]
     kept = [order[0]]
-    box = slice_box(slices[order[0]])
+    box = strokes.boxes[order[0]]
     total = masses.sum()
     for index in order[1:]:
         if masses[index] < CONTRACT["component_min_share"] * total:
             break
-        candidate = slice_box(slices[index])
+        candidate = strokes.boxes[index]
         reach = CONTRACT["component_reach"] * max(box[2] - box[0], box[3] - box[1])
         if masses[index] > CONTRACT["component_big_share"] * masses[order[0]] or boxes_near(box, candidate, reach):
             kept.append(index)
@@ -281,12 +282,7 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     keep = np.zeros(count + 1, dtype=bool)
     keep[np.asarray(kept) + 1] = True
     # Take back the faint anti-aliased rim that the threshold cut off.
-    return grown(keep[labels]).astype(np.float32)
-
-
-def slice_box(slices: tuple[slice, slice]) -> tuple[int, int, int, int]:
-    rows, columns = slices
-    return columns.start, rows.start, columns.stop, rows.stop
+    return filters.grown(keep[strokes.labels]).astype(np.float32)
 
 
 def boxes_near(a: tuple[int, int, int, int], b: tuple[int, int, int, int], reach: float) -> bool:
@@ -334,7 +330,7 @@ def even_stroke_width(crop: np.ndarray) -> np.ndarray:
     The stroke width is area / half the boundary length of the thresholded strokes.
     """
     strokes = crop > CONTRACT["stroke_threshold"]
-    boundary = np.count_nonzero(strokes & ~eroded(strokes))
+    boundary = np.count_nonzero(strokes & ~filters.eroded(strokes))
     if boundary == 0:
         return crop
     width = 2.0 * np.count_nonzero(strokes) / boundary
@@ -344,28 +340,10 @@ def even_stroke_width(crop: np.ndarray) -> np.ndarray:
     )  # towards MNIST's pen, not all the way: loops must stay open
     steps = round((target - width) / 2)
     if steps > 0:
-        return disk_filter(crop, steps, ndimage.maximum_filter, np.maximum)
+        return disk_filter(crop, steps, filters.maximum_filter, np.maximum)
     if width * box_units > CONTRACT["thick_stroke_factor"] * MNIST_STROKE and steps < 0:
-        return disk_filter(crop, min(-steps, int(width / 4)), ndimage.minimum_filter, np.minimum)
+        return disk_filter(crop, min(-steps, int(width / 4)), filters.minimum_filter, np.minimum)
     return crop
-
-
-def eroded(mask: np.ndarray) -> np.ndarray:
-    """``ndimage.binary_erosion(mask)`` (4-neighbour cross, outside counts as empty) by slicing: a tenth of its cost."""
-    padded = np.pad(mask, 1)
-    centre = padded[1:-1, 1:-1]
-    return centre & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
-
-
-def grown(mask: np.ndarray) -> np.ndarray:
-    """``ndimage.maximum_filter(mask, size=3)`` of a boolean mask (a 3x3 square), by slicing: a third of its cost."""
-    rows = mask.copy()
-    rows[1:] |= mask[:-1]
-    rows[:-1] |= mask[1:]
-    grown = rows.copy()
-    grown[:, 1:] |= rows[:, :-1]
-    grown[:, :-1] |= rows[:, 1:]
-    return grown
 
 
 def disk(radius: int) -> np.ndarray:
@@ -387,7 +365,7 @@ def disk_filter(
     """
     result = None
     for size in disk_rectangles(radius):
-        part = rank_filter(image, size=size)
+        part = rank_filter(image, size)
         result = part if result is None else combine(result, part)
     return result
 
@@ -407,7 +385,7 @@ def disk_rectangles(radius: int) -> tuple[tuple[int, int], ...]:
 def place_by_mass(glyph: np.ndarray) -> np.ndarray:
     """Put the glyph in a 28x28 field so its centre of mass lands where MNIST's does."""
     height, width = glyph.shape
-    row_mass, column_mass = ndimage.center_of_mass(glyph)
+    row_mass, column_mass = filters.center_of_mass(glyph)
     top = round(MNIST_CENTRE - row_mass)
     left = round(MNIST_CENTRE - column_mass)
     top = min(max(top, 0), CANVAS_SIZE - height)

@@ -12,8 +12,8 @@ import itertools
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
+from model.runtime import filters
 from model.runtime.preprocess import INK_THRESHOLD, NoInk, Prepared, bounding_box, ink_map, source_box, to_mnist
 
 NUMBER_WORK_SIZE = 480  # a row of digits needs more working pixels than one digit
@@ -28,17 +28,17 @@ def segment_digits(image: Image.Image) -> list[Prepared]:
         ink, scale = ink_map(image, max_side=NUMBER_WORK_SIZE)
     except NoInk:
         return []
-    labels, count = ndimage.label(ink > INK_THRESHOLD, structure=np.ones((3, 3)))
+    strokes = filters.components(ink > INK_THRESHOLD)
+    labels, count, boxes = strokes.labels, strokes.count, strokes.boxes
     if count == 0:
         return []
-    masses = ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1))
-    boxes = [(cols.start, rows.start, cols.stop, rows.stop) for rows, cols in ndimage.find_objects(labels)]
+    masses = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
     parts = [i for i in range(count) if masses[i] >= MIN_PART_SHARE * masses.sum()]
     row_height = max(boxes[i][3] - boxes[i][1] for i in parts)
     pieces = []
     for group in group_by_column(parts, boxes):
         mask = np.isin(labels, np.asarray(group) + 1)
-        pieces.extend(split_wide(ink * ndimage.binary_dilation(mask), row_height))
+        pieces.extend(split_wide(ink * filters.dilated(mask), row_height))
     prepared = []
     for piece in pieces:
         box = tight_box(piece)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 from model.runtime.calibration import (
     DIGITS,
@@ -21,7 +22,7 @@ from model.runtime.calibration import (
     MNIST_FALSE_REJECT_BUDGET,
     Calibration,
     choose_threshold,
-    fit_temperature,
+    negative_log_likelihood,
 )
 from model.runtime.litert import Classifier, to_input
 from model.training.data import Mnist
@@ -93,3 +94,13 @@ def calibrate(classifier: Classifier, held_out: HeldOut) -> Calibration:
         ]
     )
     return Calibration(temperature, threshold)
+
+
+def fit_temperature(raw: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimises the held-out negative log-likelihood (searched on log T).
+
+    Here, in training, not in ``model.runtime.calibration`` beside ``scaled``: serving installs no SciPy."""
+    result = minimize_scalar(
+        lambda log_t: negative_log_likelihood(raw, labels, float(np.exp(log_t))), bounds=(-3.0, 3.0), method="bounded"
+    )
+    return float(np.exp(result.x))

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from model.runtime import png
+from model.runtime import kernels
 from model.runtime.decode import ImageError, Limits
 from model.runtime.recognizer import NumberImage, NumberRecognition, Recognition, Recognizer
 from model.runtime.worker import Channel
@@ -66,7 +66,7 @@ class LocalEngine:
 
     def __init__(self, recognizer: Recognizer) -> None:
         self.recognizer = recognizer
-        png.compiled_kernel()  # numba loaded now, as a recognizer process does, not during the first frame
+        kernels.warm()  # numba loaded now, as a recognizer process does, not during the first frame
 
     def __call__(
         self, raws: Items, keep: Sequence[bool] | None = None, explain: Sequence[bool] | None = None

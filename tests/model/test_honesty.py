@@ -17,9 +17,8 @@ from model.runtime.calibration import (
     choose_threshold,
     digit_answers,
     expected_calibration_error,
-    fit_temperature,
 )
-from model.training.held_out import held_out_digit_sets, split_validation
+from model.training.held_out import fit_temperature, held_out_digit_sets, split_validation
 from model.training.honesty import measure
 from model.training.train import Recipe
 from model.training.training_data import Counts, generate

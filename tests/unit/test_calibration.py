@@ -10,10 +10,10 @@ from model.runtime.calibration import (
     choose_threshold,
     digit_answers,
     expected_calibration_error,
-    fit_temperature,
     reliability,
     scaled,
 )
+from model.training.held_out import fit_temperature
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -300,13 +300,13 @@ def test_an_animated_png_reads_as_its_first_frame_as_pillow_does(default_image):
     assert_same_bands(buffer.getvalue())
 
 
-def test_without_a_writable_cache_folder_the_kernel_compiles_into_a_temporary_one(tmp_path):
+def test_without_a_writable_cache_folder_the_kernels_compile_into_a_temporary_one(tmp_path):
     """A read-only root file system: numba can write neither beside the source, nor in the user's cache.
-    Numba alone would refuse to define the kernel, and every recognizer process would die at start."""
+    Numba alone would refuse to define the kernels, and every recognizer process would die at start."""
     package = tmp_path / "model" / "runtime"
     package.mkdir(parents=True)
     (package.parent / "__init__.py").write_text("")
-    for name in ("__init__.py", "png.py", "unfilter.py"):
+    for name in ("__init__.py", "png.py", "unfilter.py", "kernels.py", "filters.py", "filter_kernels.py"):
         (package / name).write_bytes((Path(png.__file__).parent / name).read_bytes())
     (package / "__pycache__").write_text("a file where numba wants a folder")  # unwritable, even for root
     home = tmp_path / "home"
@@ -315,7 +315,9 @@ def test_without_a_writable_cache_folder_the_kernel_compiles_into_a_temporary_on
     decode = (
         "import numpy as np, sys; from model.runtime import png; from PIL import Image; import io; "
         "b = io.BytesIO(); Image.new('RGB', (9, 7), (200, 10, 30)).save(b, 'PNG'); "
-        "image = png.luminance(b.getvalue(), 100); print(png.__file__, image.mode, np.asarray(image)[0, 0])"
+        "image = png.luminance(b.getvalue(), 100); print(png.__file__, image.mode, np.asarray(image)[0, 0]); "
+        "from model.runtime import filters; cross = np.eye(4, dtype=bool); "
+        "print(filters.components(cross | cross[::-1]).count)"
     )
     result = subprocess.run(
         [sys.executable, "-c", decode],
@@ -328,7 +330,7 @@ def test_without_a_writable_cache_folder_the_kernel_compiles_into_a_temporary_on
     )
     assert result.returncode == 0, result.stderr[-3000:]
     grays = np.asarray(Image.new("RGB", (1, 1), (200, 10, 30)).convert("L"))[0, 0]
-    assert result.stdout.split() == [str(package / "png.py"), "L", str(grays)]
+    assert result.stdout.split() == [str(package / "png.py"), "L", str(grays), "1"]
     assert "No writable folder for numba's cache" in result.stderr
 
 

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_CODE = ("server", "model/runtime")
 FIRST_PARTY = {"server", "model"}
 DEPTRY = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["deptry"]
-TRAINING_ONLY = {"tensorflow-cpu", "keras", "tqdm"}
+TRAINING_ONLY = {"tensorflow-cpu", "keras", "tqdm", "scipy"}
 INSTALLED = packages_distributions()
 
 
