@@ -9,8 +9,9 @@ recognizer child processes (``server/serving/engines.py``), never on the event l
 for comparison (``bench.live --mode threading``).
 """
 
-import gc
 import os
+
+from server.collector import Collector
 
 os.environ.setdefault("ASYNC_MODE", "eventlet")  # the worker's create_app() reads it
 _threads = os.environ["ASYNC_MODE"] == "threading"
@@ -30,12 +31,10 @@ def post_worker_init(worker) -> None:
     """Start the service's runtime (recognizer processes, results loop, attempt log) as soon as the
     worker has its app, so the first visitor does not wait for it; ``create_app`` itself starts nothing.
 
-    Then freeze what start-up made (Flask, the libraries, the app): a full garbage collection walks
-    every tracked object, and these never become garbage. Measured with ``bench.connections
-    --gc-log``: before the freeze a full collection paused the server 72-96 ms with 20 drawers and
-    143-197 ms with 1,000 idle connections besides, right in the drawers' p99; after it, 3-39 ms with
-    the drawers alone. The idle connections' own objects still cost 86-138 ms a full collection
-    (bench/README.md, bench.connections): what is left of issue 23's crowd."""
-    worker.wsgi.extensions["service"].start()
-    gc.collect()
-    gc.freeze()
+    Then the garbage collector freezes what start-up made and what survives each full collection
+    (``server/collector.py``): a full collection walked every connection's objects and paused all
+    of them, 86-138 ms with 1,000 idle connections (``bench.connections --gc-log``)."""
+    app = worker.wsgi
+    app.extensions["service"].start()
+    app.extensions["collector"] = Collector(app.config["GC_SWEEP_SECONDS"])
+    app.extensions["collector"].start()

@@ -1,6 +1,7 @@
 """The Procfile's processes work as a Heroku-style platform runs them (`bash -c` with PORT set)
 and under a local Procfile runner (honcho)."""
 
+import gc
 import os
 import runpy
 import subprocess
@@ -47,13 +48,19 @@ def test_release_creates_the_schema(tmp_path):
 
 
 def test_gunicorn_starts_the_runtime_after_the_fork(make_app, monkeypatch):
-    """``post_worker_init`` starts the recognizer processes before the first visitor, who then does not wait."""
+    """``post_worker_init`` starts the recognizer processes before the first visitor, who then does not wait,
+    and the web process's garbage collector (server/collector.py) with its sweep."""
     monkeypatch.setenv("ASYNC_MODE", "threading")  # the file sets a default in os.environ: not in this process
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    app = make_app()
+    app = make_app(GC_SWEEP_SECONDS=300.0)
     assert not app.extensions["service"].started
     config["post_worker_init"](types.SimpleNamespace(wsgi=app))
-    assert app.extensions["service"].started
+    try:
+        assert app.extensions["service"].started
+        assert app.extensions["collector"].sweep_seconds == 300.0
+        assert gc.get_freeze_count() > 0
+    finally:
+        app.extensions["collector"].stop()
 
 
 def test_web_process_serves_the_app_and_the_protocol(tmp_path, seven_frame):
