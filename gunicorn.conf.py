@@ -11,8 +11,6 @@ for comparison (``bench.live --mode threading``).
 
 import os
 
-from server.collector import Collector
-
 os.environ.setdefault("ASYNC_MODE", "eventlet")  # the worker's create_app() reads it
 _threads = os.environ["ASYNC_MODE"] == "threading"
 
@@ -34,6 +32,8 @@ def post_worker_init(worker) -> None:
     Then the garbage collector freezes what start-up made and what survives each full collection
     (``server/collector.py``): a full collection walked every connection's objects and paused all
     of them, 86-138 ms with 1,000 idle connections (``bench.connections --gc-log``)."""
+    from server.collector import Collector  # here, in the worker: the master imports none of the server (26 MB)
+
     app = worker.wsgi
     app.extensions["service"].start()
     app.extensions["collector"] = Collector(app.config["GC_SWEEP_SECONDS"])
