@@ -30,6 +30,7 @@ from pathlib import Path
 import psutil
 import requests
 
+from bench.live import RECOGNIZER, TEMPLATE, WEB, process_roles
 from bench.timing import machine
 from tests.support.runtime_env import installed_megabytes, runtime_home, site_packages, this_site_packages
 from tests.support.server_process import start_server, stop_server
@@ -77,15 +78,17 @@ def proportional_share(pid: int) -> int:
     raise ValueError(f"no Pss line for {pid}")
 
 
-def describe(process: psutil.Process, root: psutil.Process) -> str:
-    words = process.cmdline()
+NAMES = {
+    RECOGNIZER: "recognizer process",
+    TEMPLATE: "recognizer template (the recognizers are forked from it)",
+    WEB: "gunicorn worker (the web process)",
+}
+
+
+def describe(process: psutil.Process, root: psutil.Process, roles: dict[int, str]) -> str:
     if process.pid == root.pid:
         return "gunicorn master"
-    if "model.runtime.worker" in words:
-        return "recognizer process"
-    if process.ppid() == root.pid:
-        return "gunicorn worker (the web process)"
-    return " ".join(words)[:60]
+    return NAMES.get(roles[process.pid], " ".join(process.cmdline())[:60])
 
 
 def wait_ok(base: str, timeout: float = 60) -> None:
@@ -105,7 +108,8 @@ def idle_memory(python: str, label: str, settle: float) -> None:
             time.sleep(settle)
             root = psutil.Process(process.pid)
             tree = [root, *root.children(recursive=True)]
-            rows = [(describe(p, root), p.pid, proportional_share(p.pid), p.memory_info().rss) for p in tree]
+            roles = process_roles(tree)
+            rows = [(describe(p, root, roles), p.pid, proportional_share(p.pid), p.memory_info().rss) for p in tree]
         finally:
             stop_server(process)
     pss, rss = sum(row[2] for row in rows), sum(row[3] for row in rows)

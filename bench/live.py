@@ -52,6 +52,7 @@ import psutil
 import socketio
 
 from bench.timing import machine, median_ms, percentiles
+from model.runtime.template import TEMPLATE_NAME
 from tests.support.server_process import free_port, running_server, wait_healthy
 
 FRAMES = Path(__file__).resolve().parent / "frames"
@@ -211,23 +212,42 @@ class ServerProcesses:
 
     def cpu_by_role(self) -> dict[str, float]:
         """CPU seconds (user + system) per process, named for its role: each recognizer process
-        (``recognizer 1``, ``recognizer 2``... by pid), ``web`` (the process that runs the event loop: the
-        recognizers' parent, or the only process), and ``other`` (gunicorn's master, a shell)."""
+        (``recognizer 1``, ``recognizer 2``... by pid), ``template`` (the process they are forked from),
+        ``web`` (the process that runs the event loop: the template's parent, or the only process), and
+        ``other`` (gunicorn's master, a shell)."""
         seconds: dict[str, float] = {}
         processes = [self.root, *self.root.children(recursive=True)]
-        recognizers = sorted(
-            (process for process in processes if "model.runtime.worker" in " ".join(process.cmdline())),
-            key=lambda process: process.pid,
-        )
-        web = {recognizer.ppid() for recognizer in recognizers} or {self.root.pid}
+        roles = process_roles(processes)
+        recognizers = sorted((process for process in processes if roles[process.pid] == RECOGNIZER), key=pid_of)
         for process in processes:
             with contextlib.suppress(psutil.NoSuchProcess):
-                if process in recognizers:
+                role = roles[process.pid]
+                if role == RECOGNIZER:
                     role = f"recognizer {recognizers.index(process) + 1}"
-                else:
-                    role = "web" if process.pid in web else "other"
                 seconds[role] = seconds.get(role, 0.0) + sum(process.cpu_times()[:2])
         return seconds
+
+
+RECOGNIZER, TEMPLATE, WEB, OTHER = "recognizer", "template", "web", "other"
+
+
+def pid_of(process: psutil.Process) -> int:
+    return process.pid
+
+
+def process_roles(processes: list[psutil.Process]) -> dict[int, str]:
+    """Each server process's role: the template (``model/runtime/template.py``), the recognizers forked from it
+    (its children), the web process (the template's parent; else the first process) and the others."""
+    template = next((process for process in processes if process.name() == TEMPLATE_NAME), None)
+    roles = dict.fromkeys((process.pid for process in processes), OTHER)
+    if template is None:
+        roles[processes[0].pid] = WEB
+        return roles
+    roles[template.pid], roles[template.ppid()] = TEMPLATE, WEB
+    for process in processes:
+        if process.ppid() == template.pid:
+            roles[process.pid] = RECOGNIZER
+    return roles
 
 
 def load(

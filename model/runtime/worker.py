@@ -1,17 +1,14 @@
-"""The recognizer's end of a pipe: what a recognizer child process runs (``server/serving/engines.py`` starts it).
+"""The recognizer's end of its socket: the loop a recognizer process runs (forked by ``template.py``).
 
-    python -m model.runtime.worker MODEL CARD MAX_BYTES MAX_PIXELS MAX_STORED_BYTES
-
-It lives in ``model`` so that the child imports only what recognition needs (NumPy,
-SciPy, Pillow, LiteRT), not the web server: about 23 MB less per child, and nothing of
+It lives in ``model`` so that the recognizer imports only what recognition needs (NumPy,
+Pillow, LiteRT, numba), not the web server: about 23 MB less per process, and nothing of
 the server's concurrency (eventlet's monkey-patching stays in the web process). Batches
-come in on stdin and results go out on stdout as length-prefixed pickles (``Channel``):
-plain pipes, which a green thread and a real thread wait on alike.
+come in and results go out as length-prefixed pickles (``Channel``) over a Unix socket,
+which a green thread and a real thread wait on alike.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
 import struct
 import sys
@@ -94,16 +91,3 @@ def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) 
                 if isinstance(recognition, Recognition):
                     _ = recognition.preview_png  # encoded here, off the server's GIL; it travels in the pickle
         connection.send(results)
-
-
-def main() -> None:
-    """Serve on stdin and stdout; whatever a library prints goes to stderr, never into the protocol."""
-    model_path, card_path, max_bytes, max_pixels, max_stored_bytes = sys.argv[1:6]
-    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    channel = Channel(sys.stdin.buffer, protocol_out)
-    serve(channel, model_path, card_path, Limits(int(max_bytes), int(max_pixels), int(max_stored_bytes)))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,10 +1,10 @@
 """Where a batch of frames is recognized: in the worker thread itself, or in a child process.
 
-Decoding and preprocessing a frame is a few hundred small NumPy, SciPy and Pillow calls:
+Decoding and preprocessing a frame is a few hundred small NumPy and Pillow calls:
 in threads they all wait for the one GIL, so the server uses a single core however many
 the machine has, and the Socket.IO work of every connection waits behind them. A
 ``RecognizerProcess`` moves that work to a child process that owns its own recognizer;
-the server only sends raw image bytes down a pipe and gets Recognitions back (preview
+the server only sends raw image bytes down a socket and gets Recognitions back (preview
 PNG included). A child that dies (a decoder crash, the OOM killer) or hangs past
 ``batch_timeout`` costs only the batch it was working on; a fresh child takes over.
 
@@ -20,21 +20,19 @@ processes; the queue's own tests use it too.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
 from model.runtime import kernels
 from model.runtime.decode import ImageError, Limits
 from model.runtime.recognizer import NumberImage, NumberRecognition, Recognition, Recognizer
 from model.runtime.worker import Channel
+from server.serving.forking import recognizer_template
 
-ROOT = Path(__file__).resolve().parents[2]  # where ``python -m model.runtime.worker`` finds ``model``
 log = logging.getLogger("digits.engines")
 Recognitions = list[Recognition | NumberRecognition | ImageError]
 Items = Sequence[bytes | NumberImage]  # a digit's image bytes, or an image to read as a number
@@ -87,10 +85,11 @@ class LocalEngine:
 class RecognizerProcess:
     """A recognizer in a child process, used by one worker thread at a time.
 
-    The child is ``python -m model.runtime.worker`` on plain pipes: a batch is a blocking write
-    and read, which under eventlet (``subprocess`` is green there) parks only the green
-    worker thread. A watchdog kills a child that overruns ``batch_timeout``, which ends
-    that read, so the hot path needs no timeout of its own.
+    The child is forked by the recognizer template (``server/serving/forking.py``), so it shares
+    the template's loaded libraries and compiled kernels, and talks over a Unix socket: a batch is a
+    blocking write and read, which under eventlet (the socket is green there) parks only the green
+    worker thread. A watchdog kills a child that overruns ``batch_timeout``, which ends that
+    read, so the hot path needs no timeout of its own.
     """
 
     def __init__(self, model_path: str, card_path: str, limits: Limits, batch_timeout: float = 30.0) -> None:
@@ -104,14 +103,10 @@ class RecognizerProcess:
 
     def _start(self) -> None:
         model_path, card_path, limits = self._args
-        limits_args = [str(limits.max_bytes), str(limits.max_pixels), str(limits.max_stored_bytes)]
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "model.runtime.worker", model_path, card_path, *limits_args],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        self._connection = Channel(self._process.stdout, self._process.stdin)
+        settings = {"model_path": model_path, "card_path": card_path, **dataclasses.asdict(limits)}
+        self._process, self._socket = recognizer_template().spawn(settings)
+        self._files = (self._socket.makefile("rb"), self._socket.makefile("wb"))
+        self._connection = Channel(*self._files)
 
     def __call__(
         self, raws: Items, keep: Sequence[bool] | None = None, explain: Sequence[bool] | None = None
@@ -158,22 +153,17 @@ class RecognizerProcess:
         return self._process.pid
 
     def _exit_code(self) -> int | None:
-        try:
-            return self._process.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            return None
+        return self._process.wait(timeout=1)
 
     def _restart(self) -> None:
         self._stop()
         self._start()
 
     def _stop(self) -> None:
-        for pipe in (self._process.stdin, self._process.stdout):
+        for end in (*self._files, self._socket):
             with contextlib.suppress(OSError):
-                pipe.close()  # the child's read ends and it exits
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+                end.close()  # the child's read ends and it exits
+        if self._process.wait(timeout=5) is None:
             self._process.kill()
             self._process.wait(timeout=5)
 

@@ -7,9 +7,17 @@ import sqlite3
 import psutil
 import pytest
 
+from server.serving.forking import recognizer_template
+
 
 def children() -> set[int]:
     return {child.pid for child in psutil.Process().children(recursive=True)}
+
+
+def recognizers() -> set[int]:
+    """The recognizer processes: forked by this process's recognizer template (server/serving/forking.py)."""
+    template = recognizer_template().pid
+    return {child.pid for child in psutil.Process().children(recursive=True) if child.ppid() == template}
 
 
 def tables(path) -> set[str]:
@@ -25,10 +33,11 @@ def test_create_app_starts_nothing_until_first_use(make_app):
     digits = app.extensions["service"]
     assert not digits.started
     assert (digits.recognizer, digits.queue, digits.log, digits.results) == (None, None, None, None)
-    assert children() == before, "no recognizer process before the first request"
+    assert children() == before, "no recognizer process (nor template) before the first request"
+    recognizers_before = recognizers()
     assert app.test_client().get("/healthz").json["model"]["workers"] == {"ready": 2, "total": 2}
     assert digits.started
-    assert len(children() - before) == 2
+    assert len(recognizers() - recognizers_before) == 2
 
 
 def test_a_socket_connection_starts_the_runtime_too(make_app):
