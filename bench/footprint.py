@@ -17,6 +17,10 @@
   libraries, so its share is what a machine running only this server pays) and from this
   interpreter, ``.venv``'s, as ``make run`` serves (its share falls when other processes,
   say other test servers, map the same libraries). ``--python`` picks one interpreter.
+* **After work**: then 20 drawers send the page's frames for ``--busy`` seconds (default 20), and
+  the same table is taken again once they stop: the pages a recognizer process writes while it
+  works become its own, so its share grows from what it shared with the template. No target;
+  reported so that the idle figure is not the only one.
 """
 
 from __future__ import annotations
@@ -30,13 +34,14 @@ from pathlib import Path
 import psutil
 import requests
 
-from bench.live import RECOGNIZER, TEMPLATE, WEB, process_roles
+from bench.live import RECOGNIZER, TEMPLATE, UNLIMITED, WEB, load, process_roles
 from bench.timing import machine
 from tests.support.runtime_env import installed_megabytes, runtime_home, site_packages, this_site_packages
 from tests.support.server_process import start_server, stop_server
 
 INSTALLED_TARGET_MB = 450
 PSS_TARGET_MB = 300
+BUSY_DRAWERS = 20
 MB = 1024 * 1024
 
 
@@ -100,20 +105,16 @@ def wait_ok(base: str, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-def idle_memory(python: str, label: str, settle: float) -> None:
-    with tempfile.TemporaryDirectory(prefix="digits-footprint-") as folder:
-        process, base = start_server(Path(folder), command=[python, "-m", "server"])
-        try:
-            wait_ok(base)
-            time.sleep(settle)
-            root = psutil.Process(process.pid)
-            tree = [root, *root.children(recursive=True)]
-            roles = process_roles(tree)
-            rows = [(describe(p, root, roles), p.pid, proportional_share(p.pid), p.memory_info().rss) for p in tree]
-        finally:
-            stop_server(process)
+def memory_table(root: psutil.Process) -> list[tuple[str, int, int, int]]:
+    """(role, pid, PSS, RSS) of every process of the server."""
+    tree = [root, *root.children(recursive=True)]
+    roles = process_roles(tree)
+    return [(describe(p, root, roles), p.pid, proportional_share(p.pid), p.memory_info().rss) for p in tree]
+
+
+def print_table(rows: list[tuple[str, int, int, int]], heading: str) -> None:
     pss, rss = sum(row[2] for row in rows), sum(row[3] for row in rows)
-    print(f"## Idle memory, {label}: `{python} -m server`, {settle:.0f} s after /healthz said ok\n")
+    print(f"## {heading}\n")
     print("| process | pid | PSS (MB) | RSS (MB) |")
     print("|---|---:|---:|---:|")
     for name, pid, share, resident in rows:
@@ -125,11 +126,31 @@ def idle_memory(python: str, label: str, settle: float) -> None:
     print(f"resident sum (shared libraries counted per process): {rss / MB:.0f} MB\n")
 
 
+def idle_memory(python: str, label: str, settle: float, busy: float) -> None:
+    with tempfile.TemporaryDirectory(prefix="digits-footprint-") as folder:
+        process, base = start_server(Path(folder), command=[python, "-m", "server"], **UNLIMITED)
+        try:
+            wait_ok(base)
+            time.sleep(settle)
+            root = psutil.Process(process.pid)
+            idle = memory_table(root)
+            if busy > 0:
+                load(base, BUSY_DRAWERS, busy, 0, None)
+                time.sleep(settle)
+                after = memory_table(root)
+        finally:
+            stop_server(process)
+    print_table(idle, f"Idle memory, {label}: `{python} -m server`, {settle:.0f} s after /healthz said ok")
+    if busy > 0:
+        print_table(after, f"After work, {label}: {BUSY_DRAWERS} drawers for {busy:.0f} s, then {settle:.0f} s idle")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--python", help="serve from this interpreter only (default: the serving env's, then this one)")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds idle after /healthz says ok")
     parser.add_argument("--no-install-size", action="store_true", help="skip the serving environment")
+    parser.add_argument("--busy", type=float, default=20.0, help="seconds of 20 drawers before the second table")
     args = parser.parse_args()
     print(f"# Footprint ({machine()})\n")
     servers = [(args.python, "this interpreter")] if args.python else []
@@ -140,7 +161,7 @@ def main() -> None:
     if not args.python:
         servers.append((sys.executable, "this interpreter (make run's .venv)"))
     for python, label in servers:
-        idle_memory(python, label, args.settle)
+        idle_memory(python, label, args.settle, args.busy)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ cost little more than one (``python -m bench.footprint``), and a recognizer that
 one is ready in milliseconds.
 
 The request comes over a Unix socket of datagrams (``SOCK_SEQPACKET``): the recognizer's settings
-as JSON, with the recognizer's end of its own socket to the web process passed along
+as JSON, with the recognizer's ends of its two pipes to the web process passed along
 (``SCM_RIGHTS``). The answer is the new process's pid. The forked recognizer serves
-``model.runtime.worker.serve`` on that socket until the web process closes it. The template
+``model.runtime.worker.serve`` on those pipes until the web process closes them. The template
 ends when the web process does (its control socket closes); it never reads an image itself.
 """
 
@@ -43,30 +43,33 @@ def name_process(name: str) -> None:
         Path("/proc/self/comm").write_text(name)
 
 
-def recognize(connection: socket.socket, settings: dict) -> None:
-    """A forked recognizer's life: serve batches on ``connection`` until the web process closes it."""
+def recognize(descriptors: list[int], settings: dict) -> None:
+    """A forked recognizer's life: serve batches from its pipes until the web process closes them."""
     name_process(RECOGNIZER_NAME)
-    connection.setblocking(True)  # eventlet made the web process's socket non-blocking, and the flag came along
-    reader, writer = connection.makefile("rb"), connection.makefile("wb")
+    for descriptor in descriptors:
+        os.set_blocking(descriptor, True)  # a flag of the pipe's end, which eventlet may have set where it came from
+    reader, writer = os.fdopen(descriptors[0], "rb"), os.fdopen(descriptors[1], "wb")
     limits = Limits(settings["max_bytes"], settings["max_pixels"], settings["max_stored_bytes"])
     serve(Channel(reader, writer), settings["model_path"], settings["card_path"], limits)
 
 
-def fork_recognizer(control: socket.socket, settings: dict, descriptor: int) -> int:
-    """Fork a recognizer on ``descriptor``; in the template, the child's pid (the child never returns)."""
+def fork_recognizer(control: socket.socket, settings: dict, descriptors: list[int]) -> int:
+    """Fork a recognizer on its two pipes (read, write); in the template, the child's pid (the child never
+    returns)."""
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
             control.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            recognize(socket.socket(fileno=descriptor), settings)
+            recognize(descriptors, settings)
         except BaseException as error:  # a recognizer reports and exits: it must never return into the loop
             print(f"recognizer process {os.getpid()}: {error!r}", file=sys.stderr)
             code = 1
         finally:
             os._exit(code)
-    os.close(descriptor)
+    for descriptor in descriptors:
+        os.close(descriptor)
     return pid
 
 
@@ -78,10 +81,10 @@ def main() -> None:
     gc.collect()
     gc.freeze()  # what is loaded now stays on pages the recognizers share
     while True:
-        message, descriptors, _, _ = socket.recv_fds(control, MAX_REQUEST, 1)
+        message, descriptors, _, _ = socket.recv_fds(control, MAX_REQUEST, 2)
         if not message:
             return  # the web process is gone
-        pid = fork_recognizer(control, json.loads(message), descriptors[0])
+        pid = fork_recognizer(control, json.loads(message), descriptors)
         control.sendall(PID.pack(pid))
 
 

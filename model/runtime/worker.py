@@ -1,10 +1,10 @@
-"""The recognizer's end of its socket: the loop a recognizer process runs (forked by ``template.py``).
+"""The recognizer's end of its pipes: the loop a recognizer process runs (forked by ``template.py``).
 
 It lives in ``model`` so that the recognizer imports only what recognition needs (NumPy,
 Pillow, LiteRT, numba), not the web server: about 23 MB less per process, and nothing of
 the server's concurrency (eventlet's monkey-patching stays in the web process). Batches
-come in and results go out as length-prefixed pickles (``Channel``) over a Unix socket,
-which a green thread and a real thread wait on alike.
+come in and results go out as length-prefixed pickles (``Channel``) on plain pipes, which
+a green thread and a real thread wait on alike.
 """
 
 from __future__ import annotations

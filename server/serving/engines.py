@@ -4,7 +4,7 @@ Decoding and preprocessing a frame is a few hundred small NumPy and Pillow calls
 in threads they all wait for the one GIL, so the server uses a single core however many
 the machine has, and the Socket.IO work of every connection waits behind them. A
 ``RecognizerProcess`` moves that work to a child process that owns its own recognizer;
-the server only sends raw image bytes down a socket and gets Recognitions back (preview
+the server only sends raw image bytes down a pipe and gets Recognitions back (preview
 PNG included). A child that dies (a decoder crash, the OOM killer) or hangs past
 ``batch_timeout`` costs only the batch it was working on; a fresh child takes over.
 
@@ -86,8 +86,8 @@ class RecognizerProcess:
     """A recognizer in a child process, used by one worker thread at a time.
 
     The child is forked by the recognizer template (``server/serving/forking.py``), so it shares
-    the template's loaded libraries and compiled kernels, and talks over a Unix socket: a batch is a
-    blocking write and read, which under eventlet (the socket is green there) parks only the green
+    the template's loaded libraries and compiled kernels, and talks over two pipes: a batch is a
+    blocking write and read, which under eventlet (the pipes are green there) parks only the green
     worker thread. A watchdog kills a child that overruns ``batch_timeout``, which ends that
     read, so the hot path needs no timeout of its own.
     """
@@ -104,9 +104,9 @@ class RecognizerProcess:
     def _start(self) -> None:
         model_path, card_path, limits = self._args
         settings = {"model_path": model_path, "card_path": card_path, **dataclasses.asdict(limits)}
-        self._process, self._socket = recognizer_template().spawn(settings)
-        self._files = (self._socket.makefile("rb"), self._socket.makefile("wb"))
-        self._connection = Channel(*self._files)
+        self._process, reader, writer = recognizer_template().spawn(settings)
+        self._files = (reader, writer)
+        self._connection = Channel(reader, writer)
 
     def __call__(
         self, raws: Items, keep: Sequence[bool] | None = None, explain: Sequence[bool] | None = None
@@ -160,7 +160,7 @@ class RecognizerProcess:
         self._start()
 
     def _stop(self) -> None:
-        for end in (*self._files, self._socket):
+        for end in self._files:
             with contextlib.suppress(OSError):
                 end.close()  # the child's read ends and it exits
         if self._process.wait(timeout=5) is None:

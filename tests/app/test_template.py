@@ -2,7 +2,7 @@
 
 They share its loaded libraries and compiled kernels (``python -m bench.footprint`` measures the
 memory); here: who their parent is, that a template that died is replaced, that a recognizer left
-idle under eventlet still answers (the socket it inherits was made non-blocking by eventlet).
+idle under eventlet still answers (what it inherits may have been made non-blocking by eventlet).
 (A dead or hung recognizer being replaced is tests/app/test_engines.py's.)
 """
 
@@ -67,15 +67,15 @@ from model.runtime.recognizer import Recognizer
 from server.serving.engines import RecognizerProcess
 from tests.support.images import blank_png
 engine = RecognizerProcess(str(card.TFLITE_PATH), str(card.CARD_PATH), Recognizer.load().limits)
-eventlet.sleep(1.5)  # idle: the recognizer waits on its socket meanwhile
+eventlet.sleep(1.5)  # idle: the recognizer waits on its pipe meanwhile
 print(engine.alive(), engine([blank_png(40)])[0].reason)
 engine.close()
 """
 
 
 def test_a_recognizer_left_idle_under_eventlet_still_answers():
-    """eventlet makes every socket it creates non-blocking; the recognizer's end crosses into the fork with that
-    flag, and a non-blocking read with nothing to read yet ended the recognizer at once."""
+    """eventlet makes the files and sockets it wraps non-blocking; a recognizer's end that crossed into the fork
+    with that flag (a socket's, at first) ended it at once: a non-blocking read with nothing to read yet."""
     result = subprocess.run(
         [sys.executable, "-c", IDLE_UNDER_EVENTLET], cwd=ROOT, capture_output=True, text=True, timeout=120
     )

@@ -62,3 +62,11 @@ def test_the_sweeper_sweeps_on_its_own():
     finally:
         collector.stop()
     assert gc.get_freeze_count() == 0, "stopped, nothing stays frozen"
+
+
+def test_settle_freezes_what_exists_now(collector):
+    """A new connection's objects are frozen as it is admitted: no full collection ever walks them."""
+    before = gc.get_freeze_count()
+    connection = [Node() for _ in range(1_000)]
+    collector.settle()
+    assert gc.get_freeze_count() >= before + len(connection)
