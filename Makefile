@@ -81,6 +81,7 @@ bench: $(DEV) $(MNIST) system-deps
 	$(PY) -m bench.live --binary
 	$(PY) -m bench.connections
 	$(PY) -m bench.classroom
+	$(PY) -m bench.flood
 	$(PY) -m bench.png_decoders
 	$(PY) -m bench.footprint
 	$(PY) -m bench.browser

@@ -30,7 +30,16 @@ from pathlib import Path
 import requests
 import socketio
 
-from bench.live import UNLIMITED, WARM_UP_DRAWERS, WARM_UP_SECONDS, ServerProcesses, load, procfile_web
+from bench.live import (
+    UNLIMITED,
+    WARM_UP_DRAWERS,
+    WARM_UP_SECONDS,
+    WEB,
+    ServerProcesses,
+    load,
+    process_roles,
+    procfile_web,
+)
 from bench.timing import machine, percentiles
 from tests.support.crowd import Crowd
 from tests.support.server_process import running_server
@@ -133,15 +142,31 @@ def drawers_with_health(base: str, drawers: int, seconds: float) -> tuple[dict, 
 GC_LOG = Path(__file__).resolve().parent / "gc_log"
 
 
-def full_collections(folder: Path, start: float, end: float) -> dict:
-    """The server's generation-2 collections between ``start`` and ``end`` (epoch s): count and pauses in ms."""
-    pauses = [
-        float(pause)
+def full_collections(folder: Path, start: float, end: float, pids: set[int]) -> dict:
+    """The generation-2 collections of the processes ``pids`` between ``start`` and ``end`` (epoch s): count and
+    pauses in ms."""
+    collections = [
+        (float(pause), int(freed))
         for log in folder.glob("gc-*.log")
-        for at, pause, _ in (line.split() for line in log.read_text().splitlines())
+        if int(log.stem.split("-")[1]) in pids
+        for at, pause, freed in (line.split() for line in log.read_text().splitlines())
         if start <= float(at) <= end
     ]
-    return {"count": len(pauses), "max_ms": max(pauses, default=0.0), "total_ms": sum(pauses)}
+    pauses = [pause for pause, _ in collections]
+    return {
+        "count": len(pauses),
+        "max_ms": max(pauses, default=0.0),
+        "total_ms": sum(pauses),
+        "freed": sum(freed for _, freed in collections),
+    }
+
+
+def web_and_others(server: ServerProcesses) -> tuple[set[int], set[int]]:
+    """The web process's pid (whose pauses stop every connection), and every other server process's."""
+    processes = [server.root, *server.root.children(recursive=True)]
+    roles = process_roles(processes)
+    web = {pid for pid, role in roles.items() if role == WEB}
+    return web, set(roles) - web
 
 
 def timed(function, *args):
@@ -218,12 +243,15 @@ def main() -> None:
                     flush=True,
                 )
             if args.gc_log:
+                web, others = web_and_others(server)
                 for name, (start, end) in run["windows"].items():
-                    collections = full_collections(gc_folder, start, end)
-                    print(
-                        f"| {number} | full GCs while the drawers drew {name}: {collections['count']}, "
-                        f"longest {collections['max_ms']:.1f} ms, {collections['total_ms']:.0f} ms in all | | | | | |"
-                    )
+                    for who, pids in (("the web process", web), ("the other processes", others)):
+                        collections = full_collections(gc_folder, start, end, pids)
+                        print(
+                            f"| {number} | full GCs of {who} while the drawers drew {name}: {collections['count']}, "
+                            f"longest {collections['max_ms']:.1f} ms, {collections['total_ms']:.0f} ms in all, "
+                            f"{collections['freed']:,} objects freed | | | | | |"
+                        )
             print(
                 f"| {number} | p99 with / without the crowd: {run['crowded']['p99'] / run['alone']['p99']:.2f}x; "
                 f"{run['connected']} of {args.crowd} still connected, joined in {run['connect_s']:.1f} s, "

@@ -24,9 +24,9 @@ def median_ms(function: Callable[[], object], repeat: int = 200, warmup: int = 1
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
     if not samples_ms:
-        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan")}
-    values = np.percentile(samples_ms, [50, 95, 99])
-    return {"p50": float(values[0]), "p95": float(values[1]), "p99": float(values[2])}
+        return {"p50": float("nan"), "p90": float("nan"), "p95": float("nan"), "p99": float("nan")}
+    values = np.percentile(samples_ms, [50, 90, 95, 99])
+    return {"p50": float(values[0]), "p90": float(values[1]), "p95": float(values[2]), "p99": float(values[3])}
 
 
 def machine() -> str:

@@ -11,10 +11,13 @@ So the survivors of every full collection are frozen (``gc.freeze``: moved to a 
 generation that collections skip), and the next one walks only what arrived since. That also
 makes full collections rarer: CPython runs one only when the objects promoted since the last
 exceed a quarter of those that survived it, and the frozen ones still count there. A new
-connection is frozen as soon as it is admitted (``settle``, from the connect handler): a class
-of thirty joining, or a thousand kiosks coming back after a network cut, would otherwise be
-walked by the next full collection, 16-54 ms with a thousand (``bench.connections --gc-log``).
-Freezing is a splice of lists: it costs the same for one object as for a million.
+connection is frozen as soon as it is admitted (``settle``, from the connect handler), so a
+class joining, or a thousand kiosks coming back after a network cut, is not left for the next
+full collection to walk. Freezing is a splice of lists: it costs the same for one object as for
+a million. What this left is measured, not explained: with a thousand idle connections one
+full collection of the web process in most ten-second windows still takes 24-52 ms, walking
+(it frees a few thousand objects, as without the crowd); freezing again a second after each
+wave of connections did not change it (``bench.connections --gc-log``, bench/README.md).
 
 Reference counting frees frozen objects as ever. Only a reference cycle among them that is
 dropped (some closed connections leave one) waits, for the sweep: every ``GC_SWEEP_SECONDS``
