@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from model.runtime import kernels
 from model.runtime.decode import Limits
 from model.runtime.recognizer import NumberImage, NumberRecognition, Recognition, Recognizer
 
@@ -78,7 +77,6 @@ def serve(connection: Channel, model_path: str, card_path: str, limits: Limits) 
     """A batch of raw images in, one Recognition (a NumberRecognition for a NumberImage) or ImageError
     per image out, until the pipe closes."""
     recognizer = Recognizer.load(Path(model_path), Path(card_path), limits)
-    kernels.warm()  # the kernels loaded (or compiled, once per machine) before the first frame waits on them
     while True:
         try:
             wanted, raws, keep, explain = connection.recv()
