@@ -40,6 +40,7 @@ from server.api.routes import api, register_error_handlers
 from server.config import ROOT, load_config
 from server.extensions import socketio
 from server.live import handlers  # noqa: F401  (importing it registers the Socket.IO handlers)
+from server.live.event_context import App
 from server.live.websocket import NoCompression, limit_message_size
 from server.logs import configure_logging, redacted
 from server.serving.service import RecognitionService
@@ -82,7 +83,7 @@ def content_security_policy(host: str) -> str:
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config = load_config(test_config)
     configure_logging()
-    app = Flask(__name__, static_folder=str(ROOT / "frontend"), static_url_path="/static")
+    app = App(__name__, static_folder=str(ROOT / "frontend"), static_url_path="/static")
     app.config.update(config)
     app.config["TEACHER_TOKEN"], new_token = ensure_teacher_token(config)
     if new_token:  # first start: the only time the link is logged (python -m server prints it every start)

@@ -1,31 +1,31 @@
-"""The web process's garbage collector: full collections walk only what is new.
+"""The web process's garbage collector: no collection walks the connections.
 
 A full (generation-2) collection walks every object the collector tracks, and the process waits
 for it. The long-lived objects of a web process are start-up's (Flask, the libraries, the app)
-and every open connection's (its socket, green thread and Socket.IO session): with 1,000 idle
-connections a full collection paused every drawer 86-138 ms, right in their p99, even with
-start-up's objects frozen (``python -m bench.connections --gc-log``, bench/README.md). Almost
-none of them become garbage while their connection is open.
+and every open connection's (its socket, green thread and Socket.IO session, and the ping
+machinery each ping makes anew: eventlet Timers, bound methods, Engine.IO packets). With 1,000
+idle connections a full collection paused every drawer 86-138 ms, right in their p99, even with
+start-up's objects frozen; freezing what survived each full collection and each new connection
+left 24-52 ms, the ping machinery (a census of one such collection: 32,000 objects, 2,900 eventlet
+Timers, 3,800 bound methods, 1,500 Engine.IO packets; ``python -m bench.connections --gc-log``,
+bench/README.md).
 
-So the survivors of every full collection are frozen (``gc.freeze``: moved to a permanent
-generation that collections skip), and the next one walks only what arrived since. That also
-makes full collections rarer: CPython runs one only when the objects promoted since the last
-exceed a quarter of those that survived it, and the frozen ones still count there. A new
-connection is frozen as soon as it is admitted (``settle``, from the connect handler), so a
-class joining, or a thousand kiosks coming back after a network cut, is not left for the next
-full collection to walk. Freezing is a splice of lists: it costs the same for one object as for
-a million. What this leaves: with a thousand idle connections one full collection of the web
-process in most ten-second windows still takes 24-52 ms. A census of what it walked (32,000
-objects: 2,900 eventlet Timers, 3,800 bound methods, 1,500 engine.io Packets, their tuples) is
-the crowd's ping machinery, made anew every ping, so no freeze at connect catches it. Freezing
-everything every second removes the pause, but also freezes each frame's reference cycles
-before they are collected: the web process grew 37 MB in 90 s of drawing instead of 3 MB. Not
-done; bench/README.md has the numbers.
+So whatever survives a collection of generation 1 or 2 is frozen (``gc.freeze``: moved to a
+permanent generation that collections skip). An object is looked at by two young collections,
+which free whatever reference cycle it was part of and already dropped, and is then left alone:
+no collection walks the crowd, and a full collection walks only what arrived since the last young
+one. Freezing is a splice of lists: it costs the same for one object as for a million.
+
+This is safe for memory only because the served path makes no reference cycles: a cycle still
+alive when it is frozen waits for the sweep below once it is dropped. The last per-frame cycle
+(Flask matching every Socket.IO event's ``/socket.io`` path and keeping the ``NotFound`` with its
+traceback, ``server/live/event_context.py``) is gone, and ``tests/app/test_reference_cycles.py``
+checks that a frame, a final attempt, a REST prediction and an idle connection's pings leave none.
+Before that fix, freezing this often grew the web process 37 MB in 90 s of drawing.
 
 Reference counting frees frozen objects as ever. Only a reference cycle among them that is
-dropped (some closed connections leave one) waits, for the sweep: every ``GC_SWEEP_SECONDS``
-everything is unfrozen, collected once and frozen again. One long pause every ten minutes
-instead of one every few seconds of drawing.
+dropped (a closed connection leaves one or two) waits, for the sweep: every ``GC_SWEEP_SECONDS``
+everything is unfrozen, collected once and frozen again. One long pause every ten minutes.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ log = logging.getLogger("digits.collector")
 
 
 class Collector:
-    """Freezes the survivors of every full collection; sweeps everything every ``sweep_seconds`` (0: never)."""
+    """Freezes the survivors of generation 1 and 2 collections; sweeps all every ``sweep_seconds`` (0: never)."""
 
     def __init__(self, sweep_seconds: float) -> None:
         self.sweep_seconds = sweep_seconds
@@ -64,10 +64,6 @@ class Collector:
             gc.callbacks.remove(self._after_collection)
         gc.unfreeze()
 
-    def settle(self) -> None:
-        """A connection was admitted: freeze what exists now (its session, socket and green thread among it)."""
-        gc.freeze()
-
     def sweep(self) -> int:
         """Collect everything once, frozen objects included; the objects freed."""
         started = time.perf_counter()
@@ -78,7 +74,7 @@ class Collector:
         return freed
 
     def _after_collection(self, phase: str, info: dict) -> None:
-        if phase == "stop" and info["generation"] == 2:
+        if phase == "stop" and info["generation"] >= 1:
             gc.freeze()
 
     def _sweep_every(self) -> None:

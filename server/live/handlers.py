@@ -99,8 +99,6 @@ def connect(auth: Any = None) -> None:
         if (wait := service().address_limits.cooling(address)) > 0:
             message = COOLING.format(seconds=math.ceil(wait))
         raise ConnectionRefusedError(message, {"code": code, "message": message})
-    if (collector := current_app.extensions.get("collector")) is not None:
-        collector.settle()  # a long-lived connection: its objects frozen now (server/collector.py)
     if refused is not None:
         emit("error", rejection(refused.code, refused.message))
     if room is not None:

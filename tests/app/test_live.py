@@ -1,12 +1,10 @@
 """The Socket.IO protocol, driven in-process with Flask-SocketIO's test client."""
 
-import gc
 import os
 import signal
 
 import pytest
 
-from server.collector import Collector
 from server.extensions import socketio
 from tests.support.socket_events import events, new_id, socket_to
 from tests.support.waiting import wait_until
@@ -272,18 +270,3 @@ def test_a_crashed_recognizer_costs_one_frame_and_the_connection_keeps_working(m
     assert error["code"] == "internal_error"
     connection.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame, "final": True})
     assert events(connection, "prediction")[0]["digit"] == 7
-
-
-def test_an_admitted_connection_is_frozen_by_the_collector(make_app):
-    """server/collector.py: the connect handler settles each admitted connection (gunicorn.conf.py installs it)."""
-    app = make_app()
-    collector = app.extensions["collector"] = Collector(sweep_seconds=0)
-    collector.start()
-    try:
-        before = gc.get_freeze_count()
-        connection = socketio.test_client(app)
-        assert connection.is_connected()
-        assert gc.get_freeze_count() > before
-        connection.disconnect()
-    finally:
-        collector.stop()

@@ -1,4 +1,4 @@
-"""server/collector.py: a full collection walks only what is new, and the sweep still frees old cycles."""
+"""server/collector.py: what survives a young collection is frozen, and the sweep still frees old cycles."""
 
 from __future__ import annotations
 
@@ -30,13 +30,21 @@ def collector():
     collector.stop()
 
 
-def test_the_survivors_of_a_full_collection_are_frozen(collector):
+def test_the_survivors_of_a_young_collection_are_frozen(collector):
     frozen = gc.get_freeze_count()
     assert frozen > 0, "start-up's objects are frozen"
-    kept = [Node() for _ in range(20_000)]  # a crowd's long-lived objects
-    gc.collect()
+    kept = [Node() for _ in range(20_000)]  # a crowd's long-lived objects: its pings' timers and packets
+    gc.collect(generation=1)
     assert gc.get_freeze_count() >= frozen + len(kept)
-    assert len(gc.get_objects(generation=2)) < 1_000, "the next full collection walks only what came since"
+    assert len(gc.get_objects(generation=2)) < 1_000, "no collection walks them again"
+
+
+def test_a_cycle_dropped_before_a_young_collection_is_freed(collector):
+    node = cycle()
+    alive = weakref.ref(node)
+    del node
+    gc.collect(generation=1)
+    assert alive() is None, "freed before anything is frozen"
 
 
 def test_a_cycle_dropped_after_it_was_frozen_waits_for_the_sweep(collector):
@@ -62,11 +70,3 @@ def test_the_sweeper_sweeps_on_its_own():
     finally:
         collector.stop()
     assert gc.get_freeze_count() == 0, "stopped, nothing stays frozen"
-
-
-def test_settle_freezes_what_exists_now(collector):
-    """A new connection's objects are frozen as it is admitted: no full collection ever walks them."""
-    before = gc.get_freeze_count()
-    connection = [Node() for _ in range(1_000)]
-    collector.settle()
-    assert gc.get_freeze_count() >= before + len(connection)
