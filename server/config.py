@@ -101,8 +101,8 @@ DEFAULTS: dict[str, Any] = {
     # How often the attempt log writes to the store, and retries it while it is down.
     "LOG_FLUSH_SECONDS": 0.25,
     "STORE_RETRY_SECONDS": 1.0,
-    # The web process freezes what survives each full garbage collection, so the next walks only what
-    # is new; this often it collects everything once, to free the reference cycles that closed
+    # The web process freezes what survives each young garbage collection, so no collection walks the
+    # connections; this often it collects everything once, to free the reference cycles that closed
     # connections left among the frozen (server/collector.py). 0: never.
     "GC_SWEEP_SECONDS": 600.0,
     "TESTING": False,
