@@ -7,7 +7,7 @@ Flask keeps the ``NotFound`` it becomes as ``request.routing_exception``, and it
 the frames that hold the request. Each frame left about 56 objects in reference cycles
 (traceback, frames, cells, the request and its contexts, the Socket.IO and Engine.IO packets in
 those frames' locals) that only a garbage collection frees, and paid for two exceptions on the
-event loop besides. Counted with ``gc.DEBUG_SAVEALL`` on the served stack (docs/speed.md).
+event loop besides. Counted with ``gc.DEBUG_SAVEALL`` on the served stack (bench/README.md, bench.connections).
 
 An event has no URL to match: its handler is found by the event's name. So a Socket.IO event's
 context gets no URL adapter (``request.url_rule`` and ``request.endpoint`` stay ``None``, as they
