@@ -514,6 +514,10 @@ def test_every_control_is_reached_by_tab_and_shows_its_focus(server, browser, pa
 
 def test_a_photo_is_read_and_labelled_from_the_keyboard_alone(server, browser, mnist):
     page = open_page(browser, with_language(server, "/", "en"))
+    # Playwright turns file-chooser interception on when the first listener is added, without waiting for Chromium
+    # to confirm; added inside expect_file_chooser, right before the key press, it lost that race on a loaded
+    # machine (the native chooser opened unseen and the event never came). Listening from the start avoids it.
+    page.on("filechooser", lambda _: None)
     page.wait_for_selector("[data-testid=connection][data-state=connected]")
     for _ in range(30):  # Tab to the upload control
         page.keyboard.press("Tab")
