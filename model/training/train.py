@@ -20,6 +20,7 @@ import argparse
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -53,6 +54,12 @@ class Recipe:
     early_stopping_patience: int = 4  # epochs without a better validation accuracy
     early_stopping_from: float = 0.5  # share of the epochs before early stopping watches: the cosine works late
     dropout: float = 0.3
+    mnist_repeats: int = 3  # MNIST shown this many times an epoch, so 106k generated drawings do not outweigh it
+    # A second, short cosine cycle from a low rate (a warm restart) over the same data: it taught the
+    # degraded kinds and the non-digits without costing MNIST, where one long cycle on them cost 0.1-0.2
+    # points (docs/model.md). ``--start-from`` runs it alone, on a model the first cycle made.
+    polish_epochs: int = 8
+    polish_learning_rate: float = 3e-4
     augmentation: Augmentation = field(default_factory=Augmentation)
 
     def record(self) -> dict:
@@ -79,43 +86,70 @@ def training_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe) -> 
     )
 
 
-def train(
-    training: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray], recipe: Recipe
-) -> tuple[keras.Model, keras.callbacks.History]:
-    """Fit the CNN with a cosine learning-rate decay and early stopping on validation accuracy."""
-    keras.utils.set_random_seed(recipe.seed)
+def fit(
+    model: keras.Model,
+    training: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+    recipe: Recipe,
+    epochs: int,
+    learning_rate: float,
+    stop_early: bool,
+) -> keras.callbacks.History:
+    """One cosine cycle of Adam from ``learning_rate`` over ``epochs``, with early stopping if asked."""
     (x_train, y_train), (x_val, y_val) = training, validation
     steps_per_epoch = math.ceil(len(y_train) / recipe.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(
-        recipe.learning_rate, decay_steps=recipe.epochs * steps_per_epoch, alpha=recipe.final_learning_rate_fraction
+        learning_rate, decay_steps=epochs * steps_per_epoch, alpha=recipe.final_learning_rate_fraction
     )
-    model = build_model(recipe.dropout)
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     # The cosine schedule does its best work late, so early stopping only watches the later epochs.
-    stop_early = keras.callbacks.EarlyStopping(
-        monitor="val_accuracy",
-        patience=recipe.early_stopping_patience,
-        restore_best_weights=True,
-        start_from_epoch=int(recipe.epochs * recipe.early_stopping_from),
-        verbose=1,
-    )
-    history = model.fit(
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_accuracy",
+            patience=recipe.early_stopping_patience,
+            restore_best_weights=True,
+            start_from_epoch=int(epochs * recipe.early_stopping_from),
+            verbose=1,
+        )
+    ]
+    return model.fit(
         training_dataset(x_train, y_train, recipe),
         steps_per_epoch=steps_per_epoch,
-        epochs=recipe.epochs,
+        epochs=epochs,
         validation_data=(to_input(x_val), y_val),
-        callbacks=[stop_early],
+        callbacks=callbacks if stop_early else [],
         verbose=1,
     )
-    return model, history
 
 
-def parse_recipe(argv: list[str] | None = None) -> Recipe:
-    """A flag for each number of the recipe (``--epochs``, ``--batch-size``...), defaulting to the committed model's."""
+def train(
+    training: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+    recipe: Recipe,
+    start_from: keras.Model | None = None,
+) -> tuple[keras.Model, list[keras.callbacks.History]]:
+    """The CNN from scratch (one long cycle with early stopping), then the short polishing cycle.
+
+    Given ``start_from`` (a model the first cycle made), only the polishing cycle runs, on it."""
+    keras.utils.set_random_seed(recipe.seed)
+    histories = []
+    model = start_from
+    if model is None:
+        model = build_model(recipe.dropout)
+        histories.append(fit(model, training, validation, recipe, recipe.epochs, recipe.learning_rate, True))
+    if recipe.polish_epochs:
+        polish_rate = recipe.polish_learning_rate
+        histories.append(fit(model, training, validation, recipe, recipe.polish_epochs, polish_rate, False))
+    return model, histories
+
+
+def parse_arguments(argv: list[str] | None = None) -> tuple[Recipe, Path | None]:
+    """A flag for each number of the recipe (``--epochs``, ``--batch-size``...), defaulting to the committed
+    model's, and ``--start-from MODEL.keras``: only the polishing cycle, on that model."""
     parser = argparse.ArgumentParser(description=__doc__)
     defaults = Recipe()
     numbers = [choice for choice in fields(Recipe) if isinstance(getattr(defaults, choice.name), int | float)]
@@ -123,19 +157,37 @@ def parse_recipe(argv: list[str] | None = None) -> Recipe:
         default = getattr(defaults, choice.name)
         flag = f"--{choice.name.replace('_', '-')}"
         parser.add_argument(flag, type=type(default), default=default, help="default: %(default)s")
+    parser.add_argument("--start-from", type=Path, help="a .keras model the first cycle made: polish it only")
     args = parser.parse_args(argv)
-    return Recipe(**{choice.name: getattr(args, choice.name) for choice in numbers})
+    return Recipe(**{choice.name: getattr(args, choice.name) for choice in numbers}), args.start_from
+
+
+def parse_recipe(argv: list[str] | None = None) -> Recipe:
+    """The recipe the command line asks for (no flags: the committed model's)."""
+    return parse_arguments(argv)[0]
+
+
+def parent_of(path: Path) -> dict:
+    """What the card says about the model a polish started from: its file's SHA-256 and, from the card
+    beside it (a committed model's, or a version folder's), its version."""
+    card_path = path.with_suffix(".json")
+    version = model_card.read_card(card_path)["version"] if card_path.exists() else None
+    return {"version": version, "keras_sha256": model_card.files_sha256((path,))[path.name]}
 
 
 def main() -> None:
-    recipe = parse_recipe()
+    recipe, start_from = parse_arguments()
+    parent = parent_of(start_from) if start_from else None  # read now: the model may be overwritten below
     mnist = load_mnist()
     code_version = model_card.code_version()  # before training: the code the model was trained from
     (x_mnist, y_mnist), (x_mnist_val, y_mnist_val) = split_validation(mnist, recipe.validation_size, recipe.seed)
     x_train, y_train, _ = with_generated(x_mnist, y_mnist, TRAINING_COUNTS, recipe.seed)
+    x_train = np.concatenate([x_train, *[x_mnist] * (recipe.mnist_repeats - 1)])
+    y_train = np.concatenate([y_train, *[y_mnist] * (recipe.mnist_repeats - 1)])
     validation = validation_set(x_mnist_val, y_mnist_val, VALIDATION_COUNTS, recipe.seed + 1)
     started = time.perf_counter()
-    model, history = train((x_train, y_train), (validation.images, validation.labels), recipe)
+    first = keras.models.load_model(start_from) if start_from else None
+    model, histories = train((x_train, y_train), (validation.images, validation.labels), recipe, first)
     training_seconds = time.perf_counter() - started
 
     model.save(model_card.KERAS_PATH)
@@ -153,9 +205,10 @@ def main() -> None:
         "test_images": len(mnist.y_test),
         "parameters": model.count_params(),
         "training_seconds": round(training_seconds, 1),
-        "epochs_run": len(history.history["loss"]),
-        "best_val_accuracy": float(max(history.history["val_accuracy"])),
+        "epochs_run": sum(len(history.history["loss"]) for history in histories),
+        "best_val_accuracy": float(max(max(history.history["val_accuracy"]) for history in histories)),
         "recipe": recipe.record(),
+        "started_from": parent,  # None: trained from scratch
         "classes": ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "not_a_digit"],
         "calibration": {**calibration.record(), "fitted_on": validation.fitted_on()},
         "training_data": {

@@ -50,7 +50,7 @@ class Counts:
     non_digits: int
 
 
-TRAINING_COUNTS = Counts(font_digits=30_000, drawn_digits=24_000, non_digits=30_000)
+TRAINING_COUNTS = Counts(font_digits=30_000, drawn_digits=36_000, non_digits=40_000)
 VALIDATION_COUNTS = Counts(font_digits=3_000, drawn_digits=5_000, non_digits=4_000)
 
 

