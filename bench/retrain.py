@@ -72,9 +72,15 @@ class FromAddress(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
-def session_for(drawer: int) -> requests.Session:
+def session_for(drawer: int, keep_alive: bool = True) -> requests.Session:
+    """A client on its own loopback address. Without ``keep_alive`` every request opens its own connection:
+    a labelling drawer waits for its turn about as long as gunicorn keeps an idle connection (2 s), and a
+    POST sent on one the server was closing that moment was reset (``ConnectionResetError``, twice in
+    four runs); requests does not resend a POST, rightly, as it cannot know whether it arrived."""
     session = requests.Session()
     session.mount("http://", FromAddress(f"127.0.0.{10 + drawer}"))
+    if not keep_alive:
+        session.headers["Connection"] = "close"
     return session
 
 
@@ -87,7 +93,7 @@ def predict(session: requests.Session, base: str, sample: Sample) -> dict:
 
 def draw_and_label(base: str, samples: list[Sample], drawers: int) -> int:
     """Every drawer submits its share and corrects each answer; returns how many were read right."""
-    sessions = [session_for(drawer) for drawer in range(drawers)]
+    sessions = [session_for(drawer, keep_alive=False) for drawer in range(drawers)]
 
     def one(index: int) -> bool:
         session, sample = sessions[index // 10 % drawers], samples[index]  # each drawer draws every digit
