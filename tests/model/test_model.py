@@ -13,7 +13,7 @@ from model.runtime.calibration import Calibration
 from model.runtime.litert import to_input
 from model.runtime.metrics import confusion_matrix
 from model.training.network import INPUT_SHAPE
-from model.training.train import parse_recipe
+from model.training.train import parent_of, parse_arguments, parse_recipe
 
 TARGET_ACCURACY = 0.996
 
@@ -40,6 +40,22 @@ def test_make_train_defaults_are_the_recipe_on_the_card():
     card = model_card.read_card()
     assert card["recipe"] == parse_recipe([]).record()
     assert card["epochs_run"] <= card["recipe"]["epochs"] + card["recipe"]["polish_epochs"]
+
+
+def test_a_polish_names_the_model_it_started_from(tmp_path):
+    """``--start-from`` runs only the polishing cycle; the card names the parent by version and SHA-256."""
+    recipe, start_from = parse_arguments(["--start-from", str(tmp_path / "digits.keras"), "--polish-epochs", "2"])
+    assert (start_from, recipe.polish_epochs) == (tmp_path / "digits.keras", 2)
+    assert parse_arguments([])[1] is None, "no flag: trained from scratch"
+    (tmp_path / "digits.keras").write_bytes(b"weights")
+    assert parent_of(tmp_path / "digits.keras") == {
+        "version": None,
+        "keras_sha256": "9a129038d9a00aed0cf6a7ea059ca50a813449061ab87848cf1a13eafdf33b2c",
+    }
+    (tmp_path / "digits.json").write_text('{"version": "20261130-ab29a02"}')
+    assert parent_of(tmp_path / "digits.keras")["version"] == "20261130-ab29a02"
+    shipped = model_card.read_card()["started_from"]
+    assert shipped is None or set(shipped) == {"version", "keras_sha256"}
 
 
 def test_card_was_trained_on_this_data(mnist):
