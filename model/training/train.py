@@ -1,7 +1,8 @@
 """Train the production digit CNN: ``python -m model.training.train``.
 
 Reads top to bottom like the Keras MNIST example: data, model, augmentation, fit,
-calibrate, evaluate, save. The data is MNIST plus generated drawings
+calibrate, evaluate, save; the fit is two cosine cycles, a long one from scratch and a short
+polishing one from a low rate. The data is MNIST plus generated drawings
 (``model.training.training_data``): digits in many handwriting fonts, MNIST digits re-drawn as
 canvases, chalk and photos, and non-digits for the eleventh, "not a digit" class. The
 held-out part of both calibrates the answers (``model.runtime.calibration``).
@@ -10,8 +11,10 @@ The run is seeded; the same seed, data and code give the same model
 up to floating-point round-off in multithreaded kernels. Every choice that decides
 the weights is a field of ``Recipe``, whose defaults are the committed model's recipe
 (its card records the recipe, and tests/model/test_model.py holds the two equal), so
-``make train`` trains with them (since the degraded kinds joined the generated data it no longer
-rebuilds the shipped model: docs/model.md says why that one stays).
+``make train`` trains with them. The shipped model is its parent (trained before the degraded
+kinds joined the generated data, named on its card's ``started_from``) polished by the second
+cycle alone (``--start-from``), so a fresh ``make train`` makes a model of the same recipe, not
+that one: docs/model.md has both.
 """
 
 from __future__ import annotations
