@@ -111,21 +111,19 @@ def fit(
         metrics=["accuracy"],
     )
     # The cosine schedule does its best work late, so early stopping only watches the later epochs.
-    callbacks = [
-        keras.callbacks.EarlyStopping(
-            monitor="val_accuracy",
-            patience=recipe.early_stopping_patience,
-            restore_best_weights=True,
-            start_from_epoch=int(epochs * recipe.early_stopping_from),
-            verbose=1,
-        )
-    ]
+    stopping = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy",
+        patience=recipe.early_stopping_patience,
+        restore_best_weights=True,
+        start_from_epoch=int(epochs * recipe.early_stopping_from),
+        verbose=1,
+    )
     return model.fit(
         training_dataset(x_train, y_train, recipe),
         steps_per_epoch=steps_per_epoch,
         epochs=epochs,
         validation_data=(to_input(x_val), y_val),
-        callbacks=callbacks if stop_early else [],
+        callbacks=[stopping] if stop_early else [],
         verbose=1,
     )
 
