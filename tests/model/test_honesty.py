@@ -27,8 +27,8 @@ from model.training.training_data import Counts, generate
 # 99.36 % (every kind 98 % or more), unseen fonts 100 %, non-digits 93.7 % refused, rings and bars 100 %
 # read as digits, MNIST 0.12 % refused, realistic 0.09 %; ECE per kind at most 3.7 % (thumbnails; 100
 # images a kind: bench.honesty judges the 2 % goal on 1,000); of MNIST's 24 wrong answers (a refusal is
-# not an answer), one is called "Sure": 4.2 % (the goal, 2 %, is not met yet; the model before had the
-# one of 30, 3.3 %). The floors and ceilings sit just beyond.
+# not an answer), one is called "Sure": 4.2 % (the goal, 2 %, is not met yet; the model before had one
+# of 30, 3.3 %). The floors and ceilings sit just beyond.
 FLOORS = {
     "mnist_accuracy": 0.996,  # a refusal counts as an error
     "realistic_accuracy": 0.99,
