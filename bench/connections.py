@@ -4,8 +4,12 @@ The crowd are idle Socket.IO clients that only answer pings, as kiosks and open 
 from one address: by default real python-socketio clients over websocket, spread over
 several client processes (``--crowd-client socketio``), or this project's hand-written
 asyncio clients (``raw``, ``tests/support/crowd.py``). The server is the Procfile's web
-process. Each run measures the drawers alone, then with the crowd connected (and the crowd
-leaves again), so every run is its own side-by-side comparison. Reported per run: the
+process. Each run is its own side-by-side comparison, in three windows: the drawers alone for
+half the time, then with the crowd connected for the whole time, then alone again for the
+other half after the crowd left (A-B-A). "Without the crowd" pools both alone windows, which
+bracket the crowded one, so a machine that slows or speeds up steadily during a run (other
+tenants, CPU boost) weighs on both sides alike instead of reading as the crowd's cost; it
+once made the same tree's ratio swing from 0.83x to 1.16x between runs. Reported per run: the
 drawers' latency without and with the crowd, ``/healthz`` latency under the crowd and the
 drawers (probed every 50 ms, as a platform's health check would, more often), memory per
 idle connection (all server processes' RSS before and after the crowd connects); and issue
@@ -177,8 +181,9 @@ def timed(function, *args):
 
 
 def one_run(base: str, args: argparse.Namespace, server: ServerProcesses) -> dict:
-    """The drawers alone, then with the crowd: both figures, the crowd's connections and memory."""
-    (alone, alone_health), alone_window = timed(drawers_with_health, base, args.drawers, args.seconds)
+    """The drawers alone, with the crowd, and alone again (A-B-A): both figures, the crowd's connections and
+    memory. The two alone windows last half as long as the crowded one and are pooled."""
+    (before, before_health), before_window = timed(drawers_with_health, base, args.drawers, args.seconds / 2)
     rss_before = server.rss_mb()
     crowd = CROWDS[args.crowd_client](base, args.crowd)
     started = time.monotonic()
@@ -189,16 +194,32 @@ def one_run(base: str, args: argparse.Namespace, server: ServerProcesses) -> dic
     (crowded, crowded_health), crowded_window = timed(drawers_with_health, base, args.drawers, args.seconds)
     connected = crowd.still_connected()
     crowd.stop()
-    time.sleep(2)  # the crowd's goodbyes, before the next run's drawers
+    time.sleep(2)  # the crowd's goodbyes, before the drawers draw alone again
+    (after, after_health), after_window = timed(drawers_with_health, base, args.drawers, args.seconds / 2)
     return {
-        "alone": alone,
+        "alone": pooled(before, after),
         "crowded": crowded,
-        "health_alone": percentiles(alone_health.latencies_ms) | {"failures": alone_health.failures},
-        "health_crowded": percentiles(crowded_health.latencies_ms) | {"failures": crowded_health.failures},
+        "health_alone": health_figures(before_health, after_health),
+        "health_crowded": health_figures(crowded_health),
         "connected": connected,
         "connect_s": connect_s,
         "kb_per_connection": (rss_after - rss_before) * 1024 / args.crowd,
-        "windows": {"alone": alone_window, "crowded": crowded_window},
+        "windows": {"alone, before": before_window, "crowded": crowded_window, "alone, after": after_window},
+    }
+
+
+def pooled(*windows: dict) -> dict:
+    """The figures of windows of equal length as one: every latency together, the mean rate, all errors."""
+    return {
+        **percentiles([latency for window in windows for latency in window["latencies_ms"]]),
+        "answers_per_s": sum(window["answers_per_s"] for window in windows) / len(windows),
+        "errors": sum(window["errors"] for window in windows),
+    }
+
+
+def health_figures(*probes: HealthProbe) -> dict:
+    return percentiles([latency for probe in probes for latency in probe.latencies_ms]) | {
+        "failures": sum(probe.failures for probe in probes)
     }
 
 
@@ -233,7 +254,7 @@ def main() -> None:
             run = one_run(base, args, server)
             runs.append(run)
             for name, figures, health in (
-                (f"{args.drawers} drawers alone", run["alone"], run["health_alone"]),
+                (f"{args.drawers} drawers alone (before and after)", run["alone"], run["health_alone"]),
                 (f"with {args.crowd} idle clients", run["crowded"], run["health_crowded"]),
             ):
                 print(

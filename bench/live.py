@@ -296,6 +296,7 @@ def load(
     answers = max(1, len(latencies))
     finals = percentiles([latency for result in results for latency in result.final_latencies_ms])
     return {
+        "latencies_ms": latencies,
         "final_p50": finals["p50"],
         "final_p99": finals["p99"],
         "answers_per_s": sum(result.answers for result in results) / seconds,
