@@ -169,6 +169,20 @@ def test_quantiles_match_numpy(size):
         np.testing.assert_allclose(quantiles(values, qs), np.quantile(values, qs), atol=1e-6)
 
 
+@pytest.mark.parametrize("ground_share", [0.3, 0.49, 0.5, 0.51, 0.98, 0.99, 1.0])
+def test_quantiles_of_a_mostly_empty_canvas_match_numpy_exactly(ground_share):
+    """The shortcut for a ground of copies of the minimum gives the bits the partition gives, on both sides of
+    where it applies (the 0.99 quantile of a 99 % ground, say, is still interpolated towards the ink)."""
+    rng = np.random.default_rng(7)
+    values = rng.uniform(0.2, 1.0, 2501).astype(np.float32)
+    values[: round(ground_share * values.size)] = 0.0
+    rng.shuffle(values)
+    for qs in [(0.5,), (0.01, 0.5, 0.99), (0.9,)]:
+        expected = np.quantile(values.astype(np.float64), qs)
+        np.testing.assert_array_equal(quantiles(values, qs), expected.astype(quantiles(values, qs).dtype))
+        assert quantiles(values, qs).dtype == np.float64
+
+
 @pytest.fixture
 def reference_path(monkeypatch):
     """``prepare`` without its shortcut: the polarity test and the paper estimate run on every image."""
