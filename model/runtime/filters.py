@@ -76,8 +76,12 @@ def center_of_mass(image: np.ndarray) -> tuple[float, float]:
 
 
 def eroded(mask: np.ndarray) -> np.ndarray:
-    """``scipy.ndimage.binary_erosion(mask)`` (4-neighbour cross, outside counts as empty), by slicing."""
-    padded = np.pad(mask, 1)
+    """``scipy.ndimage.binary_erosion(mask)`` (4-neighbour cross, outside counts as empty), by slicing.
+
+    The empty border is written by hand: ``np.pad``'s own bookkeeping took most of this function's time.
+    """
+    padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), dtype=mask.dtype)
+    padded[1:-1, 1:-1] = mask
     centre = padded[1:-1, 1:-1]
     return centre & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
 
