@@ -26,7 +26,7 @@ from model.runtime.preprocess import prepare
 NOT_A_DIGIT = 10  # the label of the reject class: the model's eleventh output
 
 # Letters nobody mistakes for a digit; the rest (O o Q D I l i j J Z z S s B b G g q T t a d) are left out.
-LETTERS = "ACEFHKLMNPRUVWXYcefhkmnprsuvwxy"
+LETTERS = "ACEFHKLMNPRUVWXYcefhkmnpruvwxy"
 SYMBOLS = "#@&%?$+=*<>~{}^€£§¶"  # no "!": without its dot (a speck) it is a 1
 WORD_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
