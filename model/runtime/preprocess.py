@@ -204,7 +204,7 @@ def quantiles(values: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
 
     A canvas is mostly its empty ground, all one value and the smallest: when every order
     statistic asked for lies among the copies of the minimum, each quantile is the minimum,
-    found in two passes instead of a partition (a quarter of a page frame's preprocessing).
+    found in two passes instead of a partition (nearly half of an uncropped canvas's preprocessing).
     """
     flat = values.ravel()
     positions = np.asarray(qs) * (flat.size - 1)
