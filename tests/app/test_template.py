@@ -37,8 +37,10 @@ def test_recognizers_are_forked_from_the_template_not_started_by_us(recognizer, 
         for engine in engines:
             child = psutil.Process(engine.pid)
             assert child.ppid() == template.pid, "forked by the template, not started by the web process"
-            assert child.name() == RECOGNIZER_NAME
             assert engine([drawing(mnist.x_test[0])])[0].digit == mnist.y_test[0]
+            # Named before it serves, after the template has sent its pid: asked before its first answer, the
+            # name may still be the template's (a clean-clone CI run saw that once).
+            assert child.name() == RECOGNIZER_NAME
     finally:
         for engine in engines:
             engine.close()
