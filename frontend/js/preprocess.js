@@ -188,22 +188,29 @@ function uniformGround(gray) {
   return ground;
 }
 
-// A fitted lighting plane (least squares over every fourth pixel), then: are the rare pixels brighter?
-function lightOnDark(gray) {
-  const { width, height, data } = gray;
+// The plane that fits an image's brightness best, by least squares over every fourth pixel: [a, b, c] of
+// a + b * row + c * column. `samples` holds those pixels row by row (strided(image, 4), or a filter of it).
+function planeFit(samples, width, height) {
   const sums = new Float64Array(9);
   const rhs = new Float64Array(3);
+  let i = 0;
   for (let y = 0; y < height; y += 4) {
     for (let x = 0; x < width; x += 4) {
       const row = [1, y, x];
-      const value = data[y * width + x];
-      for (let i = 0; i < 3; i++) {
-        rhs[i] += row[i] * value;
-        for (let j = 0; j < 3; j++) sums[i * 3 + j] += row[i] * row[j];
+      const value = samples[i++];
+      for (let k = 0; k < 3; k++) {
+        rhs[k] += row[k] * value;
+        for (let j = 0; j < 3; j++) sums[k * 3 + j] += row[k] * row[j];
       }
     }
   }
-  const plane = solve3(sums, rhs);
+  return solve3(sums, rhs);
+}
+
+// A fitted lighting plane taken out, then: are the rare pixels brighter?
+function lightOnDark(gray) {
+  const { width, height, data } = gray;
+  const plane = planeFit(strided(gray, 4), width, height);
   const residual = [];
   for (let y = 0; y < height; y += 2) {
     for (let x = 0; x < width; x += 2) residual.push(data[y * width + x] - (plane[0] + plane[1] * y + plane[2] * x));
@@ -254,7 +261,22 @@ function quantiles(values, qs) {
 
 function removePaper(gray, c) {
   const window = Math.max(c.min_paper_window, Math.floor(Math.max(gray.width, gray.height) / c.paper_window_share));
-  const paper = uniformFilter(rankFilter(gray, window, window, Math.max), window);
+  // A lighting plane, fitted to a coarse local maximum (the paper without its strokes), is taken out
+  // before the local maximum that estimates the paper: over a lighting gradient that maximum lies above
+  // the paper unevenly, and faint strokes sank under the noise floor (preprocess.py, lighting_plane).
+  const { width, height } = gray;
+  const coarse = field(Math.ceil(width / 4), Math.ceil(height / 4), strided(gray, 4));
+  const quarter = Math.max(1, Math.floor(window / 4));
+  const [a, b, slope] = planeFit(rankFilter(coarse, quarter, quarter, Math.max).data, width, height).map(f32);
+  const lighting = field(width, height);
+  for (let y = 0; y < height; y++) {
+    const level = f32(a + f32(b * y));
+    for (let x = 0; x < width; x++) lighting.data[y * width + x] = f32(level + f32(slope * x));
+  }
+  const residual = field(width, height);
+  for (let i = 0; i < residual.data.length; i++) residual.data[i] = f32(gray.data[i] - lighting.data[i]);
+  const paper = uniformFilter(rankFilter(residual, window, window, Math.max), window);
+  for (let i = 0; i < paper.data.length; i++) paper.data[i] = f32(lighting.data[i] + paper.data[i]);
   return inkAgainst(gray, paper, c);
 }
 

@@ -224,12 +224,30 @@ def paper_window(gray: np.ndarray) -> int:
 def remove_paper(gray: np.ndarray) -> np.ndarray:
     """Darkness relative to the local paper brightness: uneven light and gray paper cancel out.
 
-    The paper is estimated as the local maximum over a window wider than any stroke,
-    smoothed; dividing by it (not subtracting) also evens out the contrast of ink in
-    shadow.
+    The paper is estimated as a fitted lighting plane plus the local maximum, over a window
+    wider than any stroke, of what the plane leaves, smoothed; dividing by it (not
+    subtracting) also evens out the contrast of ink in shadow.
     """
     window = paper_window(gray)
-    return ink_against(gray, filters.uniform_filter(filters.maximum_filter(gray, window), window))
+    lighting = lighting_plane(gray, window)
+    highest = filters.maximum_filter(gray - lighting, window)
+    return ink_against(gray, lighting + filters.uniform_filter(highest, window))
+
+
+def lighting_plane(gray: np.ndarray, window: int) -> np.ndarray:
+    """The plane that fits the paper's brightness best: least squares over every fourth pixel of a local
+    maximum (which takes the strokes out, so a big digit does not tilt it), on that coarse grid.
+
+    ``remove_paper`` takes its local maximum after taking this plane out: a local maximum
+    over a lighting gradient lies above the paper by the gradient times half the window, and,
+    divided by paper twice as bright at one corner as at the other, that excess read as
+    uneven faint ink over the whole sheet; the noise floor it raised hid faint strokes on
+    unevenly lit paper (``too_faint``, or ``blank``).
+    """
+    paper = filters.maximum_filter(gray[::4, ::4], max(1, window // 4))
+    a, b, c = plane_fit(gray.shape) @ paper.ravel()
+    rows, columns = np.arange(gray.shape[0], dtype=np.float32)[:, None], np.arange(gray.shape[1], dtype=np.float32)
+    return (np.float32(a) + np.float32(b) * rows + np.float32(c) * columns).astype(np.float32)
 
 
 def ink_against(gray: np.ndarray, paper: np.ndarray | float) -> np.ndarray:
