@@ -267,11 +267,12 @@ function removePaper(gray, c) {
   const { width, height } = gray;
   const coarse = field(Math.ceil(width / 4), Math.ceil(height / 4), strided(gray, 4));
   const quarter = Math.max(1, Math.floor(window / 4));
-  const [a, b, slope] = planeFit(rankFilter(coarse, quarter, quarter, Math.max).data, width, height).map(f32);
+  const plane = planeFit(rankFilter(coarse, quarter, quarter, Math.max).data, width, height);
+  const [base, perRow, perColumn] = plane.map(f32);
   const lighting = field(width, height);
   for (let y = 0; y < height; y++) {
-    const level = f32(a + f32(b * y));
-    for (let x = 0; x < width; x++) lighting.data[y * width + x] = f32(level + f32(slope * x));
+    const level = f32(base + f32(perRow * y));
+    for (let x = 0; x < width; x++) lighting.data[y * width + x] = f32(level + f32(perColumn * x));
   }
   const residual = field(width, height);
   for (let i = 0; i < residual.data.length; i++) residual.data[i] = f32(gray.data[i] - lighting.data[i]);

@@ -247,7 +247,7 @@ def lighting_plane(gray: np.ndarray, window: int) -> np.ndarray:
     paper = filters.maximum_filter(gray[::4, ::4], max(1, window // 4))
     a, b, c = plane_fit(gray.shape) @ paper.ravel()
     rows, columns = np.arange(gray.shape[0], dtype=np.float32)[:, None], np.arange(gray.shape[1], dtype=np.float32)
-    return (np.float32(a) + np.float32(b) * rows + np.float32(c) * columns).astype(np.float32)
+    return np.float32(a) + np.float32(b) * rows + np.float32(c) * columns  # float32 throughout
 
 
 def ink_against(gray: np.ndarray, paper: np.ndarray | float) -> np.ndarray:
