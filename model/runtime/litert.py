@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
 from model.runtime.calibration import Calibration
+
+if TYPE_CHECKING:
+    from ai_edge_litert.interpreter import Interpreter
 
 
 def to_input(images: np.ndarray) -> np.ndarray:
@@ -41,6 +44,9 @@ class Classifier:
         """This thread's interpreter, resized only when the batch size changes."""
         local = self._local
         if getattr(local, "interpreter", None) is None:
+            # Imported here: training reads ``to_input`` on machines without LiteRT (an accelerator's).
+            from ai_edge_litert.interpreter import Interpreter
+
             local.interpreter = Interpreter(model_content=self._model_content, num_threads=self._threads)
             local.batch = None
         if local.batch != batch:

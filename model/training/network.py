@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 
 import keras
-import tensorflow as tf
-from keras import layers
+import numpy as np
+from keras import layers, ops
 
 INPUT_SHAPE = (28, 28, 1)
 CLASSES = 11  # the digits, then "not a digit"
@@ -65,51 +65,70 @@ def build_model(dropout: float = 0.3, classes: int = CLASSES) -> keras.Model:
     )
 
 
-def random_affine(images: tf.Tensor, seed: tf.Tensor, limits: Augmentation = AUGMENTATION) -> tf.Tensor:
+DRAWS = 6  # uniform numbers in [0, 1) per image: angle, scale, shear, shift across, shift down, stroke
+
+
+def scaled(draw, low: float, high: float):
+    """A uniform draw in [0, 1) moved to [low, high) as TensorFlow's stateless_uniform moves it (in float32)."""
+    return draw * (np.float32(high) - np.float32(low)) + np.float32(low)
+
+
+def random_affine(images, draws, limits: Augmentation = AUGMENTATION):
     """Rotate +-12 deg, scale 0.85-1.15, shear +-0.15 and shift +-2 px (by default), one matrix per image.
 
     People slant, shrink and misplace digits even after centring; one projective op per
-    batch keeps this cheap on the CPU.
+    batch keeps this cheap on the CPU. ``draws`` holds each image's uniform numbers (``DRAWS``
+    columns), drawn by whoever calls: written in ``keras.ops``, the same distortion runs in the
+    CPU's tf.data pipeline and on an accelerator's backend.
     """
-    count = tf.shape(images)[0]
-    seeds = tf.random.experimental.stateless_split(seed, 5)
     degrees, shear, shift = limits.rotation_degrees, limits.shear, limits.shift_pixels
-    angle = tf.random.stateless_uniform([count], seeds[0], -degrees, degrees) * (math.pi / 180.0)
-    scale = tf.random.stateless_uniform([count], seeds[1], limits.scale_min, limits.scale_max)
-    shear = tf.random.stateless_uniform([count], seeds[2], -shear, shear)
-    shift = tf.random.stateless_uniform([count, 2], seeds[3], -shift, shift)
-    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    angle = scaled(draws[:, 0], -degrees, degrees) * (math.pi / 180.0)
+    scale = scaled(draws[:, 1], limits.scale_min, limits.scale_max)
+    shear = scaled(draws[:, 2], -shear, shear)
+    shift_x, shift_y = scaled(draws[:, 3], -shift, shift), scaled(draws[:, 4], -shift, shift)
+    cos, sin = ops.cos(angle) / scale, ops.sin(angle) / scale
     # Output-to-input mapping about the image centre (13.5, 13.5).
     a0, a1 = cos, -sin + shear * cos
     b0, b1 = sin, cos + shear * sin
     centre = 13.5
-    a2 = centre - a0 * centre - a1 * centre - shift[:, 0]
-    b2 = centre - b0 * centre - b1 * centre - shift[:, 1]
-    zeros = tf.zeros_like(a0)
-    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=tf.shape(images)[1:3],
-        fill_value=0.0,
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )
+    a2 = centre - a0 * centre - a1 * centre - shift_x
+    b2 = centre - b0 * centre - b1 * centre - shift_y
+    zeros = ops.zeros_like(a0)
+    transforms = ops.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+    return ops.image.affine_transform(images, transforms, interpolation="bilinear", fill_mode="constant")
 
 
-def random_stroke_width(images: tf.Tensor, seed: tf.Tensor, share: float = AUGMENTATION.stroke_share) -> tf.Tensor:
-    """Thicken a quarter of the batch and thin another quarter (by default): pens, fingers and fonts differ."""
-    count = tf.shape(images)[0]
-    choice = tf.random.stateless_uniform([count, 1, 1, 1], seed)
-    thick = tf.nn.max_pool2d(images, ksize=2, strides=1, padding="SAME")
-    thin = -tf.nn.max_pool2d(-images, ksize=2, strides=1, padding="SAME")
+def random_stroke_width(images, draws, share: float = AUGMENTATION.stroke_share):
+    """Thicken a quarter of the batch and thin another quarter (by default): pens, fingers and fonts differ.
+
+    ``draws``: one uniform number in [0, 1) per image."""
+    choice = ops.reshape(draws, (-1, 1, 1, 1))
+    thick = ops.max_pool(images, 2, strides=1, padding="same")
+    thin = -ops.max_pool(-images, 2, strides=1, padding="same")
     # Thinning a faint stroke can erase it; keep the original where it would vanish.
-    thin = tf.where(tf.reduce_max(thin, axis=[1, 2, 3], keepdims=True) > 0.5, thin, images)
-    return tf.where(choice < share, thick, tf.where(choice > 1.0 - share, thin, images))
+    thin = ops.where(ops.max(thin, axis=(1, 2, 3), keepdims=True) > 0.5, thin, images)
+    return ops.where(choice < share, thick, ops.where(choice > 1.0 - share, thin, images))
 
 
-def augment(images: tf.Tensor, seed: tf.Tensor, limits: Augmentation = AUGMENTATION) -> tf.Tensor:
-    """The full training-time distortion: geometry first, then stroke width."""
-    seeds = tf.random.experimental.stateless_split(seed, 2)
-    geometry = random_affine(images, seeds[0], limits)
-    return tf.clip_by_value(random_stroke_width(geometry, seeds[1], limits.stroke_share), 0.0, 1.0)
+def augment(images, draws, limits: Augmentation = AUGMENTATION):
+    """The full training-time distortion: geometry first, then stroke width (``draws``: ``DRAWS`` per image)."""
+    geometry = random_affine(images, draws, limits)
+    return ops.clip(random_stroke_width(geometry, draws[:, 5], limits.stroke_share), 0.0, 1.0)
+
+
+class Augment(layers.Layer):
+    """``augment`` as the first layer of a training-only model, drawing from a seeded generator.
+
+    Backends without tf.data (JAX on an accelerator) distort each batch this way, on the device;
+    at inference the layer passes images through unchanged."""
+
+    def __init__(self, limits: Augmentation = AUGMENTATION, seed: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.limits = limits
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        draws = keras.random.uniform((ops.shape(images)[0], DRAWS), seed=self.seed_generator)
+        return augment(images, draws, self.limits)

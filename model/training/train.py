@@ -27,20 +27,19 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from model.runtime import card as model_card
-from model.runtime.litert import Classifier, to_input
+from model.runtime.litert import to_input
 from model.training import fonts
-from model.training.data import load_mnist
-from model.training.export import to_tflite
+from model.training.data import Mnist, load_mnist
 from model.training.held_out import (
+    HeldOut,
     calibrate,
     split_validation,
     validation_set,
     with_generated,
 )
-from model.training.network import Augmentation, augment, build_model
+from model.training.network import DRAWS, INPUT_SHAPE, Augment, Augmentation, augment, build_model
 from model.training.training_data import TRAINING_COUNTS, VALIDATION_COUNTS
 
 
@@ -71,8 +70,27 @@ class Recipe:
         return asdict(self)
 
 
-def training_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe) -> tf.data.Dataset:
-    """An endless, shuffled, augmented stream; each batch gets its own stateless seed."""
+def on_tensorflow() -> bool:
+    """Whether Keras runs on TensorFlow (the CPU's backend, with tf.data) rather than, say, JAX on an accelerator."""
+    return keras.backend.backend() == "tensorflow"
+
+
+def seeded_draws(count: int, seed):
+    """A batch's uniform draws (``DRAWS`` per image) from its stateless seed: the streams the shipped models'
+    augmentation was drawn from (angle, scale, shear, shift and stroke each from their own split seed)."""
+    import tensorflow as tf
+
+    geometry, stroke = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    angle, scale, shear, shift, _ = tf.unstack(tf.random.experimental.stateless_split(geometry, 5))
+    columns = [(angle, 1), (scale, 1), (shear, 1), (shift, 2), (stroke, 1)]
+    draws = tf.concat([tf.random.stateless_uniform([count, width], part) for part, width in columns], axis=1)
+    return tf.ensure_shape(draws, [count, DRAWS])
+
+
+def training_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe):
+    """An endless, shuffled, augmented tf.data stream; each batch gets its own stateless seed."""
+    import tensorflow as tf
+
     batches = (
         tf.data.Dataset.from_tensor_slices((to_input(images), labels.astype(np.int32)))
         .shuffle(len(labels), seed=recipe.seed, reshuffle_each_iteration=True)
@@ -80,14 +98,23 @@ def training_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe) -> 
         .batch(recipe.batch_size, drop_remainder=True)
     )
     seeds = tf.data.Dataset.random(seed=recipe.seed).batch(2)
+    draw = recipe.batch_size
     return (
         tf.data.Dataset.zip((batches, seeds))
         .map(
-            lambda batch, batch_seed: (augment(batch[0], batch_seed, recipe.augmentation), batch[1]),
+            lambda batch, seed: (augment(batch[0], seeded_draws(draw, seed), recipe.augmentation), batch[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def trainer(model: keras.Model, recipe: Recipe) -> keras.Model:
+    """What ``fit`` trains: the model itself on TensorFlow, whose tf.data pipeline augments (the stream the
+    shipped models were trained on); elsewhere the model behind an ``Augment`` layer, on the device."""
+    if on_tensorflow():
+        return model
+    return keras.Sequential([keras.Input(INPUT_SHAPE), Augment(recipe.augmentation, recipe.seed), model])
 
 
 def fit(
@@ -95,17 +122,18 @@ def fit(
     training: tuple[np.ndarray, np.ndarray],
     validation: tuple[np.ndarray, np.ndarray],
     recipe: Recipe,
-    epochs: int,
-    learning_rate: float,
-    stop_early: bool,
+    cycle: tuple[int, float, bool],
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> keras.callbacks.History:
-    """One cosine cycle of Adam from ``learning_rate`` over ``epochs``, with early stopping if asked."""
+    """One cosine cycle of Adam, ``cycle`` = (epochs, learning rate, stop early?)."""
     (x_train, y_train), (x_val, y_val) = training, validation
+    epochs, learning_rate, stop_early = cycle
     steps_per_epoch = math.ceil(len(y_train) / recipe.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(
         learning_rate, decay_steps=epochs * steps_per_epoch, alpha=recipe.final_learning_rate_fraction
     )
-    model.compile(
+    fitted = trainer(model, recipe)
+    fitted.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
@@ -118,13 +146,16 @@ def fit(
         start_from_epoch=int(epochs * recipe.early_stopping_from),
         verbose=1,
     )
-    return model.fit(
-        training_dataset(x_train, y_train, recipe),
-        steps_per_epoch=steps_per_epoch,
+    if on_tensorflow():
+        data = {"x": training_dataset(x_train, y_train, recipe), "steps_per_epoch": steps_per_epoch}
+    else:  # the Augment layer distorts each batch on the device
+        data = {"x": to_input(x_train), "y": y_train.astype(np.int32), "batch_size": recipe.batch_size}
+    return fitted.fit(
+        **data,
         epochs=epochs,
         validation_data=(to_input(x_val), y_val),
-        callbacks=[stopping] if stop_early else [],
-        verbose=1,
+        callbacks=([stopping] if stop_early else []) + (callbacks or []),
+        verbose=1 if on_tensorflow() else 2,
     )
 
 
@@ -133,6 +164,7 @@ def train(
     validation: tuple[np.ndarray, np.ndarray],
     recipe: Recipe,
     start_from: keras.Model | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> tuple[keras.Model, list[keras.callbacks.History]]:
     """The CNN from scratch (one long cycle with early stopping), then the short polishing cycle.
 
@@ -142,11 +174,22 @@ def train(
     model = start_from
     if model is None:
         model = build_model(recipe.dropout)
-        histories.append(fit(model, training, validation, recipe, recipe.epochs, recipe.learning_rate, True))
+        first = (recipe.epochs, recipe.learning_rate, True)
+        histories.append(fit(model, training, validation, recipe, first, callbacks))
     if recipe.polish_epochs:
-        polish_rate = recipe.polish_learning_rate
-        histories.append(fit(model, training, validation, recipe, recipe.polish_epochs, polish_rate, False))
+        polish = (recipe.polish_epochs, recipe.polish_learning_rate, False)
+        histories.append(fit(model, training, validation, recipe, polish, callbacks))
     return model, histories
+
+
+def datasets(mnist: Mnist, recipe: Recipe) -> tuple[tuple[np.ndarray, np.ndarray], HeldOut]:
+    """The training set (MNIST ``mnist_repeats`` times and the generated drawings) and the held-out set
+    that stops training early and calibrates it."""
+    (x_mnist, y_mnist), (x_mnist_val, y_mnist_val) = split_validation(mnist, recipe.validation_size, recipe.seed)
+    x_train, y_train, _ = with_generated(x_mnist, y_mnist, TRAINING_COUNTS, recipe.seed)
+    x_train = np.concatenate([x_train, *[x_mnist] * (recipe.mnist_repeats - 1)])
+    y_train = np.concatenate([y_train, *[y_mnist] * (recipe.mnist_repeats - 1)])
+    return (x_train, y_train), validation_set(x_mnist_val, y_mnist_val, VALIDATION_COUNTS, recipe.seed + 1)
 
 
 def parse_arguments(argv: list[str] | None = None) -> tuple[Recipe, Path | None]:
@@ -178,18 +221,19 @@ def parent_of(path: Path) -> dict:
 
 
 def main() -> None:
+    import tensorflow as tf
+
+    from model.runtime.litert import Classifier
+    from model.training.export import to_tflite
+
     recipe, start_from = parse_arguments()
     parent = parent_of(start_from) if start_from else None  # read now: the model may be overwritten below
     mnist = load_mnist()
     code_version = model_card.code_version()  # before training: the code the model was trained from
-    (x_mnist, y_mnist), (x_mnist_val, y_mnist_val) = split_validation(mnist, recipe.validation_size, recipe.seed)
-    x_train, y_train, _ = with_generated(x_mnist, y_mnist, TRAINING_COUNTS, recipe.seed)
-    x_train = np.concatenate([x_train, *[x_mnist] * (recipe.mnist_repeats - 1)])
-    y_train = np.concatenate([y_train, *[y_mnist] * (recipe.mnist_repeats - 1)])
-    validation = validation_set(x_mnist_val, y_mnist_val, VALIDATION_COUNTS, recipe.seed + 1)
+    training, validation = datasets(mnist, recipe)
     started = time.perf_counter()
     first = keras.models.load_model(start_from) if start_from else None
-    model, histories = train((x_train, y_train), (validation.images, validation.labels), recipe, first)
+    model, histories = train(training, (validation.images, validation.labels), recipe, first)
     training_seconds = time.perf_counter() - started
 
     model.save(model_card.KERAS_PATH)
@@ -214,7 +258,7 @@ def main() -> None:
         "classes": ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "not_a_digit"],
         "calibration": {**calibration.record(), "fitted_on": validation.fitted_on()},
         "training_data": {
-            "mnist": len(y_mnist),
+            "mnist": len(mnist.y_train) - recipe.validation_size,
             "generated": {"training": asdict(TRAINING_COUNTS), "validation": asdict(VALIDATION_COUNTS)},
             "font_families": list(fonts.TRAINING),
             "held_out_font_families": list(fonts.HELD_OUT),

@@ -1,8 +1,10 @@
+import keras
 import numpy as np
 import tensorflow as tf
 
 from model.runtime.litert import to_input
-from model.training.network import CLASSES, augment, build_model, random_stroke_width
+from model.training.network import CLASSES, DRAWS, Augment, augment, build_model, random_stroke_width
+from model.training.train import Recipe, seeded_draws, trainer
 
 
 def test_model_maps_the_input_contract_to_the_digits_and_not_a_digit():
@@ -15,7 +17,7 @@ def test_model_maps_the_input_contract_to_the_digits_and_not_a_digit():
 
 def test_augment_keeps_shape_range_and_most_of_the_ink(mnist):
     images = tf.constant(to_input(mnist.x_train[:64]))
-    augmented = augment(images, tf.constant([3, 4])).numpy()
+    augmented = augment(images, seeded_draws(64, tf.constant([3, 4]))).numpy()
     assert augmented.shape == images.shape
     assert augmented.min() >= 0.0
     assert augmented.max() <= 1.0
@@ -28,14 +30,44 @@ def test_augment_keeps_shape_range_and_most_of_the_ink(mnist):
 
 def test_augment_is_reproducible_for_a_seed_and_varies_across_seeds(mnist):
     images = tf.constant(to_input(mnist.x_train[:8]))
-    first = augment(images, tf.constant([1, 2])).numpy()
-    assert np.array_equal(first, augment(images, tf.constant([1, 2])).numpy())
-    assert not np.array_equal(first, augment(images, tf.constant([1, 3])).numpy())
+    first = augment(images, seeded_draws(8, tf.constant([1, 2]))).numpy()
+    assert np.array_equal(first, augment(images, seeded_draws(8, tf.constant([1, 2]))).numpy())
+    assert not np.array_equal(first, augment(images, seeded_draws(8, tf.constant([1, 3]))).numpy())
+
+
+def test_seeded_draws_are_the_shipped_models_streams():
+    """Each distortion keeps the stateless stream it was drawn from when the shipped models were trained."""
+    seed = tf.constant([7, 8], tf.int64)
+    draws = seeded_draws(5, seed).numpy()
+    geometry, stroke = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    angle, _, _, shift, _ = tf.unstack(tf.random.experimental.stateless_split(geometry, 5))
+    assert draws.shape == (5, DRAWS)
+    np.testing.assert_array_equal(draws[:, 0], tf.random.stateless_uniform([5], angle).numpy())
+    np.testing.assert_array_equal(draws[:, 3:5], tf.random.stateless_uniform([5, 2], shift).numpy())
+    np.testing.assert_array_equal(draws[:, 5], tf.random.stateless_uniform([5, 1, 1, 1], stroke).numpy().ravel())
 
 
 def test_stroke_width_thickens_and_thins(mnist):
     images = tf.constant(to_input(mnist.x_train[:256]))
-    changed = random_stroke_width(images, tf.constant([5, 6])).numpy()
+    changed = random_stroke_width(images, np.random.default_rng(5).random(256, np.float32)).numpy()
     ink_ratio = changed.sum(axis=(1, 2, 3)) / images.numpy().sum(axis=(1, 2, 3))
     assert (ink_ratio > 1.2).any(), "some digits get thicker"
     assert (ink_ratio < 0.9).any(), "some digits get thinner"
+
+
+def test_the_augment_layer_distorts_in_training_only(mnist):
+    """The layer an accelerator's backend trains through: seeded, and a pass-through at inference."""
+    images = to_input(mnist.x_train[:16])
+    layer = Augment(seed=3)
+    assert np.array_equal(np.asarray(layer(images, training=False)), images)
+    distorted = np.asarray(layer(images, training=True))
+    assert distorted.shape == images.shape
+    assert not np.array_equal(distorted, images)
+    again = np.asarray(Augment(seed=3)(images, training=True))
+    np.testing.assert_array_equal(distorted, again)
+
+
+def test_on_tensorflow_the_plain_model_trains_and_tf_data_augments():
+    model = build_model()
+    assert keras.backend.backend() == "tensorflow"
+    assert trainer(model, Recipe()) is model
