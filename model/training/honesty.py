@@ -40,8 +40,22 @@ import matplotlib.pyplot as plt
 
 REPORT_DIR = Path(__file__).resolve().parents[1] / "reports"
 # The page says "Sure" from this calibrated confidence up (frontend/js/certainty.js, LEVELS; a test holds
-# the two equal): a wrong answer shown as "Sure" is the dishonesty a user notices most.
-SURE = 0.97
+# the two equal): a wrong answer shown as "Sure" is the dishonesty a user notices most. Chosen on the
+# held-out set training calibrates on, never on a test set (``sure_floor``): at 0.97, 9 of the 76 held-out
+# wrong answers of model 20261204-e363dab were "Sure" (11.8 %); at 0.995, 1 (1.3 %), while 85 % of its
+# right answers still are (94 % at 0.97). tests/model/test_honesty.py checks the rule on a held-out sample.
+SURE = 0.995
+SURE_BUT_WRONG_BUDGET = 0.02  # at most this share of wrong answers may be called "Sure" (issue 24)
+
+
+def sure_floor(wrong_confidences: np.ndarray, budget: float = SURE_BUT_WRONG_BUDGET, step: float = 0.005) -> float:
+    """The lowest round confidence (a multiple of ``step``) that at most ``budget`` of these wrong answers reach.
+
+    Calibration makes a 97 % answer right about 97 times in 100, but a class hears "Sure" as "right":
+    the word is kept for confidences that held-out wrong answers almost never reach."""
+    floors = np.arange(step, 1.0 + step / 2, step)
+    shares = [(wrong_confidences >= floor).mean() if len(wrong_confidences) else 0.0 for floor in floors]
+    return round(float(next((floor for floor, share in zip(floors, shares, strict=True) if share <= budget), 1.0)), 3)
 
 
 @dataclass
@@ -258,7 +272,7 @@ def write_report(numbers: dict, card: dict, path: Path) -> None:
         "",
         'Accuracy counts a "not a digit" refusal as an error.',
         "",
-        f'Wrong answers the page calls "Sure" (calibrated confidence {SURE:.0%} or more): '
+        f'Wrong answers the page calls "Sure" (calibrated confidence {SURE:.1%} or more): '
         f"{numbers['mnist']['sure_but_wrong']:.2%} of MNIST's wrong answers, "
         f"{numbers['realistic']['sure_but_wrong']:.2%} of the realistic set's.",
         "",

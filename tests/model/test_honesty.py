@@ -19,7 +19,7 @@ from model.runtime.calibration import (
     expected_calibration_error,
 )
 from model.training.held_out import fit_temperature, held_out_digit_sets, split_validation
-from model.training.honesty import measure
+from model.training.honesty import SURE, SURE_BUT_WRONG_BUDGET, measure, sure_floor
 from model.training.train import Recipe
 from model.training.training_data import Counts, generate
 
@@ -27,8 +27,8 @@ from model.training.training_data import Counts, generate
 # 99.36 % (every kind 98 % or more), unseen fonts 100 %, non-digits 93.7 % refused, rings and bars 100 %
 # read as digits, MNIST 0.12 % refused, realistic 0.09 %; ECE per kind at most 3.7 % (thumbnails; 100
 # images a kind: bench.honesty judges the 2 % goal on 1,000); of MNIST's 24 wrong answers (a refusal is
-# not an answer), one is called "Sure": 4.2 % (the goal, 2 %, is not met yet; the model before had one
-# of 30, 3.3 %). The floors and ceilings sit just beyond.
+# not an answer), none is called "Sure" since the page says it from 99.5 % (at 97 %, one was: 4.2 %).
+# The floors and ceilings sit just beyond.
 FLOORS = {
     "mnist_accuracy": 0.996,  # a refusal counts as an error
     "realistic_accuracy": 0.99,
@@ -42,7 +42,7 @@ CEILINGS = {
     "realistic_refused": 0.01,
     "ece": 0.02,
     "kind_ece": 0.05,
-    "sure_but_wrong": 0.05,
+    "sure_but_wrong": 0.02,  # the goal itself
 }
 
 
@@ -133,3 +133,22 @@ def test_non_digits_are_refused(numbers):
 def test_rings_and_bars_stay_digits(numbers):
     for kind in ("ring", "bar"):
         assert numbers["ambiguous"][kind]["read_as_its_digit"] >= FLOORS["ambiguous_kept"], kind
+
+
+def test_the_page_says_sure_only_where_held_out_wrong_answers_almost_never_reach(held_out_sample):
+    """The "Sure" floor is chosen on held-out data: at most 2 % of its wrong answers reach it."""
+    raw, labels, _ = held_out_sample
+    answers = Calibration.from_card(model_card.read_card()).answers(raw)
+    wrong = (labels < 10) & (answers.digits != labels) & ~answers.refused
+    right = (labels < 10) & (answers.digits == labels) & ~answers.refused
+    assert wrong.sum() >= 20, "enough wrong answers to judge"
+    assert (answers.confidence[wrong] >= SURE).mean() <= SURE_BUT_WRONG_BUDGET
+    assert sure_floor(answers.confidence[wrong]) <= SURE
+    assert (answers.confidence[right] >= SURE).mean() >= 0.8, "most right answers are still called Sure"
+
+
+def test_the_sure_floor_is_the_lowest_round_one_within_the_budget():
+    confidences = np.array([0.999, 0.99, 0.98] + [0.5] * 97)
+    assert sure_floor(confidences, budget=0.02) == 0.985  # 0.999 and 0.99 are 2 in 100
+    assert sure_floor(confidences, budget=0.01) == 0.995
+    assert sure_floor(np.array([])) == 0.005
