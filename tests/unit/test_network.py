@@ -71,3 +71,21 @@ def test_on_tensorflow_the_plain_model_trains_and_tf_data_augments():
     model = build_model()
     assert keras.backend.backend() == "tensorflow"
     assert trainer(model, Recipe()) is model
+
+
+def test_off_tensorflow_the_augment_layer_trains_the_model_in_place(mnist, monkeypatch):
+    """The accelerator's path (JAX has no tf.data), taken here on TensorFlow: the model learns behind an
+    Augment layer from plain arrays, and what is returned (and saved) is the model alone."""
+    from model.training import train as training
+
+    monkeypatch.setattr(training, "on_tensorflow", lambda: False)
+    model = build_model()
+    wrapped = trainer(model, Recipe())
+    assert isinstance(wrapped.layers[0], Augment)
+    assert wrapped.layers[1] is model
+    recipe = Recipe(epochs=1, polish_epochs=1, batch_size=64)
+    data, held_out = (mnist.x_train[:256], mnist.y_train[:256]), (mnist.x_test[:64], mnist.y_test[:64])
+    trained, histories = training.train(data, held_out, recipe)
+    assert [len(history.history["val_accuracy"]) for history in histories] == [1, 1]
+    assert not any(isinstance(layer, Augment) for layer in trained.layers)
+    assert trained.predict(to_input(mnist.x_test[:4]), verbose=0).shape == (4, CLASSES)
