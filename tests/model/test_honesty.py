@@ -19,7 +19,7 @@ from model.runtime.calibration import (
     expected_calibration_error,
 )
 from model.training.held_out import fit_temperature, held_out_digit_sets, split_validation
-from model.training.honesty import SURE, SURE_BUT_WRONG_BUDGET, measure, sure_floor
+from model.training.honesty import SURE, SURE_BUT_WRONG_BUDGET, measure, sure_but_wrong, sure_floor
 from model.training.train import Recipe
 from model.training.training_data import Counts, generate
 
@@ -142,7 +142,7 @@ def test_the_page_says_sure_only_where_held_out_wrong_answers_almost_never_reach
     wrong = (labels < 10) & (answers.digits != labels) & ~answers.refused
     right = (labels < 10) & (answers.digits == labels) & ~answers.refused
     assert wrong.sum() >= 20, "enough wrong answers to judge"
-    assert (answers.confidence[wrong] >= SURE).mean() <= SURE_BUT_WRONG_BUDGET
+    assert sure_but_wrong(answers, labels, labels < 10) <= SURE_BUT_WRONG_BUDGET
     assert sure_floor(answers.confidence[wrong]) <= SURE
     assert (answers.confidence[right] >= SURE).mean() >= 0.8, "most right answers are still called Sure"
 
