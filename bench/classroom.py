@@ -102,7 +102,7 @@ async def draw(device: RawClient, frames: list[bytes], seconds: float, tally: Ta
         final = seq == FINAL_EVERY - 1
         sent_at[(attempt_id, seq)] = (time.perf_counter(), final)
         payload = {"attempt_id": attempt_id, "seq": seq, "final": final}
-        device.emit_with_attachment("frame", payload, "image", frames[number % len(frames)])
+        await device.emit_with_attachment("frame", payload, "image", frames[number % len(frames)])
         number += 1
         seq += 1
         if final:

@@ -79,8 +79,7 @@ async def flood_connection(port: int, address: str, image: str, deadline: float,
         reader = asyncio.ensure_future(read())
         try:
             while time.monotonic() < deadline and not reader.done():
-                client.emit("frame", {"attempt_id": str(uuid.uuid4()), "seq": 0, "image": image})
-                await client.writer.drain()
+                await client.emit("frame", {"attempt_id": str(uuid.uuid4()), "seq": 0, "image": image})
                 tally.sent += 1
                 await asyncio.sleep(FLOOD_INTERVAL)
             if reader.done():
@@ -89,7 +88,7 @@ async def flood_connection(port: int, address: str, image: str, deadline: float,
             tally.cut_off += 1
         finally:
             reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError, OSError):
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
                 await reader
             client.close()
 

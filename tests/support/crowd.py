@@ -53,14 +53,19 @@ async def upgrade(
     """A websocket to the server's Socket.IO endpoint, from ``local_host`` (any 127.x.y.z: an address of its own)."""
     local_addr = (local_host, 0) if local_host else None
     reader, writer = await asyncio.open_connection(host, port, local_addr=local_addr)
-    key = base64.b64encode(os.urandom(16)).decode()
-    writer.write(
-        f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
+    writer.write(upgrade_request(host, port))
     await reader.readuntil(b"\r\n\r\n")
     return reader, writer
+
+
+def upgrade_request(host: str, port: int) -> bytes:
+    """The HTTP request that opens a websocket to the server's Socket.IO endpoint."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (
+        f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
 
 
 class IdleClient:

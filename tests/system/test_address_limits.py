@@ -45,7 +45,7 @@ async def draw(client: RawClient, image: str, frames: int) -> list[tuple[str, di
     """One drawing, frame by frame as a person draws, each sent once the previous one is answered."""
     attempt_id, answers = str(uuid.uuid4()), []
     for seq in range(frames):
-        client.emit("frame", {"attempt_id": attempt_id, "seq": seq, "image": image, "final": seq == frames - 1})
+        await client.emit("frame", {"attempt_id": attempt_id, "seq": seq, "image": image, "final": seq == frames - 1})
         answers.append(await client.event())
     return answers
 
@@ -98,6 +98,13 @@ def test_connections_are_capped_per_address(server):
     assert "connections" in reason["message"] == reason["data"]["message"]
 
 
+# A few flooders, each over its own connection's 30 frames/s however slowly the server reads. Twenty
+# share the work of reading: on a machine busy elsewhere the server reads fewer than the address's
+# 300 frames/s from all of them together, TCP holds the flood back, nothing is ever refused, and
+# Engine.IO ends each connection after 45 s (their pongs queue behind their own unread frames).
+SHIPPED_LIMIT_FLOODERS = 5
+
+
 @pytest.fixture(scope="module")
 def default_server(tmp_path_factory):
     """The limits as shipped (what a flood from one address meets), but a cooldown that outlasts a slow run."""
@@ -112,7 +119,7 @@ async def flood_until_closed(client: RawClient, image: str) -> list[str]:
     started = time.monotonic()
 
     async def read() -> None:
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+        with contextlib.suppress(ConnectionError):
             while True:
                 name, payload = await client.event()
                 if name == "error":
@@ -123,14 +130,13 @@ async def flood_until_closed(client: RawClient, image: str) -> list[str]:
         for _ in range(5000):
             if reader.done():
                 break
-            client.emit("frame", {"attempt_id": str(uuid.uuid4()), "seq": 0, "image": image})
-            await client.writer.drain()
+            await client.emit("frame", {"attempt_id": str(uuid.uuid4()), "seq": 0, "image": image})
     await asyncio.wait_for(reader, 30)
     return said + ["told"] * int((time.monotonic() - started) // TELL_SECONDS)
 
 
 async def flood_beside_a_drawer(host: str, port: int, image: str) -> tuple[list[list[str]], list, list[int], dict]:
-    flooders = [RawClient(host, port, "127.0.0.10") for _ in range(FLOODERS)]
+    flooders = [RawClient(host, port, "127.0.0.10") for _ in range(SHIPPED_LIMIT_FLOODERS)]
     drawer = RawClient(host, port, "127.0.0.12")
     for client in [*flooders, drawer]:
         await client.connect()

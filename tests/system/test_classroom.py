@@ -84,7 +84,7 @@ async def school(port: int, code: str, image: str) -> tuple[list[str], list[floa
         for frame in range(FRAMES_PER_DRAWER):
             final = frame % 10 == 9
             sent_at[(attempt_id, frame % 10)] = time.perf_counter()
-            device.emit("frame", {"attempt_id": attempt_id, "seq": frame % 10, "image": image, "final": final})
+            await device.emit("frame", {"attempt_id": attempt_id, "seq": frame % 10, "image": image, "final": final})
             if final:
                 finals.add(attempt_id)
                 attempt_id = str(uuid.uuid4())
