@@ -109,12 +109,17 @@ def training_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe):
     )
 
 
-def trainer(model: keras.Model, recipe: Recipe) -> keras.Model:
-    """What ``fit`` trains: the model itself on TensorFlow, whose tf.data pipeline augments (the stream the
-    shipped models were trained on); elsewhere the model behind an ``Augment`` layer, on the device."""
+def trainer(model: keras.Model, training: tuple[np.ndarray, np.ndarray], recipe: Recipe) -> tuple[keras.Model, dict]:
+    """What ``fit`` trains, and the data it feeds it. On TensorFlow: the model itself on the tf.data
+    stream, whose pipeline augments (the stream the shipped models were trained on). Elsewhere (JAX on an
+    accelerator has no tf.data): the model behind an ``Augment`` layer, on plain arrays it distorts on the
+    device."""
+    images, labels = training
     if on_tensorflow():
-        return model
-    return keras.Sequential([keras.Input(INPUT_SHAPE), Augment(recipe.augmentation, recipe.seed), model])
+        steps_per_epoch = math.ceil(len(labels) / recipe.batch_size)
+        return model, {"x": training_dataset(images, labels, recipe), "steps_per_epoch": steps_per_epoch}
+    augmented = keras.Sequential([keras.Input(INPUT_SHAPE), Augment(recipe.augmentation, recipe.seed), model])
+    return augmented, {"x": to_input(images), "y": labels.astype(np.int32), "batch_size": recipe.batch_size}
 
 
 def fit(
@@ -126,13 +131,14 @@ def fit(
     callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> keras.callbacks.History:
     """One cosine cycle of Adam, ``cycle`` = (epochs, learning rate, stop early?)."""
-    (x_train, y_train), (x_val, y_val) = training, validation
+    x_val, y_val = validation
     epochs, learning_rate, stop_early = cycle
-    steps_per_epoch = math.ceil(len(y_train) / recipe.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(
-        learning_rate, decay_steps=epochs * steps_per_epoch, alpha=recipe.final_learning_rate_fraction
+        learning_rate,
+        decay_steps=epochs * math.ceil(len(training[1]) / recipe.batch_size),
+        alpha=recipe.final_learning_rate_fraction,
     )
-    fitted = trainer(model, recipe)
+    fitted, data = trainer(model, training, recipe)
     fitted.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",
@@ -146,16 +152,12 @@ def fit(
         start_from_epoch=int(epochs * recipe.early_stopping_from),
         verbose=1,
     )
-    if on_tensorflow():
-        data = {"x": training_dataset(x_train, y_train, recipe), "steps_per_epoch": steps_per_epoch}
-    else:  # the Augment layer distorts each batch on the device
-        data = {"x": to_input(x_train), "y": y_train.astype(np.int32), "batch_size": recipe.batch_size}
     return fitted.fit(
         **data,
         epochs=epochs,
         validation_data=(to_input(x_val), y_val),
         callbacks=([stopping] if stop_early else []) + (callbacks or []),
-        verbose=1 if on_tensorflow() else 2,
+        verbose=1 if fitted is model else 2,  # a progress bar on the CPU; a line per epoch in an accelerator's log
     )
 
 

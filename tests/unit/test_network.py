@@ -67,10 +67,15 @@ def test_the_augment_layer_distorts_in_training_only(mnist):
     np.testing.assert_array_equal(distorted, again)
 
 
-def test_on_tensorflow_the_plain_model_trains_and_tf_data_augments():
+def test_on_tensorflow_the_plain_model_trains_and_tf_data_augments(mnist):
     model = build_model()
     assert keras.backend.backend() == "tensorflow"
-    assert trainer(model, Recipe()) is model
+    trained, data = trainer(model, (mnist.x_train[:256], mnist.y_train[:256]), Recipe(batch_size=64))
+    assert trained is model
+    assert data["steps_per_epoch"] == 4
+    images, labels = next(iter(data["x"]))
+    assert images.shape == (64, 28, 28, 1)
+    assert labels.shape == (64,)
 
 
 def test_off_tensorflow_the_augment_layer_trains_the_model_in_place(mnist, monkeypatch):
@@ -80,9 +85,11 @@ def test_off_tensorflow_the_augment_layer_trains_the_model_in_place(mnist, monke
 
     monkeypatch.setattr(training, "on_tensorflow", lambda: False)
     model = build_model()
-    wrapped = trainer(model, Recipe())
+    wrapped, fed = trainer(model, (mnist.x_train[:256], mnist.y_train[:256]), Recipe())
     assert isinstance(wrapped.layers[0], Augment)
     assert wrapped.layers[1] is model
+    assert fed["x"].shape == (256, 28, 28, 1)
+    assert fed["x"].dtype == np.float32
     recipe = Recipe(epochs=1, polish_epochs=1, batch_size=64)
     data, held_out = (mnist.x_train[:256], mnist.y_train[:256]), (mnist.x_test[:64], mnist.y_test[:64])
     trained, histories = training.train(data, held_out, recipe)
