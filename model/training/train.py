@@ -69,6 +69,10 @@ class Recipe:
         """The recipe as the model card stores it."""
         return asdict(self)
 
+    def steps_per_epoch(self, count: int) -> int:
+        """Batches in one pass over ``count`` training images (the last one may be short)."""
+        return math.ceil(count / self.batch_size)
+
 
 def on_tensorflow() -> bool:
     """Whether Keras runs on TensorFlow (the CPU's backend, with tf.data) rather than, say, JAX on an accelerator."""
@@ -116,7 +120,7 @@ def trainer(model: keras.Model, training: tuple[np.ndarray, np.ndarray], recipe:
     device."""
     images, labels = training
     if on_tensorflow():
-        steps_per_epoch = math.ceil(len(labels) / recipe.batch_size)
+        steps_per_epoch = recipe.steps_per_epoch(len(labels))
         return model, {"x": training_dataset(images, labels, recipe), "steps_per_epoch": steps_per_epoch}
     augmented = keras.Sequential([keras.Input(INPUT_SHAPE), Augment(recipe.augmentation, recipe.seed), model])
     return augmented, {"x": to_input(images), "y": labels.astype(np.int32), "batch_size": recipe.batch_size}
@@ -135,7 +139,7 @@ def fit(
     epochs, learning_rate, stop_early = cycle
     schedule = keras.optimizers.schedules.CosineDecay(
         learning_rate,
-        decay_steps=epochs * math.ceil(len(training[1]) / recipe.batch_size),
+        decay_steps=epochs * recipe.steps_per_epoch(len(training[1])),
         alpha=recipe.final_learning_rate_fraction,
     )
     fitted, data = trainer(model, training, recipe)
