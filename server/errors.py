@@ -67,6 +67,6 @@ def error_event(code: str, message: str, attempt_id: Any = None, seq: Any = None
     """An ``error`` event's payload; it echoes the attempt and seq it is about, when they are plain values."""
     error: dict[str, Any] = {"code": code, "message": message}
     for key, value in (("attempt_id", attempt_id), ("seq", seq)):
-        if isinstance(value, str | int) and not isinstance(value, bool):
+        if (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and len(value) <= 64):
             error[key] = value
     return error

@@ -48,10 +48,13 @@ def announce(config: dict[str, Any], token: str) -> None:
 
 
 def is_teacher_token(candidate: Any) -> bool:
-    """Whether ``candidate`` is the teacher key, in constant time."""
+    """Whether ``candidate`` is the teacher key, in constant time.
+
+    Encoded with ``surrogatepass``: JSON can carry a lone surrogate, which plain UTF-8 cannot
+    encode, and a key check that raises would let its connection past the connect handler."""
     if not isinstance(candidate, str) or not candidate:
         return False
-    return hmac.compare_digest(candidate.encode(), current_app.config["TEACHER_TOKEN"].encode())
+    return hmac.compare_digest(candidate.encode("utf-8", "surrogatepass"), current_app.config["TEACHER_TOKEN"].encode())
 
 
 def bearer() -> str | None:

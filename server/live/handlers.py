@@ -58,6 +58,8 @@ COOLING = "Too many frames came from your network: wait {seconds} s, then reload
 FLOODING = "Too many frames for too long: this connection is closed. Wait a little, then reload the page."
 SLOW_DOWN = "Too many frames: slow down and send the latest drawing. Frames over the limit are dropped."
 ROOM_FULL = "This class is full: ask your teacher, or close other tabs and devices in the class."
+INTERNAL = "Something went wrong on the server; the connection is still usable."
+STORE_DOWN = "The attempt store is unreachable; nothing was changed. Try again shortly."
 
 
 def teacher_key(auth: Any) -> Any:
@@ -84,7 +86,21 @@ def connect(auth: Any = None) -> None:
     """Everyone may connect to draw, up to MAX_CONNECTIONS_PER_ADDRESS per address (then the connect is
     refused with a ``rate_limited`` reason), or ROOM_MAX_CONNECTIONS in an opened classroom named in
     ``auth`` (``room_full``); a wrong teacher key or class code gets an error at once, so it is noticed,
-    and the connection still draws."""
+    and the connection still draws.
+
+    It fails closed: ``on_error_default`` answers any other event's failure and keeps the connection,
+    but a connect it answered would be admitted uncounted, past every per-address limit."""
+    try:
+        admit(auth)
+    except ConnectionRefusedError:
+        raise
+    except Exception:
+        log.exception("connect failed: refused")
+        service().disconnect(request.sid)  # uncount it, if it was counted before the failure
+        raise ConnectionRefusedError(INTERNAL, {"code": "internal_error", "message": INTERNAL}) from None
+
+
+def admit(auth: Any) -> None:
     key = teacher_key(auth)
     teacher = is_teacher_token(key)
     service().start()  # at once after a fork (gunicorn.conf.py), else on the first connection
@@ -186,10 +202,14 @@ def label(payload: Any) -> dict[str, Any]:
     access = svc.access(event.attempt_id, request.sid, event.owner_token, svc.is_teacher(request.sid))
     if access is Access.FORBIDDEN:
         return reject("forbidden", FORBIDDEN, payload)
-    if access is Access.UNKNOWN or not svc.label(event.attempt_id, event.label):
-        return reject("unknown_attempt", "There is no attempt with this id.", payload)
+    unknown = ("unknown_attempt", "There is no attempt with this id.", payload)
+    if access is Access.UNKNOWN:
+        return reject(*unknown)
+    room = svc.room_of(event.attempt_id)  # before the label is kept: a store outage then changes nothing
+    if not svc.label(event.attempt_id, event.label):
+        return reject(*unknown)
     label_event = {"attempt_id": event.attempt_id, "label": event.label}
-    socketio.emit("label", label_event, to=feed(svc.room_of(event.attempt_id)))
+    socketio.emit("label", label_event, to=feed(room))
     return {"ok": True, "attempt_id": event.attempt_id, "label": event.label}
 
 
@@ -212,5 +232,9 @@ def watch(payload: Any = None) -> dict[str, Any]:
 
 @socketio.on_error_default
 def internal_error(error: Exception) -> dict[str, Any]:
+    """Any event's failure, answered with its code (echoing the attempt it was about); the connection stays."""
+    args = getattr(request, "event", {}).get("args") or (None,)
+    if isinstance(error, StoreUnavailable):  # a class's room could not be looked up, a label not recorded
+        return reject("store_unavailable", STORE_DOWN, args[0])
     log.exception("socket event failed", exc_info=error)
-    return reject("internal_error", "Something went wrong on the server; the connection is still usable.")
+    return reject("internal_error", INTERNAL, args[0])

@@ -151,6 +151,47 @@ def test_error_echoes_attempt_and_seq(socket_client):
     socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 9, "image": "data:image/png;base64,AAAA"})
     [error] = events(socket_client, "error")
     assert (error["attempt_id"], error["seq"]) == (attempt_id, 9)
+    socket_client.emit("frame", {"attempt_id": "x" * 1_000_000, "seq": 9, "image": "x"})  # not echoed back whole
+    [error] = events(socket_client, "error")
+    assert error["code"] == "bad_attempt_id"
+    assert "attempt_id" not in error
+
+
+@pytest.mark.parametrize("event", ["frame", "label"])
+def test_an_owner_token_that_is_not_a_token_is_refused_as_one(socket_client, seven_frame, event):
+    started = socket_to(socket_client.app)  # another connection's attempt: the token is checked
+    attempt_id = new_id()
+    started.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame, "final": True})
+    events(started, "prediction")
+    for token in ("\ud800" * 20, "token with spaces", "é" * 20):
+        payload = {"attempt_id": attempt_id, "seq": 1, "image": seven_frame, "label": 3, "owner_token": token}
+        socket_client.emit(event, payload)
+        assert events(socket_client, "error")[0]["code"] == "bad_owner_token"
+
+
+def test_a_store_outage_is_answered_store_unavailable_and_changes_nothing(socket_client, client, app, seven_frame):
+    from server.storage.store import StoreUnavailable
+
+    attempt_id = new_id()
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame, "final": True})
+    events(socket_client, "prediction")
+    service = app.extensions["service"]
+
+    def unreachable(*args, **kwargs):
+        raise StoreUnavailable("the store is down")
+
+    real_find, real_check = service.find, service.rooms.check
+    service.find = service.rooms.check = unreachable
+    ack = socket_client.emit("label", {"attempt_id": attempt_id, "label": 1}, callback=True)
+    assert ack["code"] == "store_unavailable"
+    [error] = events(socket_client, "error")
+    assert (error["code"], error["attempt_id"]) == ("store_unavailable", attempt_id)
+    socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame, "room": "123456"})
+    assert events(socket_client, "error")[0]["code"] == "store_unavailable"
+    service.find, service.rooms.check = real_find, real_check
+    assert client.get(f"/api/attempts/{attempt_id}").json["label"] is None  # the refused label was not kept
+    socket_client.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame})
+    assert events(socket_client, "prediction")[0]["digit"] == 7
 
 
 def test_oversized_frame_is_refused(make_app, seven_frame, seven_png):

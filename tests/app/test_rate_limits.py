@@ -40,11 +40,27 @@ def test_reconnecting_does_not_reset_the_address_rate(make_app, blank_frame):
 
 def test_connections_past_the_cap_are_refused(make_app):
     app = make_app(MAX_CONNECTIONS_PER_ADDRESS=2)
-    connections = [socketio.test_client(app) for _ in range(3)]
+    # A teacher key JSON can carry but UTF-8 cannot (a lone surrogate) is only a wrong key: it is counted.
+    connections = [socketio.test_client(app, auth={"token": "\ud800"}) for _ in range(3)]
     assert [connection.is_connected() for connection in connections] == [True, True, False]
+    assert events(connections[0], "error")[0]["code"] == "unauthorized"
     connections[0].disconnect()  # a closed connection frees its place
     assert socketio.test_client(app).is_connected()
     assert socketio.test_client(app, flask_test_client=from_address(app, "127.0.0.2")).is_connected()
+
+
+def test_a_connect_that_fails_is_refused_and_not_counted(make_app, monkeypatch):
+    from server.live import handlers
+
+    app = make_app(MAX_CONNECTIONS_PER_ADDRESS=1)
+
+    def broken(auth, address):
+        raise RuntimeError("a bug in the connect handler")
+
+    monkeypatch.setattr(handlers, "room_to_join", broken)
+    assert not socketio.test_client(app).is_connected()  # an error answered would have admitted it, uncounted
+    monkeypatch.undo()
+    assert socketio.test_client(app).is_connected()  # the refused one holds no place
 
 
 @pytest.mark.parametrize(
