@@ -21,30 +21,61 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from model.runtime.decode import ImageError
 from server.access.addresses import client_address
 from server.access.owners import Access, owner_hash
-from server.api.routes import drawing_room, found, require_owner, room_arg, service
+from server.access.rooms import DEFAULT_ROOM
+from server.api.routes import found, require_owner, room_arg, service
 from server.errors import ApiError, ProtocolError
-from server.live.protocol import parse_attempt_id, parse_label, parse_owner_token
+from server.live.protocol import finite_number, parse_attempt_id, parse_label, parse_owner_token
 from server.serving.inference import Frame
 from server.serving.tracker import Tracked
+from server.storage.attempts import Attempt
 from server.storage.offline import OfflineAnswer
 from server.storage.store import StoreUnavailable
 
 deliveries = Blueprint("deliveries", __name__, url_prefix="/api")
 log = logging.getLogger("digits.deliveries")
 REASONS = (None, "blank", "too_faint", "too_small", "not_a_digit")
-KIOSK_ID = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
+KIOSK_ID = re.compile(r"[\w .-]{1,64}")  # letters and digits of any script: frontend/js/kiosk.js kioskName
 MAX_VERSION_CHARS = 80
+VERSION_TEXT = re.compile(rf"[!-~]{{1,{MAX_VERSION_CHARS}}}")  # printable ASCII, as version names are
 MIN_OWNER_TOKEN_CHARS = 16  # the page's are 32 characters (192 random bits)
 DEFAULT_HORIZON = 30 * 86400  # how old a drawing may claim to be when attempts are kept forever
+
+
+class InFlight:
+    """The attempt ids whose delivery this process is recognizing now. A second delivery of one is answered
+    503 ``busy`` (the outbox sends it again later) rather than recognized and stored a second time."""
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def hold(self, attempt_id: str) -> Iterator[bool]:
+        """Hold the id for the block; yields False, holding nothing, when another delivery holds it."""
+        with self._lock:
+            mine = attempt_id not in self._ids
+            self._ids.add(attempt_id)
+        try:
+            yield mine
+        finally:
+            if mine:
+                with self._lock:
+                    self._ids.discard(attempt_id)
+
+
+DELIVERING = InFlight()
 
 
 def refused(code: str, message: str) -> ApiError:
@@ -80,18 +111,18 @@ def parse_delivery(body: Any) -> dict[str, Any]:
     ):
         raise refused("bad_payload", "confidence must be a number from 0 to 1, or null.")
     version = body.get("model_version")
-    if not isinstance(version, str) or not 0 < len(version) <= MAX_VERSION_CHARS:
+    if not isinstance(version, str) or not VERSION_TEXT.fullmatch(version):
         raise refused(
             "bad_payload", f"model_version must be the version the page ran (1-{MAX_VERSION_CHARS} characters)."
         )
     label = body.get("label")
     if label is not None:
         label = checked(parse_label, label)
-    drawn_at = body.get("drawn_at")
-    if isinstance(drawn_at, bool) or not isinstance(drawn_at, int | float) or drawn_at != drawn_at:
+    drawn_at = finite_number(body.get("drawn_at"))
+    if drawn_at is None:
         raise refused("bad_payload", "drawn_at must be when it was drawn, in seconds since the epoch.")
     kiosk_id = body.get("kiosk_id", "")
-    if kiosk_id != "" and (not isinstance(kiosk_id, str) or not KIOSK_ID.match(kiosk_id)):
+    if kiosk_id != "" and (not isinstance(kiosk_id, str) or not KIOSK_ID.fullmatch(kiosk_id)):
         raise refused("bad_payload", "kiosk_id must be 1-64 letters, digits, spaces, '.', '_' or '-'.")
     return {
         "attempt_id": checked(parse_attempt_id, body.get("attempt_id")),
@@ -102,7 +133,7 @@ def parse_delivery(body: Any) -> dict[str, Any]:
         "confidence": None if confidence is None else float(confidence),
         "model_version": version,
         "label": label,
-        "drawn_at": float(drawn_at),
+        "drawn_at": drawn_at,
         "kiosk_id": kiosk_id,
     }
 
@@ -135,14 +166,36 @@ def deliver():
         version_known=delivery["model_version"] in known,
         kiosk_id=delivery["kiosk_id"],
     )
-    existing = recognition.find(attempt_id) if access is Access.ALLOWED else None
-    if existing is not None and existing.final:  # delivered before (a retry, another tab): nothing to redo
+    with DELIVERING.hold(attempt_id) as mine:
+        if not mine:  # the same attempt from another tab, or a retry while the first is still recognized
+            raise ApiError(503, "busy", "This attempt is being delivered already; send it again in a moment.")
+        existing = recognition.find(attempt_id) if access is Access.ALLOWED else None
+        if existing is not None and existing.final:
+            return delivered_before(existing, browser, delivery["label"])
+        return deliver_new(attempt_id, token, delivery, browser, existing)
+
+
+def delivered_before(existing: Attempt, browser: OfflineAnswer, label: int | None) -> Response:
+    """A delivery of an attempt the server already finished (a retry after a lost answer, another tab, or a final
+    frame that reached the server before the connection dropped): nothing is recognized again, but a label the
+    drawer gave offline is kept, and so is the browser's answer, for an attempt drawn offline."""
+    recognition = service()
+    if label is not None:
+        recognition.label(existing.id, label)
+    if existing.source == "offline":
         recognition.store.save_offline_answer(browser)  # in case the first delivery's answer was lost
-        return jsonify({"attempt_id": attempt_id, "stored": False, "server": server_answer(existing)})
-    room = drawing_room(room_arg(), client_address())
+    return jsonify({"attempt_id": existing.id, "stored": False, "server": server_answer(existing)})
+
+
+def deliver_new(
+    attempt_id: str, token: str, delivery: dict[str, Any], browser: OfflineAnswer, existing: Attempt | None
+) -> Response:
+    """Recognize and store the attempt, once, with the browser's answer beside the server's."""
+    recognition = service()
+    room = delivery_room(room_arg(), client_address())
     recognition.tracker.claim(
         attempt_id,
-        Tracked(drawn_at, existing.frames if existing else 0, None, False, owner_hash(token)),
+        Tracked(browser.drawn_at, existing.frames if existing else 0, None, False, owner_hash(token)),
     )
     frame = Frame(attempt_id, 0, delivery["image"], True, client_address(), room=room, source="offline")
     try:
@@ -156,6 +209,18 @@ def deliver():
     if recognition.retention_seconds:
         recognition.store.purge_offline_answers(time.time() - recognition.retention_seconds)
     return jsonify({"attempt_id": attempt_id, "stored": True, "server": server_answer(answer.attempt)})
+
+
+def delivery_room(room: str, address: str) -> str:
+    """The room an offline attempt is logged in: the class it was drawn in, or the default room once that class
+    has closed (or the address is out of code guesses), as the live page leaves a class that ends. Refusing it
+    would lose a pupil's drawing for a class that was open when it was drawn."""
+    try:
+        return service().check_room(room, address)
+    except ProtocolError as error:
+        if error.code in ("unknown_room", "rate_limited"):
+            return DEFAULT_ROOM
+        raise refused(error.code, error.message) from None
 
 
 @deliveries.after_app_request

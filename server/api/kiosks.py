@@ -13,7 +13,6 @@ Heartbeats are anonymous, like drawing: the address's REST budget limits them li
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -21,9 +20,10 @@ from flask import Blueprint, jsonify, request
 
 from server.access.addresses import client_address
 from server.access.teacher import require_teacher
-from server.api.deliveries import KIOSK_ID, MAX_VERSION_CHARS
+from server.api.deliveries import KIOSK_ID, VERSION_TEXT
 from server.api.routes import service
 from server.errors import ApiError
+from server.live.protocol import finite_number
 from server.storage.offline import KioskRecord
 
 kiosks_api = Blueprint("kiosks_api", __name__, url_prefix="/api")
@@ -35,13 +35,8 @@ STATES = ("online", "offline")
 
 
 def number(body: dict[str, Any], name: str, high: float, whole: bool = False) -> float:
-    value = body.get(name, 0)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not 0 <= value <= high
-    ):
+    value = finite_number(body.get(name, 0))
+    if value is None or not 0 <= value <= high:
         raise ApiError(400, "bad_payload", f"{name} must be a number from 0 to {high:,}.")
     if whole and value != int(value):
         raise ApiError(400, "bad_payload", f"{name} must be a whole number.")
@@ -54,9 +49,9 @@ def heartbeat():
     if not isinstance(body, dict):
         raise ApiError(400, "bad_payload", "Send the heartbeat as a JSON object.")
     kiosk_id, version, state = body.get("kiosk_id"), body.get("model_version", ""), body.get("state", "online")
-    if not isinstance(kiosk_id, str) or not KIOSK_ID.match(kiosk_id):
+    if not isinstance(kiosk_id, str) or not KIOSK_ID.fullmatch(kiosk_id):
         raise ApiError(400, "bad_payload", "kiosk_id must be 1-64 letters, digits, spaces, '.', '_' or '-'.")
-    if not isinstance(version, str) or len(version) > MAX_VERSION_CHARS:
+    if not isinstance(version, str) or (version != "" and not VERSION_TEXT.fullmatch(version)):
         raise ApiError(400, "bad_payload", "model_version must be a version name.")
     if state not in STATES:
         raise ApiError(400, "bad_payload", "state must be online or offline.")

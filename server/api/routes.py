@@ -10,6 +10,7 @@ one attempt may also be read, relabelled or deleted with its owner token
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from typing import Any
@@ -33,6 +34,7 @@ from server.storage.store import StoreUnavailable
 
 api = Blueprint("api", __name__, url_prefix="/api")
 MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "BMP": "image/bmp", "WEBP": "image/webp"}
+MAX_TIMESTAMP = 32_503_680_000.0  # the year 3000: later than any attempt, within every store's dates
 
 
 def service() -> RecognitionService:
@@ -149,15 +151,23 @@ def number():
     )
 
 
+def timestamp_arg(text: str) -> float:
+    """A query's timestamp (``before``), within the years every store can index; else 400 bad_query."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= MAX_TIMESTAMP:  # NaN fails it too
+        raise ApiError(400, "bad_query", "before must be a timestamp (seconds since the epoch).")
+    return value
+
+
 @api.get("/attempts")
 def attempts():
     require_teacher()
     limit = int_arg("limit", 20, 1, 100)
     before = request.args.get("before")
-    try:
-        before_time = float(before) if before is not None else None
-    except ValueError:
-        raise ApiError(400, "bad_query", "before must be a timestamp (seconds since the epoch).") from None
+    before_time = timestamp_arg(before) if before is not None else None
     page = service().store.recent(limit, before_time, room_arg())
     return jsonify(
         {

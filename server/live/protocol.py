@@ -6,6 +6,8 @@ people; the handler turns it into an ``error`` event and the connection stays us
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +17,7 @@ from server.errors import ProtocolError
 
 MAX_SEQ = 2**53  # JavaScript's largest exact integer
 MAX_OWNER_TOKEN_CHARS = 128
+OWNER_TOKEN = re.compile(r"[A-Za-z0-9_-]+")  # base64url: the server's tokens and the page's
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,21 @@ def parse_owner_token(value: Any) -> str | None:
     """The optional ``owner_token`` an attempt's first answer gave: proof of ownership from another connection."""
     if value is None:
         return None
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_OWNER_TOKEN_CHARS:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_OWNER_TOKEN_CHARS or not OWNER_TOKEN.fullmatch(value):
         raise ProtocolError("bad_owner_token", "owner_token must be the string the attempt's first prediction gave.")
     return value
+
+
+def finite_number(value: Any) -> float | None:
+    """A JSON number as a finite float; None for anything else (NaN, infinities, integers past a float's range,
+    booleans), so a parser refuses it with its own message instead of failing on it later."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def parse_label(value: Any) -> int:

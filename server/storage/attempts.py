@@ -19,7 +19,7 @@ def new_attempt_id() -> str:
 class Attempt:
     id: str
     created_at: float
-    source: str  # canvas, upload or api
+    source: str  # canvas, upload, api or offline (a delivery)
     drawer: str  # the drawer's daily pseudonym (server/access/pseudonyms.py); stored and published as "session"
     digit: int | None
     confidence: float

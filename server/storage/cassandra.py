@@ -44,7 +44,7 @@ from server.storage.offline import CASSANDRA_TABLES as OFFLINE_TABLES
 from server.storage.offline import KioskRecord, OfflineAnswer
 from server.storage.store import RoomRecord, StoreUnavailable
 
-KEYSPACE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+KEYSPACE_NAME = re.compile(r"[a-z][a-z0-9_]{0,47}")
 DAYS_BUCKET = 0  # attempt_days is one small partition: one row per day
 MAX_DAYS_VISITED = 400
 PAGE_ROWS = 200  # history rows read per slice of a day partition, before filtering by room
@@ -176,7 +176,7 @@ class CassandraStore:
         password: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        if not KEYSPACE_NAME.match(keyspace):
+        if not KEYSPACE_NAME.fullmatch(keyspace):
             raise ValueError(f"Invalid Cassandra keyspace name {keyspace!r}: use lowercase letters, digits and _.")
         if consistency.upper() not in ConsistencyLevel.name_to_value:
             raise ValueError(f"Unknown Cassandra consistency level {consistency!r}.")

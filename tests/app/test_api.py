@@ -152,7 +152,9 @@ def test_attempts_are_paged_newest_first(client, seven_png):
     assert second["next_before"] is None
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "before=yesterday"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "limit=abc", "before=yesterday", "before=nan", "before=inf", "before=1e20"]
+)
 def test_bad_paging_queries_are_400(client, query):
     response = client.get(f"/api/attempts?{query}")
     assert response.status_code == 400

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import threading
 import time
 import uuid
 
 import pytest
 
+from server.api.deliveries import DELIVERING
 from tests.support.images import blank_png, data_url
+from tests.support.socket_events import events, new_id
+from tests.support.waiting import wait_until
 
 TOKEN = "offline-token-made-by-the-page-0001"
 
@@ -128,7 +132,12 @@ def test_an_oversized_drawing_is_refused(make_app, seven_frame):
         ({"model_version": ""}, "bad_payload"),
         ({"drawn_at": "yesterday"}, "bad_payload"),
         ({"kiosk_id": "<script>"}, "bad_payload"),
+        ({"kiosk_id": "hall-1\n"}, "bad_payload"),
         ({"confidence": 3}, "bad_payload"),
+        ({"owner_token": "\ud800" * 20}, "bad_owner_token"),  # JSON carries it; UTF-8 cannot
+        ({"model_version": "v1\ud800"}, "bad_payload"),
+        ({"drawn_at": 10**400}, "bad_payload"),  # past a float's range
+        ({"drawn_at": float("inf")}, "bad_payload"),
     ],
 )
 def test_malformed_deliveries_are_refused(anonymous, seven_frame, change, code):
@@ -168,7 +177,16 @@ def test_kiosk_heartbeats_reach_the_teacher_only(client, anonymous):
     assert kiosks[0]["attempts_today"] == 17
     assert kiosks[0]["state"] == "offline"
     assert time.time() - kiosks[0]["last_seen"] < 5
-    for bad in ({**beat, "kiosk_id": ""}, {**beat, "waiting": -1}, {**beat, "state": "asleep"}, [1, 2]):
+    assert anonymous.post("/api/kiosks/heartbeat", json={**beat, "kiosk_id": "Bibliothèque 2"}).status_code == 200
+    for bad in (
+        {**beat, "kiosk_id": ""},
+        {**beat, "kiosk_id": "science-centre-2\n"},
+        {**beat, "waiting": -1},
+        {**beat, "waiting": 10**400},
+        {**beat, "model_version": "\ud800"},
+        {**beat, "state": "asleep"},
+        [1, 2],
+    ):
         answer = anonymous.post("/api/kiosks/heartbeat", json=bad)
         assert answer.status_code == 400
         assert answer.json["error"]["code"] == "bad_payload"
@@ -197,3 +215,50 @@ def test_the_browsers_answers_are_forgotten_after_the_retention_period(make_app,
     assert store.offline_answer(old["attempt_id"]) is not None
     assert store.offline_answer(new["attempt_id"]) is not None
     assert store._run("SELECT attempt_id FROM offline_answers WHERE drawn_at = 0") == []
+
+
+def test_the_same_delivery_sent_at_once_is_recognized_and_stored_once(client, anonymous, app, seven_frame):
+    """Two tabs, or a retry while the first is still recognized: one is stored, the other told to send again."""
+    sent = delivery(seven_frame, label=7)
+    with DELIVERING.hold(sent["attempt_id"]) as mine:  # a delivery of it in flight
+        assert mine
+        second = anonymous.post("/api/deliveries", json=sent)
+    assert second.status_code == 503
+    assert second.json["error"]["code"] == "busy"
+    assert client.get(f"/api/attempts/{sent['attempt_id']}").status_code == 404  # nothing stored by it
+    answers = []
+
+    def deliver():
+        answers.append(app.test_client().post("/api/deliveries", json=sent))
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {answer.status_code for answer in answers} <= {200, 503}
+    assert [answer.json.get("stored") for answer in answers].count(True) == 1
+    assert stored(client, sent["attempt_id"])["frames"] == 1
+
+
+def test_a_delivery_for_a_class_that_has_closed_is_kept_in_the_default_room(client, anonymous, seven_frame):
+    sent = delivery(seven_frame)
+    answer = anonymous.post("/api/deliveries?room=123456", json=sent)  # no class 123456 is open
+    assert answer.status_code == 200, answer.json
+    assert answer.json["stored"] is True
+    assert stored(client, sent["attempt_id"])["room"] == ""
+
+
+def test_a_label_delivered_for_an_attempt_the_server_finished_is_kept(client, socket_client, anonymous, seven_frame):
+    """The final frame reached the server, the answer did not: the page delivers it, with the label given offline."""
+    attempt_id = new_id()
+    socket_client.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame, "final": True})
+    [prediction] = events(socket_client, "prediction")
+    sent = delivery(seven_frame, attempt_id=attempt_id, owner_token=prediction["owner_token"], label=1)
+    answer = anonymous.post("/api/deliveries", json=sent)
+    assert answer.status_code == 200
+    assert answer.json["stored"] is False
+    wait_until(lambda: stored(client, attempt_id)["label"] == 1, what="the label given offline")
+    assert stored(client, attempt_id)["source"] == "canvas"
+    kept = anonymous.get(f"/api/deliveries/{attempt_id}", headers={"X-Owner-Token": prediction["owner_token"]})
+    assert kept.status_code == 404  # drawn online: no browser's answer is made up for it
