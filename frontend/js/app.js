@@ -6,7 +6,7 @@ import { clearHeatmap, clearLayers, showHeatmap, showLayers } from "./inside.js"
 import { DrawingPad } from "./pad.js";
 import { LiveClassifier } from "./live.js";
 import { Fallback } from "./fallback.js";
-import { KioskMode } from "./kiosk.js";
+import { KioskMode, kioskName } from "./kiosk.js";
 import { OfflineRecognizer } from "./offline.js";
 import { Outbox } from "./outbox.js";
 import { describe, runnerUp } from "./certainty.js";
@@ -31,7 +31,7 @@ else if (classroom === undefined) $("hint").textContent = t("errors.unknown_room
 // an outbox for the drawings finished meanwhile, delivered once the server is back.
 const recognizer = new OfflineRecognizer();
 const outbox = new Outbox();
-const kioskId = kiosk ? (params.get("kiosk_id") || "").slice(0, 64) : "";
+const kioskId = kiosk ? kioskName(params.get("kiosk_id")) : "";
 const fallback = new Fallback({ live, pad, recognizer, outbox, kioskId, room: classroom === undefined ? "" : currentRoom() });
 const kioskMode = kiosk
   ? new KioskMode({
