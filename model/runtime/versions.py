@@ -39,7 +39,7 @@ LOCK_FILE = ".lock"
 RETRAIN_LOCK_FILE = "retrain.lock"
 RETRAIN_STATUS_FILE = "retrain.json"  # the last retrain's progress and result, for the dashboard
 HISTORY_LIMIT = 20
-VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 
 
 class VersionError(Exception):
@@ -140,7 +140,7 @@ class ModelVersions:
         """One version by name; ``VersionError`` when there is none."""
         if version == self.builtin.version:
             return self.builtin
-        if not VERSION_NAME.match(version) or not (self.folder / version).is_dir():
+        if not VERSION_NAME.fullmatch(version) or not (self.folder / version).is_dir():
             raise UnknownVersion(f"There is no model version {version!r}; `flask --app server models` lists them.")
         return folder_files(self.folder / version)
 
@@ -227,7 +227,7 @@ class ModelVersions:
 
         A retrain that fails half-way leaves nothing behind: a half-written version is never listed.
         """
-        if not VERSION_NAME.match(version) or version == self.builtin.version or (self.folder / version).exists():
+        if not VERSION_NAME.fullmatch(version) or version == self.builtin.version or (self.folder / version).exists():
             raise VersionError(f"{version!r} cannot name a new version (bad name, or it exists).")
         staging = self.folder / f".{version}.partial"
         staging.mkdir(parents=True)
