@@ -792,7 +792,9 @@ OFFLINE_PATHS: dict[str, Any] = {
             "summary": "Deliver an attempt drawn while the server was unreachable (idempotent by attempt id)",
             "description": "The server re-recognizes the drawing with its own model and stores it (source offline, "
             "drawn_at as its time) with the browser's answer and claimed model version beside it. An attempt it "
-            "already has is a no-op (stored false) for its owner token, 403 forbidden for any other.",
+            "already has is a no-op (stored false; a label is still kept) for its owner token, 403 forbidden for "
+            "any other; 503 busy while the same attempt's delivery is in flight. A class closed since it was drawn "
+            "logs it in the default room.",
             "requestBody": {
                 "required": True,
                 "content": {
@@ -819,7 +821,7 @@ OFFLINE_PATHS: dict[str, Any] = {
             },
             "responses": {
                 "200": json_response("Stored now (stored true) or before (stored false)", DELIVERED),
-                **error_responses(400, 403, 404, 413, 415, 500, 503),
+                **error_responses(400, 403, 413, 415, 500, 503),
             },
         }
     },
