@@ -273,14 +273,15 @@ async function sendLabel(digit) {
   if (digit === null) return;
   let ack;
   if (uploaded) ack = await labelUpload(uploaded, digit);
-  else if (fallback.queued) ack = await fallback.label(digit); // drawn offline: the label waits in the outbox
+  // Drawn offline: the label waits in the outbox, or, once the drawing is delivered, goes over REST with its token.
+  else if (fallback.queued) ack = (await fallback.label(digit)) ?? (await labelUpload(fallback.queued, digit));
   else if (live.attemptId) ack = await live.label(digit);
   if (!ack) return;
   if (ack.ok) $("thanks").textContent = t(ack.offline ? "feedback.savedOffline" : "feedback.saved", { label: ack.label });
   else $("thanks").textContent = t("feedback.notSaved", { reason: errorText(ack) });
 }
 
-// An uploaded photo's attempt is labelled over REST, with the owner token its answer carried.
+// An uploaded photo's attempt (or an offline one, once delivered) is labelled over REST, with its owner token.
 async function labelUpload({ attemptId, ownerToken }, digit) {
   try {
     const response = await fetch(`/api/attempts/${encodeURIComponent(attemptId)}/label`, {

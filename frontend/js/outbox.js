@@ -1,7 +1,8 @@
 // Attempts finished while the server could not be reached, kept in IndexedDB until they are delivered
 // (POST /api/deliveries, docs/offline.md): a reload, a closed tab or a restarted kiosk loses none.
 // Delivery is exactly once: the server takes an attempt id it already has as a no-op, so a retry after a
-// lost answer, or two tabs delivering at once, cannot store it twice. An entry the server refuses as bad
+// lost answer, or two tabs delivering at once, cannot store it twice; a label given while its drawing is on
+// the way is sent once more, and the server keeps it. An entry the server refuses as bad
 // input (a 4xx other than 429) is dropped with a console line saying why, never retried forever;
 // a 5xx, a 429 or no network keeps it for the next try.
 
@@ -24,7 +25,8 @@ async function transaction(mode, work) {
     return await new Promise((resolve, reject) => {
       const tx = database.transaction(STORE, mode);
       const result = work(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(result?.result ?? result);
+      // A request's result (undefined for a key that is not there), else what the work returned.
+      tx.oncomplete = () => resolve(result instanceof IDBRequest ? result.result : result);
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error);
     });
@@ -66,6 +68,20 @@ export class Outbox extends EventTarget {
     await this.count();
   }
 
+  // Forget a delivered entry, unless it was labelled while it was on its way: then it stays, and is returned
+  // to be sent again (the server keeps a delivery's label for an attempt it already has).
+  async settle(sent) {
+    const current = await transaction("readwrite", (store) => {
+      const request = store.get(sent.attempt_id);
+      request.onsuccess = () => {
+        if (request.result?.label === sent.label) store.delete(sent.attempt_id);
+      };
+      return request;
+    });
+    await this.count();
+    return current && current.label !== sent.label ? current : null;
+  }
+
   async count() {
     this.waiting = await transaction("readonly", (store) => store.count());
     this.dispatchEvent(new CustomEvent("count", { detail: this.waiting }));
@@ -88,6 +104,7 @@ export class Outbox extends EventTarget {
     clearTimeout(this.timer);
     let delivered = 0;
     const entries = (await this.all()).sort((a, b) => a.drawn_at - b.drawn_at);
+    const relabelled = new Set();
     for (const entry of entries) {
       const outcome = await this.send(entry);
       if (outcome === "retry") {
@@ -96,8 +113,16 @@ export class Outbox extends EventTarget {
         this.timer = setTimeout(() => this.deliver(), wait);
         return delivered;
       }
-      await this.remove(entry.attempt_id);
-      if (outcome === "delivered") delivered += 1;
+      if (outcome === "dropped") {
+        await this.remove(entry.attempt_id);
+        continue;
+      }
+      if (!relabelled.has(entry.attempt_id)) delivered += 1;
+      const again = await this.settle(entry);
+      if (again) {
+        relabelled.add(again.attempt_id);
+        entries.push(again); // labelled on its way: sent once more, for the label
+      }
     }
     this.failures = 0;
     if (delivered) this.dispatchEvent(new CustomEvent("delivered", { detail: delivered }));

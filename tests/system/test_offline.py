@@ -187,3 +187,38 @@ def test_a_late_answer_is_given_by_the_browser_meanwhile(server, page, mnist):
     held["on"] = False
     draw(page, mnist, 5)
     page.wait_for_selector("[data-testid=connection][data-state=connected]")
+
+
+LABEL_ON_THE_WAY = """async ({ image, attemptId }) => {
+  const { Outbox } = await import("/static/js/outbox.js");
+  const outbox = new Outbox();
+  await outbox.put({
+    attempt_id: attemptId, owner_token: "made-by-this-page-for-the-test-0001", image, digit: 7, reason: null,
+    confidence: 0.9, model_version: "v1-builtin", label: null, drawn_at: Date.now() / 1000,
+  });
+  const send = window.fetch;
+  window.fetch = async (url, init) => {  // the pupil labels it while its delivery is on the way
+    if (String(url).endsWith("/api/deliveries") && !window.labelled) window.labelled = await outbox.label(attemptId, 1);
+    return send(url, init);
+  };
+  const delivered = await outbox.deliver();
+  window.fetch = send;
+  const after = await outbox.label(attemptId, 2);
+  return { delivered, labelled: window.labelled, waiting: await outbox.count(), after };
+}"""
+
+
+def test_a_label_given_while_the_drawing_is_delivered_is_kept(server, page, seven_frame):
+    """The outbox sends a copy of the entry; a label written meanwhile goes with a second delivery, which the
+    server keeps for the attempt it already has. Once delivered, the outbox says so (false), never throws."""
+    page.goto(server["base"])
+    attempt_id = "5d1c3bd6-8f0e-4c4b-9a57-3f7f2f0e9a11"
+    outcome = page.evaluate(LABEL_ON_THE_WAY, {"image": seven_frame, "attemptId": attempt_id})
+    assert outcome == {"delivered": 1, "labelled": True, "waiting": 0, "after": False}
+
+    def stored() -> dict:
+        url = f"{server['base']}/api/attempts/{attempt_id}"
+        return requests.get(url, headers=TEACHER_HEADERS, timeout=10).json()
+
+    wait_until(lambda: stored().get("label") == 1, what="the label given on the way")
+    assert (stored()["digit"], stored()["frames"]) == (7, 1)
