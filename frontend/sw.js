@@ -5,7 +5,8 @@
 // on the next visit, which fills a cache named after both versions and deletes the old ones: a kiosk
 // is never stuck on an old page or model (reload twice: the first installs, the second uses it).
 //
-// Pages (navigations) and the model card: the network first, the cache when it fails. The page's files
+// Pages (navigations) and the model card: the network first, the cache when it fails (no answer, or a 5xx
+// such as a proxy's 502 for servers that are down). The page's files
 // and the model file (its URL names its version): the cache first. Everything else (Socket.IO, the API)
 // goes to the network untouched.
 
@@ -14,6 +15,7 @@ const MODEL = "__MODEL_VERSION__";
 const FILES = __SHELL_FILES__;
 const CACHE = `digits-${BUILD}-${MODEL}`;
 const PAGES = ["/", "/dashboard", "/history"];
+const NETWORK_WAIT_MS = 5000; // a page's or the card's answer; a host that is off may not refuse for minutes
 const MODEL_FILES = ["/api/model/card", `/api/model/digits.tflite?version=${encodeURIComponent(MODEL)}`];
 // LiteRT.js's own test for relaxed SIMD (core.js): the page loads the build that needs it where it runs.
 const RELAXED_SIMD = new Uint8Array([
@@ -60,16 +62,23 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
-// The network's answer, or (no network, or the server down) the cached page of that path, whatever its query.
+// The network's answer, or the cached page of that path (whatever its query) when there is none: no network,
+// the server down, a proxy's 502 or 504 for servers that are down or hung, or no answer in NETWORK_WAIT_MS.
 async function networkFirst(request, path) {
+  const cache = await caches.open(CACHE);
+  const cached = (await cache.match(request, { ignoreSearch: true })) ?? (await cache.match(path));
+  if (!cached) return fetch(request);
   try {
-    return await fetch(request);
-  } catch (error) {
-    const cache = await caches.open(CACHE);
-    const cached = (await cache.match(request, { ignoreSearch: true })) ?? (await cache.match(path));
-    if (cached) return cached;
-    throw error;
+    const response = await Promise.race([fetch(request), timeout(NETWORK_WAIT_MS)]);
+    if (response.status < 500) return response;
+  } catch {
+    // no network, or no answer in time: the cached copy below
   }
+  return cached;
+}
+
+function timeout(ms) {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms));
 }
 
 async function cacheFirst(request) {

@@ -13,9 +13,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
-from tests.support.server_process import ROOT
+import requests
+
+from tests.support.server_process import ROOT, free_port
 
 CONFIG = ROOT / "deploy" / "nginx.conf"
 
@@ -93,3 +96,23 @@ def command(main: Path, *arguments: str) -> list[str]:
 def check(main: Path) -> subprocess.CompletedProcess:
     """``nginx -t`` on the rendered config."""
     return subprocess.run(command(main, "-t"), capture_output=True, text=True)
+
+
+def start(folder: Path, upstream: int, site: str | None = None) -> tuple[subprocess.Popen, str, str]:
+    """nginx with the shipped config in front of the server on port ``upstream``, answering: the process and
+    its plain and TLS base URLs."""
+    http, tls = free_port(), free_port()
+    main = render(folder, upstream, http, tls, site)
+    checked = check(main)
+    assert checked.returncode == 0, checked.stderr
+    process = subprocess.Popen(command(main), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            requests.get(f"http://127.0.0.1:{http}/healthz", timeout=1)
+            break
+        except requests.ConnectionError:
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "nginx did not start"
+            time.sleep(0.05)
+    return process, f"http://127.0.0.1:{http}", f"https://127.0.0.1:{tls}"

@@ -7,6 +7,8 @@
   server again: every attempt drawn offline is stored, once, with the browser's answer beside it.
 * A new served version (a model switch) replaces the cached page and model after two reloads.
 * The teacher's history says it needs the server when the server is down.
+* Behind the shipped nginx, whose 502 for servers that are down is not a network failure, the same.
+* A label given while its drawing is being delivered reaches the server.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.support import nginx
 from tests.support.chromium import draw_with_mouse, strokes
 from tests.support.images import CLEAR
 from tests.support.server_process import TEACHER_HEADERS, free_port, start_server, stop_server
@@ -222,3 +225,21 @@ def test_a_label_given_while_the_drawing_is_delivered_is_kept(server, page, seve
 
     wait_until(lambda: stored().get("label") == 1, what="the label given on the way")
     assert (stored()["digit"], stored()["frames"]) == (7, 1)
+
+
+def test_behind_the_shipped_nginx_a_reload_with_the_servers_down_gets_the_cached_page(server, page, tmp_path, mnist):
+    """A first visit through nginx installs the service worker (its ~40 page files once hit the per-address
+    burst: 429, and no offline page at all); nginx answers 502 for servers that are down, and the worker
+    serves its cached page and card for that as for no network, and the page answers from the browser."""
+    proxy, base, _ = nginx.start(tmp_path / "nginx", server["port"])
+    try:
+        open_ready(page, base)
+        kill(server)
+        assert requests.get(base, timeout=10).status_code == 502  # what the page would show without its worker
+        page.reload()
+        page.wait_for_function("() => document.documentElement.dataset.offlineModel", timeout=60000)
+        draw(page, mnist, 4)
+        assert page.get_by_test_id("connection").get_attribute("data-state") == "offline"
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=10)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import re
 import ssl
-import subprocess
-import time
 import warnings
 
 import pytest
@@ -25,7 +23,7 @@ import websocket
 
 from bench.live import procfile_web
 from tests.support import nginx
-from tests.support.server_process import TEACHER_HEADERS, TEACHER_TOKEN, free_port, running_server
+from tests.support.server_process import TEACHER_HEADERS, TEACHER_TOKEN, running_server
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -49,28 +47,10 @@ def upstream(tmp_path_factory):
         yield int(base.rsplit(":", 1)[1])
 
 
-def start_proxy(folder, upstream: int, site: str | None = None):
-    http, tls = free_port(), free_port()
-    main = nginx.render(folder, upstream, http, tls, site)
-    checked = nginx.check(main)
-    assert checked.returncode == 0, checked.stderr
-    process = subprocess.Popen(nginx.command(main), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            requests.get(f"http://127.0.0.1:{http}/healthz", timeout=1)
-            break
-        except requests.ConnectionError:
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "nginx did not start"
-            time.sleep(0.05)
-    return process, f"http://127.0.0.1:{http}", f"https://127.0.0.1:{tls}"
-
-
 @pytest.fixture
 def proxy(tmp_path, upstream):
     """A fresh nginx per test: its limit zones start empty."""
-    process, http, https = start_proxy(tmp_path / "nginx", upstream)
+    process, http, https = nginx.start(tmp_path / "nginx", upstream)
     yield http, https
     process.terminate()
     process.wait(timeout=10)
@@ -154,7 +134,7 @@ def test_the_proxy_limits_socket_io_requests_per_address(proxy):
 
 def test_the_proxy_caps_connections_per_address(tmp_path, upstream):
     site = nginx.CONFIG.read_text().replace("limit_conn connections 200;", "limit_conn connections 2;")
-    process, http, _ = start_proxy(tmp_path / "nginx", upstream, site)
+    process, http, _ = nginx.start(tmp_path / "nginx", upstream, site)
     clients = []
     try:
         for _ in range(2):
