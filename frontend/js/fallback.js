@@ -21,7 +21,8 @@ export class Fallback extends EventTarget {
     // The connection dropped after a final frame was sent but before its answer: the server may never have
     // stored it, so the browser answers it and keeps it for delivery (a no-op if the server has it).
     live.addEventListener("connection", ({ detail }) => {
-      if (detail !== "connected" && this.unanswered && this.unanswered === live.attemptId) this.drawn(true);
+      if (detail === "connected") this.answering = false; // the server answers again: a kiosk says it is online
+      else if (this.unanswered && this.unanswered === live.attemptId) this.drawn(true);
     });
   }
 

@@ -243,3 +243,21 @@ def test_behind_the_shipped_nginx_a_reload_with_the_servers_down_gets_the_cached
     finally:
         proxy.terminate()
         proxy.wait(timeout=10)
+
+
+def test_a_kiosk_back_online_says_so_before_anyone_draws(server, page, mnist):
+    """Its heartbeat at the reconnect says online: the dashboard showed an idle kiosk answering offline for
+    as long as nobody drew on it."""
+    kiosk = f"{server['base']}/?kiosk=1&kiosk_id=hall-9&idle=600"
+    open_ready(page, kiosk)
+    kill(server)
+    page.wait_for_selector("[data-testid=connection][data-state=offline]")
+    draw(page, mnist, 7)  # answered on this device
+    server["process"], _ = start_server(server["data"], port=server["port"])
+    page.wait_for_selector("[data-testid=connection][data-state=connected]", timeout=30000)
+
+    def state() -> str | None:
+        found = requests.get(f"{server['base']}/api/kiosks", headers=TEACHER_HEADERS, timeout=10).json()["kiosks"]
+        return next((kiosk["state"] for kiosk in found if kiosk["kiosk_id"] == "hall-9"), None)
+
+    wait_until(lambda: state() == "online", timeout=15, what="the kiosk's heartbeat at the reconnect")
