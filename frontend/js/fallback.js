@@ -15,7 +15,6 @@ export class Fallback extends EventTarget {
     this.again = null; // the newest frame that arrived while one was running: { final }
     this.answering = false; // the answer shown is the browser's
     this.queued = null; // { attemptId, ownerToken } of the drawing last handed to the outbox
-    this.offlineAttempts = new Set(); // attempts the browser finished: never also sent over the socket
     this.unanswered = null; // the attempt whose final frame went to the server, until its answer arrives
     live.addEventListener("prediction", ({ detail }) => this.serverAnswered(detail));
     // The connection dropped after a final frame was sent but before its answer: the server may never have
@@ -30,7 +29,7 @@ export class Fallback extends EventTarget {
   drawn(final) {
     clearTimeout(this.timer);
     if (!this.recognizer.ready) return;
-    if (!this.live.socket.connected) {
+    if (!this.live.socket.connected || this.live.isKeptOffline()) {
       this.answer(final);
       return;
     }
@@ -70,7 +69,8 @@ export class Fallback extends EventTarget {
       this.running = null;
     }
     const stillCurrent = attemptId === this.live.attemptId;
-    if (stillCurrent && (!this.live.socket.connected || late)) {
+    const offline = !this.live.socket.connected || this.live.isKeptOffline();
+    if (stillCurrent && (offline || late)) {
       this.answering = true;
       this.dispatchEvent(new CustomEvent("connection", { detail: "offline" }));
       const prediction = {
@@ -83,7 +83,7 @@ export class Fallback extends EventTarget {
         answer_ms: performance.now() - started,
       };
       this.dispatchEvent(new CustomEvent("prediction", { detail: prediction }));
-      if (final && !this.live.socket.connected) {
+      if (final && offline) {
         try {
           await this.keep(attemptId, canvas, prediction);
         } catch (error) {
@@ -100,11 +100,12 @@ export class Fallback extends EventTarget {
   // A drawing finished offline: into the outbox with everything the server will want, and out of the
   // live connection's hands (a reconnect must not send it a second way).
   async keep(attemptId, canvas, prediction) {
-    // The server's token when it gave one (the attempt began online), else one made here.
+    // The server's token when it gave one (the attempt began online), else one made here, and kept: drawn on
+    // and kept again, the attempt is delivered with the same token.
     const ownerToken = this.live.ownership(attemptId).owner_token ?? newOwnerToken();
+    this.live.keepOwnerToken(attemptId, ownerToken);
     this.unanswered = null;
-    this.offlineAttempts.add(attemptId);
-    this.live.forget(attemptId);
+    this.live.keepOffline(attemptId);
     this.queued = { attemptId, ownerToken };
     await this.outbox.put({
       attempt_id: attemptId,

@@ -18,6 +18,7 @@ export class LiveClassifier extends EventTarget {
     this.lastSentAt = 0;
     this.timer = null;
     this.unsent = null; // { getFrame, final } waiting for the throttle or the connection
+    this.keptOffline = null; // the attempt the browser answered and keeps for delivery: never sent from here
     this.newestAnswered = -1;
     this.owners = new Map(); // attempt id -> owner token
     // A class code joins the teacher's room on connect: the room's budget, not the network's, then applies.
@@ -65,16 +66,27 @@ export class LiveClassifier extends EventTarget {
     this.seq = 0;
     this.newestAnswered = -1;
     this.unsent = null;
+    this.keptOffline = null;
   }
 
   // The browser answered this attempt offline and keeps it for delivery (fallback.js): nothing more of it
-  // goes over the socket, not even when the connection comes back.
-  forget(attemptId) {
-    if (attemptId === this.attemptId) this.endAttempt();
+  // goes over the socket, not even when the connection comes back. It stays the pad's attempt: a pupil who
+  // pauses mid-digit and draws on adds to it, and its next final replaces it in the outbox.
+  keepOffline(attemptId) {
+    if (attemptId !== this.attemptId) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.unsent = null;
+    this.keptOffline = attemptId;
+  }
+
+  isKeptOffline() {
+    return this.attemptId !== null && this.attemptId === this.keptOffline;
   }
 
   // The drawing changed: send it now, or when the throttle allows (the latest wins).
   changed(getFrame) {
+    if (this.isKeptOffline()) return;
     this.unsent = { getFrame, final: false };
     const wait = this.throttleMs - (performance.now() - this.lastSentAt);
     if (wait <= 0) this.flush();
@@ -83,6 +95,7 @@ export class LiveClassifier extends EventTarget {
 
   // The drawing is finished (pen lifted and idle, or submit): always answered.
   finish(getFrame) {
+    if (this.isKeptOffline()) return;
     this.unsent = { getFrame, final: true };
     this.flush();
   }

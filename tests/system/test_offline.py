@@ -214,7 +214,7 @@ LABEL_ON_THE_WAY = """async ({ image, attemptId }) => {
 def test_a_label_given_while_the_drawing_is_delivered_is_kept(server, page, seven_frame):
     """The outbox sends a copy of the entry; a label written meanwhile goes with a second delivery, which the
     server keeps for the attempt it already has. Once delivered, the outbox says so (false), never throws."""
-    page.goto(server["base"])
+    page.goto(f"{server['base']}/history")  # a page of this origin whose own outbox does not deliver meanwhile
     attempt_id = "5d1c3bd6-8f0e-4c4b-9a57-3f7f2f0e9a11"
     outcome = page.evaluate(LABEL_ON_THE_WAY, {"image": seven_frame, "attemptId": attempt_id})
     assert outcome == {"delivered": 1, "labelled": True, "waiting": 0, "after": False}
@@ -261,3 +261,30 @@ def test_a_kiosk_back_online_says_so_before_anyone_draws(server, page, mnist):
         return next((kiosk["state"] for kiosk in found if kiosk["kiosk_id"] == "hall-9"), None)
 
     wait_until(lambda: state() == "online", timeout=15, what="the kiosk's heartbeat at the reconnect")
+
+
+OUTBOX_ENTRIES = OUTBOX_COUNT.replace(".count()", ".getAll()")
+
+
+def test_a_pause_mid_digit_offline_keeps_one_attempt(server, page, mnist):
+    """Offline, a pupil lifts the pen longer than the finishing pause and draws on: the drawing is kept once,
+    as it ends, under the attempt it began as (two halves were delivered as two attempts)."""
+    open_ready(page, server["base"])
+    kill(server)
+    page.wait_for_selector("[data-testid=connection][data-state=offline]")
+    page.get_by_test_id("clear").click()
+    paths = strokes(mnist.x_test[CLEAR[7]], page.get_by_test_id("pad").bounding_box())
+    half = len(paths) // 2
+    draw_with_mouse(page, paths[:half])
+    wait_until(lambda: page.evaluate(OUTBOX_COUNT) == 1, timeout=10, what="the first half kept")
+    [first] = page.evaluate(OUTBOX_ENTRIES)
+    draw_with_mouse(page, paths[half:])
+    page.wait_for_function("() => document.querySelector('[data-testid=prediction]').textContent === '7'")
+    wait_until(lambda: page.evaluate(OUTBOX_ENTRIES)[0]["image"] != first["image"], timeout=10, what="the whole")
+    [whole] = page.evaluate(OUTBOX_ENTRIES)
+    assert (whole["attempt_id"], whole["owner_token"], whole["digit"]) == (first["attempt_id"], first["owner_token"], 7)
+    server["process"], _ = start_server(server["data"], port=server["port"])
+    wait_until(lambda: len(offline_attempts(server["base"])) == 1, timeout=30, what="the delivery")
+    wait_until(lambda: page.evaluate(OUTBOX_COUNT) == 0, timeout=30)
+    [stored] = offline_attempts(server["base"])
+    assert (stored["attempt_id"], stored["digit"]) == (first["attempt_id"], 7)
