@@ -23,6 +23,11 @@ let room = currentRoom();
 // The key goes once, with the connection; the server remembers it for this connection.
 const socket = io({ transports: ["websocket", "polling"], auth: { token: teacherToken() ?? "" } });
 socket.on("connect", watch);
+// Back after a dropped connection: the drawings and labels finished meanwhile never came as events.
+socket.io.on("reconnect", () => {
+  loadFeed();
+  refreshStats();
+});
 
 function watch() {
   watchRoom(socket, room);

@@ -41,10 +41,16 @@ function say(text) {
   $("wall-message").textContent = text;
 }
 
-// The opened room (name, language, QR code) when ?room= is an open six-digit code; else null.
+// The opened room (name, language, QR code) when ?room= is an open six-digit code; else null (also when the
+// server cannot be reached: the wall still starts, and its socket connects when the server is back).
 async function openedRoom() {
   if (!OPENED_CODE.test(room)) return null;
-  const response = await teacherFetch("/api/rooms");
+  let response;
+  try {
+    response = await teacherFetch("/api/rooms");
+  } catch {
+    return null;
+  }
   if (!response.ok) return null;
   const { rooms } = await response.json();
   return rooms.find((candidate) => candidate.code === room) ?? null;

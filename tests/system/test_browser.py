@@ -260,6 +260,37 @@ def test_dashboard_receives_another_clients_attempt_live(server, browser, page, 
     dashboard.context.close()
 
 
+def test_a_dashboard_back_from_a_dropped_connection_shows_what_was_drawn_meanwhile(server, browser, seven_png):
+    """Drawings finished while its socket was down never come as events: the reconnect reloads the feed."""
+    dashboard = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    held = {"on": False}
+    sockets = []
+
+    def relay(socket) -> None:
+        if held["on"]:  # the network is still down: no socket gets through
+            socket.close()
+            return
+        sockets.append(socket)
+        socket.connect_to_server()
+
+    def polling(route) -> None:
+        route.abort() if held["on"] else route.continue_()
+
+    dashboard.route_web_socket("**/socket.io/**", relay)
+    dashboard.route("**/socket.io/**", polling)
+    dashboard.goto(f"{server}/dashboard#token={TEACHER_TOKEN}")
+    dashboard.wait_for_selector("[data-testid=connection][data-state=connected]")
+    held["on"] = True
+    sockets[-1].close()
+    dashboard.wait_for_selector("[data-testid=connection][data-state=offline]")
+    drawn = requests.post(f"{server}/api/predict", files={"file": ("7.png", seven_png, "image/png")}, timeout=10)
+    assert drawn.status_code == 200, drawn.text
+    held["on"] = False
+    dashboard.wait_for_selector("[data-testid=connection][data-state=connected]", timeout=20000)
+    dashboard.wait_for_selector(f"[data-testid=feed] [data-attempt='{drawn.json()['attempt_id']}']", timeout=10000)
+    dashboard.context.close()
+
+
 def draw_in_room(browser, server: str, room: str, digit: np.ndarray, label: int) -> None:
     """A pupil's page opened with ``?room=``, in a browser context of its own, drawing one digit to the end."""
     pupil = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()

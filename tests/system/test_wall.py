@@ -204,3 +204,14 @@ def test_the_wall_without_the_key_says_so(server, pages):
     page.goto(f"{server}/wall?room=7B")
     page.wait_for_selector("[data-testid=need-key]:not([hidden])", timeout=15000)
     assert page.locator("[data-testid=wall] li").count() == 0
+
+
+def test_a_wall_whose_class_cannot_be_looked_up_still_starts(server, pages):
+    """The class list unreachable as the wall opens (the network still coming up): the wall starts without the
+    class's name and QR code, in its words, and watches the room, instead of staying on "Connecting…"."""
+    code = open_class(server, "7C")["code"]
+    page = pages()
+    page.route("**/api/rooms", lambda route: route.abort())
+    open_wall(page, server, code)
+    assert page.get_by_test_id("connection").text_content() != "Connecting…"
+    assert page.page_errors == []
