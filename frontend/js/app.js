@@ -104,7 +104,7 @@ function showConnection(state, text) {
 }
 live.addEventListener("error", ({ detail }) => {
   $("hint").textContent = detail.code === "busy" ? t("errors.busyRetrying") : errorText(detail);
-  if (detail.code === "busy") setTimeout(() => live.finish(() => pad.frameBytes()), 500);
+  if (detail.code === "busy") setTimeout(() => live.retryBusy(detail, () => pad.frameBytes()), 500);
 });
 
 function connectionText(state) {

@@ -19,6 +19,7 @@ export class LiveClassifier extends EventTarget {
     this.timer = null;
     this.unsent = null; // { getFrame, final } waiting for the throttle or the connection
     this.keptOffline = null; // the attempt the browser answered and keeps for delivery: never sent from here
+    this.sentFinal = false; // whether the attempt's newest frame sent was its final one
     this.newestAnswered = -1;
     this.owners = new Map(); // attempt id -> owner token
     // A class code joins the teacher's room on connect: the room's budget, not the network's, then applies.
@@ -67,6 +68,7 @@ export class LiveClassifier extends EventTarget {
     this.newestAnswered = -1;
     this.unsent = null;
     this.keptOffline = null;
+    this.sentFinal = false;
   }
 
   // The browser answered this attempt offline and keeps it for delivery (fallback.js): nothing more of it
@@ -100,6 +102,15 @@ export class LiveClassifier extends EventTarget {
     this.flush();
   }
 
+  // The server was too busy to read a frame (its "busy" error echoes the attempt and seq): the attempt's
+  // newest frame is sent again as it was, final only if it was final; an older frame, or another
+  // attempt's, needs nothing, since a newer one went after it.
+  retryBusy(refused, getFrame) {
+    if (refused.attempt_id !== this.attemptId || refused.seq !== this.seq) return;
+    if (this.sentFinal) this.finish(getFrame);
+    else this.changed(getFrame);
+  }
+
   // The frame's image is PNG bytes (a binary attachment), made asynchronously: its seq is
   // taken first, so frames keep their order, and one for a cleared attempt is dropped.
   async flush() {
@@ -112,6 +123,7 @@ export class LiveClassifier extends EventTarget {
     this.unsent = null;
     this.seq += 1;
     const seq = this.seq;
+    this.sentFinal = final;
     this.lastSentAt = performance.now();
     const image = await getFrame();
     if (!image || attemptId !== this.attemptId) return;

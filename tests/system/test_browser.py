@@ -6,6 +6,7 @@ row of the digit becomes one stroke, with mouse drags and with touch events.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -456,3 +457,46 @@ def test_the_printed_link_opens_the_dashboard_and_the_key_leaves_the_address_bar
         assert dashboard.evaluate(read_digits) == ["7"], "neither room 8C's drawing nor the default room's"
         for opened in (dashboard, pupil, stranger):
             opened.context.close()
+
+
+def test_a_busy_frame_mid_drawing_is_sent_again_not_finished(server, page, mnist):
+    """The server too busy for a frame while the pen is still down: the page sends that drawing again, as a
+    frame, and finishes nothing (it sent a final frame, and asked for a label, under the pupil's pen)."""
+    seen = {"finals": 0, "busy": False, "drop_image": False}
+
+    def relay(socket) -> None:
+        upstream = socket.connect_to_server()
+
+        def from_page(message) -> None:
+            if isinstance(message, bytes) and seen["drop_image"]:  # the refused frame's image
+                seen["drop_image"] = False
+                return
+            if isinstance(message, str) and message.startswith("451-") and '"frame"' in message:
+                frame = json.loads(message[message.index("[") :])[1]
+                seen["finals"] += frame["final"]
+                if not frame["final"] and not seen["busy"]:
+                    seen["busy"] = seen["drop_image"] = True
+                    refused = {"code": "busy", "message": "busy", **{key: frame[key] for key in ("attempt_id", "seq")}}
+                    socket.send(f'42["error",{json.dumps(refused)}]')
+                    return
+            upstream.send(message)
+
+        socket.on_message(from_page)
+
+    page.route_web_socket("**/socket.io/**", relay)
+    page.goto(server)
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+    [first, *rest] = strokes(mnist.x_test[CLEAR[7]], pad_box(page))
+    page.mouse.move(*first[0])
+    page.mouse.down()
+    for x, y in first[1:]:
+        page.mouse.move(x, y, steps=4)
+    page.wait_for_timeout(1500)  # the pen stays down, past the retry and the finishing pause
+    assert seen["busy"]
+    assert seen["finals"] == 0
+    assert page.get_by_test_id("feedback").is_hidden()
+    page.mouse.up()
+    draw_with_mouse(page, rest)
+    wait_for_digit(page, 7)
+    page.wait_for_selector("[data-testid=feedback]:not([hidden])")
+    assert seen["finals"] == 1
