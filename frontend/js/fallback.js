@@ -100,10 +100,9 @@ export class Fallback extends EventTarget {
   // A drawing finished offline: into the outbox with everything the server will want, and out of the
   // live connection's hands (a reconnect must not send it a second way).
   async keep(attemptId, canvas, prediction) {
-    // The server's token when it gave one (the attempt began online), else one made here, and kept: drawn on
-    // and kept again, the attempt is delivered with the same token.
-    const ownerToken = this.live.ownership(attemptId).owner_token ?? newOwnerToken();
-    this.live.keepOwnerToken(attemptId, ownerToken);
+    // The attempt's token: made with it (live.startAttempt) and sent with its frames, so the server knows it
+    // even when its answer never came back; drawn on and kept again, the attempt keeps it.
+    const ownerToken = this.live.ownership(attemptId).owner_token;
     this.unanswered = null;
     this.live.keepOffline(attemptId);
     this.queued = { attemptId, ownerToken };
@@ -134,11 +133,6 @@ export class Fallback extends EventTarget {
   }
 }
 
-// 192 random bits, like the server's owner tokens: the delivery's proof that the attempt is this device's.
-function newOwnerToken() {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 // The 28x28 input as a PNG data URL, like the server's "preview".
 function previewUrl(input) {
@@ -153,4 +147,3 @@ function previewUrl(input) {
   context.putImageData(pixels, 0, 0);
   return canvas.toDataURL("image/png");
 }
-

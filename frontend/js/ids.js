@@ -15,3 +15,10 @@ export function newAttemptId(now = Date.now()) {
   const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+// An attempt's owner token, made with it: 192 random bits, like the server's own, sent with its frames (the
+// server adopts it) and with its offline delivery, as proof that the attempt is this device's.
+export function newOwnerToken() {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}

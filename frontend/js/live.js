@@ -5,7 +5,7 @@
 // so after a reconnect (a new connection) the server still knows the drawing is ours.
 
 import { io } from "../vendor/socket.io.esm.min.js";
-import { newAttemptId } from "./ids.js";
+import { newAttemptId, newOwnerToken } from "./ids.js";
 
 export class LiveClassifier extends EventTarget {
   constructor({ throttleMs = 120, room = "" } = {}) {
@@ -56,6 +56,7 @@ export class LiveClassifier extends EventTarget {
   startAttempt() {
     this.endAttempt();
     this.attemptId = newAttemptId();
+    this.keepOwnerToken(this.attemptId, newOwnerToken());
     return this.attemptId;
   }
 

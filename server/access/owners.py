@@ -14,6 +14,7 @@ import hmac
 import secrets
 
 OWNER_HEADER = "X-Owner-Token"
+MIN_TOKEN_CHARS = 16  # a token a page makes itself: the page's are 32 characters (192 random bits)
 
 
 class Access(enum.Enum):
@@ -28,6 +29,16 @@ def new_owner_token() -> tuple[str, str]:
     """A fresh token (192 random bits) and the hash that is stored in its place."""
     token = secrets.token_urlsafe(24)
     return token, owner_hash(token)
+
+
+def owner_token_for(proposed: str | None) -> tuple[str, str]:
+    """A new attempt's token and its hash: the one the page sent with its first frame, else a fresh one.
+
+    The page makes its own (as many random bits as ours), so an attempt whose first answer never arrives
+    (the connection dropped) and that it finishes offline is still provably its own when it is delivered."""
+    if proposed is not None and len(proposed) >= MIN_TOKEN_CHARS:
+        return proposed, owner_hash(proposed)
+    return new_owner_token()
 
 
 def owner_hash(token: str) -> str:

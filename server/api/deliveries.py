@@ -32,7 +32,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from model.runtime.decode import ImageError
 from server.access.addresses import client_address
-from server.access.owners import Access, owner_hash
+from server.access.owners import MIN_TOKEN_CHARS, Access, owner_hash
 from server.access.rooms import DEFAULT_ROOM
 from server.api.routes import found, require_owner, room_arg, service
 from server.errors import ApiError, ProtocolError
@@ -49,7 +49,6 @@ REASONS = (None, "blank", "too_faint", "too_small", "not_a_digit")
 KIOSK_ID = re.compile(r"[\w .-]{1,64}")  # letters and digits of any script: frontend/js/kiosk.js kioskName
 MAX_VERSION_CHARS = 80
 VERSION_TEXT = re.compile(rf"[!-~]{{1,{MAX_VERSION_CHARS}}}")  # printable ASCII, as version names are
-MIN_OWNER_TOKEN_CHARS = 16  # the page's are 32 characters (192 random bits)
 DEFAULT_HORIZON = 30 * 86400  # how old a drawing may claim to be when attempts are kept forever
 
 
@@ -94,7 +93,7 @@ def parse_delivery(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise refused("bad_payload", "Send one offline attempt as a JSON object.")
     token = checked(parse_owner_token, body.get("owner_token"))
-    if token is None or len(token) < MIN_OWNER_TOKEN_CHARS:
+    if token is None or len(token) < MIN_TOKEN_CHARS:
         raise refused("bad_owner_token", "owner_token must be the token the page made for the attempt.")
     image = body.get("image")
     if not isinstance(image, str) or not image:

@@ -201,7 +201,7 @@ class RecognitionService:
             stored = None
         if stored is not None and not (teacher or owns(stored.owner, owner_token)):
             return False
-        claimed = self.tracker.claim(attempt_id, starting(stored, sid))
+        claimed = self.tracker.claim(attempt_id, starting(stored, sid, owner_token))
         return claimed.sid == sid or stored is not None  # of two new claims, the first wins
 
     def admit_frame(self, sid: str) -> Verdict:

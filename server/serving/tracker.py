@@ -13,7 +13,7 @@ import threading
 import time
 from typing import NamedTuple
 
-from server.access.owners import new_owner_token
+from server.access.owners import owner_token_for
 from server.storage.attempts import Attempt
 
 TRACKED_ATTEMPTS = 10_000
@@ -76,9 +76,10 @@ class AttemptTracker:
             self._attempts.popitem(last=False)
 
 
-def starting(stored: Attempt | None, sid: str | None) -> Tracked:
-    """The tracker entry for an attempt that is not tracked: resumed from the store, else new with a fresh token."""
+def starting(stored: Attempt | None, sid: str | None, proposed: str | None = None) -> Tracked:
+    """The tracker entry for an attempt that is not tracked: resumed from the store, else new, owned by the
+    token its first frame proposed (``owner_token_for``) or a fresh one."""
     if stored is not None:
         return Tracked(stored.created_at, stored.frames, sid, stored.final, stored.owner, hidden=stored.hidden)
-    token, owner = new_owner_token()
+    token, owner = owner_token_for(proposed)
     return Tracked(time.time(), 0, sid, False, owner, token)

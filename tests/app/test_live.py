@@ -311,3 +311,19 @@ def test_a_crashed_recognizer_costs_one_frame_and_the_connection_keeps_working(m
     assert error["code"] == "internal_error"
     connection.emit("frame", {"attempt_id": new_id(), "seq": 0, "image": seven_frame, "final": True})
     assert events(connection, "prediction")[0]["digit"] == 7
+
+
+def test_a_new_attempt_is_owned_by_the_token_its_first_frame_proposes(socket_client, app, seven_frame):
+    """The page makes each attempt's token with it: the server adopts it (one of at least 16 characters), so a
+    drawing whose first answer never arrived is still provably the page's; a shorter one gets a fresh token."""
+    proposed = "made-by-the-page-with-its-attempt-01"
+    owned, short = new_id(), new_id()
+    socket_client.emit("frame", {"attempt_id": owned, "seq": 0, "image": seven_frame, "owner_token": proposed})
+    socket_client.emit("frame", {"attempt_id": short, "seq": 0, "image": seven_frame, "owner_token": "too-short"})
+    answers = {prediction["attempt_id"]: prediction for prediction in events(socket_client, "prediction", count=2)}
+    assert answers[owned]["owner_token"] == proposed
+    assert answers[short]["owner_token"] != "too-short"
+    other = socket_to(app)  # another connection (a reload) proves ownership with the token
+    for attempt_id, token, answer in ((owned, proposed, True), (short, "too-short", False)):
+        ack = other.emit("label", {"attempt_id": attempt_id, "label": 7, "owner_token": token}, callback=True)
+        assert ack["ok"] is answer

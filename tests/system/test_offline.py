@@ -69,6 +69,22 @@ def draw(page, mnist, label: int) -> None:
     )
 
 
+def holding_answers(page) -> dict:
+    """The page's socket relayed through Playwright: while the switch returned is on, the server's answers
+    (predictions) are held back, as a connection that stalls or drops them would."""
+    held = {"on": False}
+
+    def relay(socket) -> None:
+        upstream = socket.connect_to_server()
+        socket.on_message(upstream.send)
+        upstream.on_message(
+            lambda message: None if held["on"] and '"prediction"' in str(message) else socket.send(message)
+        )
+
+    page.route_web_socket("**/socket.io/**", relay)
+    return held
+
+
 def kill(server) -> None:
     stop_server(server["process"])
     server["process"] = None
@@ -170,16 +186,7 @@ def test_the_page_installs(server, page):
 def test_a_late_answer_is_given_by_the_browser_meanwhile(server, page, mnist):
     """The socket stays up but the server's answers stop coming (held back here): after 1.5 s the browser
     answers and the badge says so; when the server answers again, the badge goes back."""
-    held = {"on": False}
-
-    def relay(socket) -> None:
-        upstream = socket.connect_to_server()
-        socket.on_message(upstream.send)
-        upstream.on_message(
-            lambda message: None if held["on"] and '"prediction"' in str(message) else socket.send(message)
-        )
-
-    page.route_web_socket("**/socket.io/**", relay)
+    held = holding_answers(page)
     open_ready(page, server["base"])
     held["on"] = True
     draw(page, mnist, 3)
@@ -288,3 +295,26 @@ def test_a_pause_mid_digit_offline_keeps_one_attempt(server, page, mnist):
     wait_until(lambda: page.evaluate(OUTBOX_COUNT) == 0, timeout=30)
     [stored] = offline_attempts(server["base"])
     assert (stored["attempt_id"], stored["digit"]) == (first["attempt_id"], 7)
+
+
+def test_a_drawing_whose_answers_never_came_is_delivered_when_the_server_dies(server, page, mnist):
+    """The server reads the frames but its answers (and the owner token the first carries) are lost, then it
+    dies: the page finishes the drawing offline with the token it made for the attempt and sent with its
+    frames, so the delivery is the attempt's own (with a token made only then it was refused and dropped)."""
+    held = holding_answers(page)
+    dropped = []
+    page.on(
+        "console", lambda message: dropped.append(message.text) if "dropped offline attempt" in message.text else None
+    )
+    open_ready(page, server["base"])
+    held["on"] = True
+    draw(page, mnist, 7)  # answered by the browser meanwhile: the server's answers are held back
+    kill(server)
+    wait_until(lambda: page.evaluate(OUTBOX_COUNT) == 1, timeout=15, what="the drawing kept for delivery")
+    held["on"] = False
+    server["process"], _ = start_server(server["data"], port=server["port"])
+    page.wait_for_selector("[data-testid=connection][data-state=connected]", timeout=30000)
+    wait_until(lambda: page.evaluate(OUTBOX_COUNT) == 0, timeout=30, what="the delivery")
+    assert dropped == []
+    found = requests.get(f"{server['base']}/api/attempts", headers=TEACHER_HEADERS, timeout=10).json()["attempts"]
+    assert [(attempt["digit"], attempt["final"]) for attempt in found] == [(7, True)]
