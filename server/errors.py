@@ -63,10 +63,14 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return jsonify({"error": {"code": code, "message": message}}), status, headers or {}
 
 
+ECHOED = 64  # the longest attempt_id an error echoes: an id's length (1 MB of one is not sent back)
+
+
 def error_event(code: str, message: str, attempt_id: Any = None, seq: Any = None) -> dict[str, Any]:
     """An ``error`` event's payload; it echoes the attempt and seq it is about, when they are plain values."""
     error: dict[str, Any] = {"code": code, "message": message}
     for key, value in (("attempt_id", attempt_id), ("seq", seq)):
-        if (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and len(value) <= 64):
+        whole_number = isinstance(value, int) and not isinstance(value, bool)
+        if whole_number or (isinstance(value, str) and len(value) <= ECHOED):
             error[key] = value
     return error

@@ -133,7 +133,6 @@ export class Fallback extends EventTarget {
   }
 }
 
-
 // The 28x28 input as a PNG data URL, like the server's "preview".
 function previewUrl(input) {
   if (!input) return null;

@@ -150,7 +150,6 @@ export class KioskMode {
   }
 }
 
-// A kiosk without ?kiosk_id= names itself once, and keeps the name on this device.
 // The server takes 1-64 letters and digits of any script, spaces, ".", "_" and "-" as a kiosk's name
 // (KIOSK_ID in server/api/deliveries.py) and refuses the rest, which would refuse the kiosk's heartbeats
 // and its offline drawings: any other character of the address's kiosk_id becomes "-".
@@ -160,6 +159,7 @@ export function kioskName(raw) {
     .join("");
 }
 
+// A kiosk without ?kiosk_id= names itself once, and keeps the name on this device.
 function storedKioskId() {
   try {
     let id = localStorage.getItem("kiosk-id");

@@ -59,6 +59,7 @@ FLOODING = "Too many frames for too long: this connection is closed. Wait a litt
 SLOW_DOWN = "Too many frames: slow down and send the latest drawing. Frames over the limit are dropped."
 ROOM_FULL = "This class is full: ask your teacher, or close other tabs and devices in the class."
 INTERNAL = "Something went wrong on the server; the connection is still usable."
+NOT_ADMITTED = "Something went wrong on the server as you connected; reload the page to try again."
 STORE_DOWN = "The attempt store is unreachable; nothing was changed. Try again shortly."
 
 
@@ -97,7 +98,7 @@ def connect(auth: Any = None) -> None:
     except Exception:
         log.exception("connect failed: refused")
         service().disconnect(request.sid)  # uncount it, if it was counted before the failure
-        raise ConnectionRefusedError(INTERNAL, {"code": "internal_error", "message": INTERNAL}) from None
+        raise ConnectionRefusedError(NOT_ADMITTED, {"code": "internal_error", "message": NOT_ADMITTED}) from None
 
 
 def admit(auth: Any) -> None:
