@@ -220,8 +220,10 @@ def watch(payload: Any = None) -> dict[str, Any]:
     leaving any other: teachers only, as it shows the drawings."""
     if not service().is_teacher(request.sid):
         return reject("unauthorized", "The live feed needs the teacher key: connect with auth {token}.", payload)
+    if payload is not None and not isinstance(payload, dict):
+        return reject("bad_payload", "watch takes {\"room\"}, or nothing for the default room.", payload)
     try:
-        room = parse_room(payload.get("room") if isinstance(payload, dict) else None)
+        room = parse_room(payload.get("room") if payload else None)
     except ProtocolError as error:
         return reject(error.code, error.message, payload)
     for joined in rooms():

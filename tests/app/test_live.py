@@ -267,6 +267,7 @@ def test_dashboard_sees_finished_attempts_and_labels_of_other_clients(make_app, 
     # it takes the next frame: a broadcast of the draft would reach the dashboard before the final's.
     app = make_app(INFERENCE_WORKERS=1)
     drawer, dashboard = socket_to(app), socket_to(app, {"token": teacher_token})
+    assert dashboard.emit("watch", "7B", callback=True)["code"] == "bad_payload"  # not {"room": "7B"}
     assert dashboard.emit("watch", callback=True) == {"ok": True, "room": ""}
     attempt_id = new_id()
     drawer.emit("frame", {"attempt_id": attempt_id, "seq": 0, "image": seven_frame, "final": False})
