@@ -34,7 +34,7 @@ from model.runtime.decode import ImageError
 from server.access.addresses import client_address
 from server.access.owners import MIN_TOKEN_CHARS, Access, owner_hash
 from server.access.rooms import DEFAULT_ROOM
-from server.api.routes import found, require_owner, room_arg, service
+from server.api.routes import drawing_room, found, require_owner, room_arg, service
 from server.errors import ApiError, ProtocolError
 from server.live.protocol import finite_number, parse_attempt_id, parse_label, parse_owner_token
 from server.serving.inference import Frame
@@ -149,9 +149,6 @@ def deliver():
     delivery = parse_delivery(request.get_json(silent=True) if request.is_json else None)
     attempt_id, token = delivery["attempt_id"], delivery["owner_token"]
     recognition = service()
-    access = recognition.access(attempt_id, None, token, False)
-    if access is Access.FORBIDDEN:
-        raise ApiError(403, "forbidden", "An attempt with this id exists and belongs to someone else.")
     known = {files.version for files in recognition.models.versions.all()}
     drawn_at = drawn_time(delivery["drawn_at"])
     browser = OfflineAnswer(
@@ -168,6 +165,9 @@ def deliver():
     with DELIVERING.hold(attempt_id) as mine:
         if not mine:  # the same attempt from another tab, or a retry while the first is still recognized
             raise ApiError(503, "busy", "This attempt is being delivered already; send it again in a moment.")
+        access = recognition.access(attempt_id, None, token, False)  # held: no other delivery of it runs now
+        if access is Access.FORBIDDEN:
+            raise ApiError(403, "forbidden", "An attempt with this id exists and belongs to someone else.")
         existing = recognition.find(attempt_id) if access is Access.ALLOWED else None
         if existing is not None and existing.final:
             return delivered_before(existing, browser, delivery["label"])
@@ -212,14 +212,14 @@ def deliver_new(
 
 def delivery_room(room: str, address: str) -> str:
     """The room an offline attempt is logged in: the class it was drawn in, or the default room once that class
-    has closed (or the address is out of code guesses), as the live page leaves a class that ends. Refusing it
-    would lose a pupil's drawing for a class that was open when it was drawn."""
+    has closed, as the live page leaves a class that ends (refusing it lost a pupil's drawing). An address out
+    of code guesses is answered 429, which the outbox retries: the drawing still reaches its class."""
     try:
-        return service().check_room(room, address)
-    except ProtocolError as error:
-        if error.code in ("unknown_room", "rate_limited"):
+        return drawing_room(room, address)
+    except ApiError as error:
+        if error.code == "unknown_room":
             return DEFAULT_ROOM
-        raise refused(error.code, error.message) from None
+        raise
 
 
 @deliveries.after_app_request

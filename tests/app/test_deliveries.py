@@ -241,12 +241,19 @@ def test_the_same_delivery_sent_at_once_is_recognized_and_stored_once(client, an
     assert stored(client, sent["attempt_id"])["frames"] == 1
 
 
-def test_a_delivery_for_a_class_that_has_closed_is_kept_in_the_default_room(client, anonymous, seven_frame):
+def test_a_delivery_for_a_class_that_has_closed_is_kept_in_the_default_room(make_app, teacher_client, seven_frame):
+    """A closed class's drawing goes to the default room; an address out of code guesses is told to come back
+    (429, retried by the outbox), so an open class's drawing is never filed elsewhere for it."""
+    app = make_app(ROOM_GUESSES_PER_MINUTE=0.001, ROOM_GUESSES_BURST=1)
+    anonymous, client = app.test_client(), teacher_client(app)
     sent = delivery(seven_frame)
     answer = anonymous.post("/api/deliveries?room=123456", json=sent)  # no class 123456 is open
     assert answer.status_code == 200, answer.json
     assert answer.json["stored"] is True
     assert stored(client, sent["attempt_id"])["room"] == ""
+    out_of_guesses = anonymous.post("/api/deliveries?room=123457", json=delivery(seven_frame))
+    assert out_of_guesses.status_code == 429
+    assert out_of_guesses.json["error"]["code"] == "rate_limited"
 
 
 def test_a_label_delivered_for_an_attempt_the_server_finished_is_kept(client, socket_client, anonymous, seven_frame):
