@@ -15,6 +15,7 @@ const MODEL = "__MODEL_VERSION__";
 const FILES = __SHELL_FILES__;
 const CACHE = `digits-${BUILD}-${MODEL}`;
 const PAGES = ["/", "/dashboard", "/history"];
+const INSTALL_TRIES = 5;
 const NETWORK_WAIT_MS = 5000; // a page's or the card's answer; a host that is off may not refuse for minutes
 const MODEL_FILES = ["/api/model/card", `/api/model/digits.tflite?version=${encodeURIComponent(MODEL)}`];
 // LiteRT.js's own test for relaxed SIMD (core.js): the page loads the build that needs it where it runs.
@@ -32,7 +33,9 @@ self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
-      await cache.addAll([...PAGES, ...FILES, ...runtimeFiles(), ...MODEL_FILES]);
+      const urls = [...PAGES, ...FILES, ...runtimeFiles(), ...MODEL_FILES];
+      const responses = await Promise.all(urls.map(fetchOk));
+      await Promise.all(urls.map((url, index) => cache.put(url, responses[index])));
       await self.skipWaiting();
     })(),
   );
@@ -70,11 +73,22 @@ async function networkFirst(request, path) {
   if (!cached) return fetch(request);
   try {
     const response = await Promise.race([fetch(request), timeout(NETWORK_WAIT_MS)]);
-    if (response.status < 500) return response;
+    if (response.status < 500 && response.status !== 429) return response; // a proxy's 429: its page is no page
   } catch {
     // no network, or no answer in time: the cached copy below
   }
   return cached;
+}
+
+// A file for the cache; a proxy's 429 (a class's phones all installing at once from one school address) is
+// waited out, up to INSTALL_TRIES times, rather than failing the whole install.
+async function fetchOk(url) {
+  for (let tries = 1; ; tries += 1) {
+    const response = await fetch(url, { cache: "no-cache" });
+    if (response.ok) return response;
+    if (response.status !== 429 || tries === INSTALL_TRIES) throw new Error(`${url}: HTTP ${response.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000 * tries));
+  }
 }
 
 function timeout(ms) {

@@ -118,7 +118,9 @@ pad.addEventListener("strokestart", () => {
   clearTimeout(finishTimer);
   if (uploaded) reset();
   fallback.forgetQueued();
-  if (!live.attemptId) live.startAttempt();
+  // A drawing kept offline is drawn on as the same attempt; once the server is back, the strokes start a new
+  // one, which the server reads whole, rather than adding to an attempt it may already have been delivered.
+  if (!live.attemptId || (live.isKeptOffline() && live.socket.connected)) live.startAttempt();
 });
 pad.addEventListener("change", () => {
   touchKiosk();

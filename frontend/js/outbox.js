@@ -52,11 +52,17 @@ export class Outbox extends EventTarget {
     await this.count();
   }
 
+  // Label a waiting entry, in one transaction (a delivery settling it meanwhile cannot be undone by it);
+  // false when it is not waiting any more: delivered, so the label goes over REST.
   async label(attemptId, label) {
-    const entry = await transaction("readonly", (store) => store.get(attemptId));
-    if (!entry) return false;
-    await transaction("readwrite", (store) => store.put({ ...entry, label }));
-    return true;
+    const found = await transaction("readwrite", (store) => {
+      const request = store.get(attemptId);
+      request.onsuccess = () => {
+        if (request.result) store.put({ ...request.result, label });
+      };
+      return request;
+    });
+    return Boolean(found);
   }
 
   all() {
@@ -68,18 +74,19 @@ export class Outbox extends EventTarget {
     await this.count();
   }
 
-  // Forget a delivered entry, unless it was labelled while it was on its way: then it stays, and is returned
-  // to be sent again (the server keeps a delivery's label for an attempt it already has).
+  // Forget a delivered entry, unless it changed while it was on its way (labelled, or drawn on and kept
+  // again): then it stays, and is returned to be sent again (the server keeps the label of an attempt it has).
   async settle(sent) {
+    const unchanged = (entry) => entry?.label === sent.label && entry?.drawn_at === sent.drawn_at;
     const current = await transaction("readwrite", (store) => {
       const request = store.get(sent.attempt_id);
       request.onsuccess = () => {
-        if (request.result?.label === sent.label) store.delete(sent.attempt_id);
+        if (unchanged(request.result)) store.delete(sent.attempt_id);
       };
       return request;
     });
     await this.count();
-    return current && current.label !== sent.label ? current : null;
+    return current && !unchanged(current) ? current : null;
   }
 
   async count() {

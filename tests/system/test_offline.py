@@ -295,6 +295,15 @@ def test_a_pause_mid_digit_offline_keeps_one_attempt(server, page, mnist):
     wait_until(lambda: page.evaluate(OUTBOX_COUNT) == 0, timeout=30)
     [stored] = offline_attempts(server["base"])
     assert (stored["attempt_id"], stored["digit"]) == (first["attempt_id"], 7)
+    draw_with_mouse(page, paths[-1:])  # drawn on with the server back: a new attempt, which the server reads
+    page.wait_for_selector("[data-testid=connection][data-state=connected]")
+
+    def online() -> list[dict]:
+        found = requests.get(f"{server['base']}/api/attempts", headers=TEACHER_HEADERS, timeout=10).json()
+        return [attempt for attempt in found["attempts"] if attempt["source"] == "canvas" and attempt["final"]]
+
+    wait_until(lambda: len(online()) == 1, timeout=15, what="the live attempt of the drawing drawn on")
+    assert online()[0]["attempt_id"] != first["attempt_id"]
 
 
 def test_a_drawing_whose_answers_never_came_is_delivered_when_the_server_dies(server, page, mnist):
