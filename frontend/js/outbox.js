@@ -111,7 +111,7 @@ export class Outbox extends EventTarget {
     clearTimeout(this.timer);
     let delivered = 0;
     const entries = (await this.all()).sort((a, b) => a.drawn_at - b.drawn_at);
-    const relabelled = new Set();
+    const sentAgain = new Set(); // entries that changed on their way: counted once, when first delivered
     for (const entry of entries) {
       const outcome = await this.send(entry);
       if (outcome === "retry") {
@@ -124,11 +124,11 @@ export class Outbox extends EventTarget {
         await this.remove(entry.attempt_id);
         continue;
       }
-      if (!relabelled.has(entry.attempt_id)) delivered += 1;
+      if (!sentAgain.has(entry.attempt_id)) delivered += 1;
       const again = await this.settle(entry);
       if (again) {
-        relabelled.add(again.attempt_id);
-        entries.push(again); // labelled on its way: sent once more, for the label
+        sentAgain.add(again.attempt_id);
+        entries.push(again); // labelled or drawn on while on its way: sent once more
       }
     }
     this.failures = 0;

@@ -17,7 +17,7 @@ from server.errors import ProtocolError
 
 MAX_SEQ = 2**53  # JavaScript's largest exact integer
 MAX_OWNER_TOKEN_CHARS = 128
-OWNER_TOKEN = re.compile(r"[A-Za-z0-9_-]+")  # base64url: the server's tokens and the page's
+OWNER_TOKEN = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_OWNER_TOKEN_CHARS}}}")  # base64url: ours and the page's
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,11 @@ def parse_attempt_id(value: Any) -> str:
 
 
 def parse_owner_token(value: Any) -> str | None:
-    """The optional ``owner_token`` an attempt's first answer gave: proof of ownership from another connection."""
+    """The optional ``owner_token``: the token the page made for a new attempt, or proof of ownership of an
+    existing one (the page's, or the one its first answer gave) from another connection."""
     if value is None:
         return None
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_OWNER_TOKEN_CHARS or not OWNER_TOKEN.fullmatch(value):
+    if not isinstance(value, str) or not OWNER_TOKEN.fullmatch(value):
         raise ProtocolError("bad_owner_token", "owner_token must be the string the attempt's first prediction gave.")
     return value
 
