@@ -5,7 +5,9 @@
 batch on the device where the CPU's tf.data pipeline would. Every model learns from the committed
 recipe's data (its seed draws the generated drawings; their fonts are not on an accelerator's machine,
 so carry ``.cache``); a seed here changes only the starting weights, the order of the images and their
-distortions. Each run writes OUT/model-SEED.keras; export, calibration and the card happen on the CPU.
+distortions. Each run trains one member and writes OUT/model-SEED.keras and OUT/model-SEED.json (what the
+card records of its training); the ensemble, its export, calibration and card are made on the CPU:
+``python -m model.training.train --assemble OUT/model-2026.keras OUT/model-2027.keras OUT/model-2028.keras``.
 On an H200 one run takes about 3.5 minutes (four at once), against about an hour on this project's
 two cores. ``DEADLINE`` (Unix time) ends training after the epoch that passes it: device time is counted.
 """
@@ -13,6 +15,7 @@ two cores. ``DEADLINE`` (Unix time) ends training after the epoch that passes it
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -21,7 +24,7 @@ from pathlib import Path
 import keras
 
 from model.training.data import load_mnist
-from model.training.train import Recipe, datasets, train
+from model.training.train import Recipe, datasets, train_member
 
 
 class Deadline(keras.callbacks.Callback):
@@ -45,12 +48,17 @@ def main() -> None:
         recipe = Recipe(seed=seed)
         started = time.perf_counter()
         deadline = [Deadline(float(os.environ.get("DEADLINE", "inf")))]
-        model, histories = train(training, (validation.images, validation.labels), recipe, None, deadline)
+        model, histories = train_member(training, (validation.images, validation.labels), recipe, None, deadline)
         model.save(out / f"model-{seed}.keras")
-        epochs = sum(len(history.history["loss"]) for history in histories)
-        best = max(max(history.history["val_accuracy"]) for history in histories)
-        seconds = time.perf_counter() - started
-        print(f"model-{seed}: {epochs} epochs, best validation {best:.4f}, {seconds:.0f} s", dataclasses.asdict(recipe))
+        record = {
+            "seed": seed,
+            "epochs_run": sum(len(history.history["loss"]) for history in histories),
+            "best_val_accuracy": float(max(max(history.history["val_accuracy"]) for history in histories)),
+            "training_seconds": round(time.perf_counter() - started, 1),
+            "trained_on": "an accelerator (KERAS_BACKEND=jax)",
+        }
+        (out / f"model-{seed}.json").write_text(json.dumps(record, indent=2) + "\n")
+        print(f"model-{seed}:", record, dataclasses.asdict(recipe))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 //
 // The probabilities are calibrated (see the model card's "calibration"): of the answers
 // said "fairly sure", about 85 in 100 or more are right, of "I think so" 60 or more. "Sure" asks
-// more than calibration: from 99.5 %, a confidence that almost no wrong answer reaches on held-out
+// more than calibration: from 99.9 %, a confidence that almost no wrong answer reaches on held-out
 // data (model/training/honesty.py, SURE), since a child hears "sure" as "right".
 // When the second-best digit is close, the page names it as well.
 
@@ -11,7 +11,7 @@ import { percent } from "./view.js";
 
 // [lowest confidence, the words' catalogue key, the not-a-digit sentence's key]
 const LEVELS = [
-  [0.995, "certainty.sure", "certainty.notADigit.sure"],
+  [0.999, "certainty.sure", "certainty.notADigit.sure"],
   [0.85, "certainty.fairlySure", "certainty.notADigit.fairlySure"],
   [0.6, "certainty.thinkSo", "certainty.notADigit.thinkSo"],
   [0, "certainty.notSure", "certainty.notADigit.notSure"],

@@ -106,16 +106,20 @@ def convolution_outputs(interpreter: Interpreter) -> list[int]:
 
     Read from the operators (LiteRT's graph), so nothing depends on how a given export numbered
     its tensors; the converter usually fuses the ReLU into the convolution, and when it does not,
-    the layer's output is the activation that follows.
+    the layer's output is the activation that follows. In an ensemble, only the first member's
+    layers: those the first convolution's output flows into (the other members start from the
+    input, not from it), a view of one network rather than the same layers three times over.
     """
     operators = interpreter._get_ops_details()  # the only graph view LiteRT's Python API offers
     consumers: dict[int, list[dict]] = {}
     for operator in operators:
         for tensor in operator["inputs"]:
             consumers.setdefault(int(tensor), []).append(operator)
+    convolutions = [operator for operator in operators if operator["op_name"] in CONVOLUTIONS]
+    member = downstream(convolutions[0], consumers) if convolutions else set()
     outputs = []
-    for operator in operators:
-        if operator["op_name"] not in CONVOLUTIONS:
+    for operator in convolutions:
+        if operator["index"] not in member:
             continue
         output = int(operator["outputs"][0])
         after = consumers.get(output, [])
@@ -123,6 +127,18 @@ def convolution_outputs(interpreter: Interpreter) -> list[int]:
             output = int(after[0]["outputs"][0])
         outputs.append(output)
     return outputs
+
+
+def downstream(start: dict, consumers: dict[int, list[dict]]) -> set[int]:
+    """The indices of ``start`` and of every operator its outputs flow into."""
+    seen, waiting = {start["index"]}, [start]
+    while waiting:
+        for tensor in waiting.pop()["outputs"]:
+            for operator in consumers.get(int(tensor), []):
+                if operator["index"] not in seen:
+                    seen.add(operator["index"])
+                    waiting.append(operator)
+    return seen
 
 
 class Explainer:

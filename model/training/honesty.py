@@ -41,14 +41,15 @@ import matplotlib.pyplot as plt
 REPORT_DIR = Path(__file__).resolve().parents[1] / "reports"
 # The page says "Sure" from this calibrated confidence up (frontend/js/certainty.js, LEVELS; a test holds
 # the two equal): a wrong answer shown as "Sure" is the dishonesty a user notices most. Chosen on the
-# held-out set training calibrates on, never on a test set (``sure_floor``): at 0.97, 9 of the 76 held-out
-# wrong answers of model 20261204-e363dab were "Sure" (11.8 %); at 0.995, 1 (1.3 %), while 85 % of its
-# right answers still are (94 % at 0.97). tests/model/test_honesty.py checks the rule on a held-out sample.
-SURE = 0.995
+# held-out set training calibrates on, never on a test set (``sure_floor``). For the three-member ensemble
+# (20261204-...) 99.5 % let 3 of its 60 held-out wrong answers through (5 %: a 4 read as 9 at 0.9987, a 9
+# read as 7 at 0.9999 on a canvas and at 0.998 on a photo); at 0.999, 1 (1.7 %), while 80 % of its right
+# answers still are "Sure". tests/model/test_honesty.py checks the rule on a held-out sample.
+SURE = 0.999
 SURE_BUT_WRONG_BUDGET = 0.02  # at most this share of wrong answers may be called "Sure" (issue 24)
 
 
-def sure_floor(wrong_confidences: np.ndarray, budget: float = SURE_BUT_WRONG_BUDGET, step: float = 0.005) -> float:
+def sure_floor(wrong_confidences: np.ndarray, budget: float = SURE_BUT_WRONG_BUDGET, step: float = 0.001) -> float:
     """The lowest round confidence (a multiple of ``step``) that at most ``budget`` of these wrong answers reach.
 
     Calibration makes a 97 % answer right about 97 times in 100, but a class hears "Sure" as "right":

@@ -217,9 +217,11 @@ def fine_tune(
 
     recipe = Recipe(seed=settings.seed)  # the training's batch size and augmentation, the retrain's seed
     keras.utils.set_random_seed(settings.seed)
+    from model.training.network import members_of
+
     model = keras.models.load_model(keras_path)
     if settings.freeze_batch_norm:
-        for layer in model.layers:
+        for layer in (layer for member in members_of(model) for layer in member.layers):
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.trainable = False  # Keras 3 then also runs it in inference mode
     steps_per_epoch = math.ceil(len(labels) / recipe.batch_size)

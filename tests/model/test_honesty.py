@@ -149,6 +149,7 @@ def test_the_page_says_sure_only_where_held_out_wrong_answers_almost_never_reach
 
 def test_the_sure_floor_is_the_lowest_round_one_within_the_budget():
     confidences = np.array([0.999, 0.99, 0.98] + [0.5] * 97)
-    assert sure_floor(confidences, budget=0.02) == 0.985  # 0.999 and 0.99 are 2 in 100
-    assert sure_floor(confidences, budget=0.01) == 0.995
-    assert sure_floor(np.array([])) == 0.005
+    assert sure_floor(confidences, budget=0.02) == 0.981  # 0.999 and 0.99 are 2 in 100
+    assert sure_floor(confidences, budget=0.01) == 0.991
+    assert sure_floor(confidences, budget=0.01, step=0.005) == 0.995
+    assert sure_floor(np.array([])) == 0.001

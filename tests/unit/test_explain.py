@@ -122,3 +122,32 @@ def test_any_model_of_the_family_with_eleven_outputs(tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
     assert len(convolution_outputs(Interpreter(model_content=content))) == 2
+
+
+def test_an_ensemble_shows_one_members_layers():
+    """The served ensemble holds the same layers once per member: the view shows the first member's."""
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
+    from keras import layers
+
+    from model.training.export import to_tflite
+    from model.training.network import INPUT_SHAPE, conv_block, ensemble
+
+    keras.utils.set_random_seed(2)
+    members = [
+        keras.Sequential(
+            [
+                keras.Input(INPUT_SHAPE),
+                *conv_block(8, 5),
+                layers.MaxPooling2D(),
+                *conv_block(4 + extra, 3),
+                layers.Flatten(),
+                layers.Dense(11, activation="softmax"),
+            ]
+        )
+        for extra in (0, 2)
+    ]
+    content = to_tflite(ensemble(members))
+    explanation = Explainer(content).explain(np.eye(28, dtype=np.uint8) * 255)
+    assert [layer.shape for layer in explanation.layers] == [(24, 24, 8), (10, 10, 4)], "the first member's"
+    assert len(convolution_outputs(Interpreter(model_content=content))) == 2

@@ -3,7 +3,16 @@ import numpy as np
 import tensorflow as tf
 
 from model.runtime.litert import to_input
-from model.training.network import CLASSES, DRAWS, Augment, augment, build_model, random_stroke_width
+from model.training.network import (
+    CLASSES,
+    DRAWS,
+    Augment,
+    augment,
+    build_model,
+    ensemble,
+    members_of,
+    random_stroke_width,
+)
 from model.training.train import Recipe, seeded_draws, trainer
 
 
@@ -90,9 +99,31 @@ def test_off_tensorflow_the_augment_layer_trains_the_model_in_place(mnist, monke
     assert wrapped.layers[1] is model
     assert fed["x"].shape == (256, 28, 28, 1)
     assert fed["x"].dtype == np.float32
-    recipe = Recipe(epochs=1, polish_epochs=1, batch_size=64)
+    recipe = Recipe(epochs=1, polish_epochs=1, batch_size=64, members=2)
     data, held_out = (mnist.x_train[:256], mnist.y_train[:256]), (mnist.x_test[:64], mnist.y_test[:64])
-    trained, histories = training.train(data, held_out, recipe)
-    assert [len(history.history["val_accuracy"]) for history in histories] == [1, 1]
-    assert not any(isinstance(layer, Augment) for layer in trained.layers)
+    trained, members = training.train(data, held_out, recipe)
+    assert [(member["seed"], member["epochs_run"]) for member in members] == [(2026, 2), (2027, 2)]
+    assert len(members_of(trained)) == 2
+    for member in members_of(trained):
+        assert not any(isinstance(layer, Augment) for layer in member.layers)
     assert trained.predict(to_input(mnist.x_test[:4]), verbose=0).shape == (4, CLASSES)
+
+
+def test_the_ensemble_answers_its_members_geometric_mean_and_saves(tmp_path, mnist):
+    """The served model: the members' mean log-probability, renormalized; saved and loaded as one model,
+    members (and their own weights) intact; one member is that member."""
+    keras.utils.set_random_seed(5)
+    members = [build_model(), build_model()]
+    model = ensemble(members)
+    images = to_input(mnist.x_test[:8])
+    each = [member.predict(images, verbose=0) for member in members]
+    logs = np.mean([np.log(np.clip(p, 1e-12, 1.0)) for p in each], axis=0)
+    expected = np.exp(logs) / np.exp(logs).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(model.predict(images, verbose=0), expected, rtol=1e-4, atol=1e-6)
+    model.save(tmp_path / "ensemble.keras")
+    loaded = keras.models.load_model(tmp_path / "ensemble.keras")
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, rtol=1e-4, atol=1e-6)
+    assert [len(member.layers) for member in members_of(loaded)] == [len(members[0].layers)] * 2
+    single = build_model()
+    assert ensemble([single]) is single
+    assert members_of(single) == [single]
