@@ -22,6 +22,7 @@ from model.runtime.decode import decode_image
 from model.runtime.litert import Classifier, to_input
 from model.runtime.preprocess import prepare
 from model.training.data import load_mnist
+from model.training.export import to_tflite
 from tests.support.images import big_digit, on_canvas, transparent_png
 
 BATCH = 32
@@ -58,7 +59,8 @@ def engines(model: keras.Model) -> dict[str, Callable[[np.ndarray], np.ndarray]]
         "Keras direct call": lambda x: model(x, training=False).numpy(),
         "tf.function": lambda x: compiled(x).numpy(),
         "tf.function + XLA": lambda x: xla(x).numpy(),
-        "LiteRT (XNNPACK, 1 thread)": Classifier.load(model_card.TFLITE_PATH).predict,
+        "LiteRT (XNNPACK, 1 thread): served, 8-bit weights": Classifier.load(model_card.TFLITE_PATH).predict,
+        "LiteRT (XNNPACK, 1 thread): float32 weights": Classifier(to_tflite(model, eight_bit=False)).predict,
         "ONNX Runtime (tf2onnx, 1 thread)": onnx_runtime(model),
     }
 

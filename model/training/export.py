@@ -22,10 +22,13 @@ import keras
 import tensorflow as tf
 
 
-def to_tflite(model: keras.Model) -> bytes:
-    """An 8-bit-weight ``.tflite`` with a dynamic batch dimension, so one call can classify many images."""
+def to_tflite(model: keras.Model, eight_bit: bool = True) -> bytes:
+    """An 8-bit-weight ``.tflite`` with a dynamic batch dimension, so one call can classify many images.
+
+    ``eight_bit=False`` keeps float32 weights: ``bench/inference.py``'s baseline."""
     with tempfile.TemporaryDirectory() as saved_model:
         model.export(saved_model, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]  # no representative data: weights only
+        if eight_bit:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]  # no representative data: weights only
         return converter.convert()

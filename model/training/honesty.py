@@ -42,7 +42,7 @@ REPORT_DIR = Path(__file__).resolve().parents[1] / "reports"
 # The page says "Sure" from this calibrated confidence up (frontend/js/certainty.js, LEVELS; a test holds
 # the two equal): a wrong answer shown as "Sure" is the dishonesty a user notices most. Chosen on the
 # held-out set training calibrates on, never on a test set (``sure_floor``). For the three-member ensemble
-# (20261204-...) 99.5 % let 3 of its 60 held-out wrong answers through (5 %: a 4 read as 9 at 0.9987, a 9
+# (20261204-276d33f) 99.5 % let 3 of its 60 held-out wrong answers through (5 %: a 4 read as 9 at 0.9987, a 9
 # read as 7 at 0.9999 on a canvas and at 0.998 on a photo); at 0.999, 1 (1.7 %), while 80 % of its right
 # answers still are "Sure". tests/model/test_honesty.py checks the rule on a held-out sample.
 SURE = 0.999
