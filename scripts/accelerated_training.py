@@ -24,7 +24,7 @@ from pathlib import Path
 import keras
 
 from model.training.data import load_mnist
-from model.training.train import Recipe, datasets, train_member
+from model.training.train import Recipe, datasets, member_record, train_member
 
 
 class Deadline(keras.callbacks.Callback):
@@ -50,13 +50,8 @@ def main() -> None:
         deadline = [Deadline(float(os.environ.get("DEADLINE", "inf")))]
         model, histories = train_member(training, (validation.images, validation.labels), recipe, None, deadline)
         model.save(out / f"model-{seed}.keras")
-        record = {
-            "seed": seed,
-            "epochs_run": sum(len(history.history["loss"]) for history in histories),
-            "best_val_accuracy": float(max(max(history.history["val_accuracy"]) for history in histories)),
-            "training_seconds": round(time.perf_counter() - started, 1),
-            "trained_on": "an accelerator (KERAS_BACKEND=jax)",
-        }
+        record = member_record(seed, histories, time.perf_counter() - started)
+        record["trained_on"] = f"an accelerator (KERAS_BACKEND={keras.backend.backend()})"
         (out / f"model-{seed}.json").write_text(json.dumps(record, indent=2) + "\n")
         print(f"model-{seed}:", record, dataclasses.asdict(recipe))
 

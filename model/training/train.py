@@ -221,15 +221,18 @@ def train(
         seed = recipe.seed + index
         member, histories = train_member(training, validation, replace(recipe, seed=seed), parent, callbacks)
         members.append(member)
-        records.append(
-            {
-                "seed": seed,
-                "epochs_run": sum(len(history.history["loss"]) for history in histories),
-                "best_val_accuracy": float(max(max(history.history["val_accuracy"]) for history in histories)),
-                "training_seconds": round(time.perf_counter() - started, 1),
-            }
-        )
+        records.append(member_record(seed, histories, time.perf_counter() - started))
     return ensemble(members), records
+
+
+def member_record(seed: int, histories: list[keras.callbacks.History], seconds: float) -> dict:
+    """What the card records of a member's training (``members``), here or on an accelerator."""
+    return {
+        "seed": seed,
+        "epochs_run": sum(len(history.history["loss"]) for history in histories),
+        "best_val_accuracy": float(max(max(history.history["val_accuracy"]) for history in histories)),
+        "training_seconds": round(seconds, 1),
+    }
 
 
 def datasets(mnist: Mnist, recipe: Recipe) -> tuple[tuple[np.ndarray, np.ndarray], HeldOut]:

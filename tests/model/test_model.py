@@ -13,7 +13,7 @@ from model.runtime.calibration import Calibration
 from model.runtime.litert import to_input
 from model.runtime.metrics import confusion_matrix
 from model.training.network import INPUT_SHAPE
-from model.training.train import parent_of, parse_arguments, parse_recipe
+from model.training.train import parent_of, parse_arguments, parse_recipe, trained_elsewhere
 
 TARGET_ACCURACY = 0.996
 
@@ -68,6 +68,23 @@ def test_the_card_names_each_member_of_the_ensemble():
     assert [member["seed"] for member in members] == [card["recipe"]["seed"] + index for index in range(len(members))]
     for member in members:
         assert member["epochs_run"] <= card["recipe"]["epochs"] + card["recipe"]["polish_epochs"]
+
+
+def test_members_trained_elsewhere_are_assembled_with_their_records(tmp_path):
+    """``--assemble`` takes what scripts/accelerated_training.py writes: model-SEED.keras and its record."""
+    _, _, assembled = parse_arguments(["--assemble", str(tmp_path / "model-2027.keras"), str(tmp_path / "other.keras")])
+    assert assembled == [tmp_path / "model-2027.keras", tmp_path / "other.keras"]
+    (tmp_path / "model-2027.keras").write_bytes(b"weights")
+    (tmp_path / "model-2027.json").write_text('{"seed": 2027, "epochs_run": 30, "training_seconds": 178.0}')
+    assert trained_elsewhere(tmp_path / "model-2027.keras") == {
+        "file": "model-2027.keras",
+        "keras_sha256": "9a129038d9a00aed0cf6a7ea059ca50a813449061ab87848cf1a13eafdf33b2c",
+        "seed": 2027,
+        "epochs_run": 30,
+        "training_seconds": 178.0,
+    }
+    (tmp_path / "other.keras").write_bytes(b"weights")
+    assert set(trained_elsewhere(tmp_path / "other.keras")) == {"file", "keras_sha256"}, "no seed in its name"
 
 
 def test_card_was_trained_on_this_data(mnist):
