@@ -14,7 +14,6 @@ two cores. ``DEADLINE`` (Unix time) ends training after the epoch that passes it
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -52,8 +51,9 @@ def main() -> None:
         model.save(out / f"model-{seed}.keras")
         record = member_record(seed, histories, time.perf_counter() - started)
         record["trained_on"] = f"an accelerator (KERAS_BACKEND={keras.backend.backend()})"
+        record["recipe"] = recipe.record()
         (out / f"model-{seed}.json").write_text(json.dumps(record, indent=2) + "\n")
-        print(f"model-{seed}:", record, dataclasses.asdict(recipe))
+        print(f"model-{seed}:", record)
 
 
 if __name__ == "__main__":

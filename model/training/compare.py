@@ -180,10 +180,20 @@ def run_ours(mnist: Mnist) -> tuple[Result, np.ndarray]:
         parameters=int(card["parameters"]),
         training_seconds=float(card["training_seconds"]),
         ms_per_image=ms_per_image(classifier.predict, to_input(mnist.x_test[:TIMING_IMAGES])),
-        note=f"{card['epochs_run']} epochs with augmentation on MNIST and generated drawings; a refusal counts "
-        "as an error (full training, from the model card)",
+        note=our_training(card),
     )
     return result, answers.digits
+
+
+def our_training(card: dict) -> str:
+    """How the shipped model trained, from its card: how many networks, for how long, and where."""
+    members = card.get("members") or [{}]
+    elsewhere = sorted({member["trained_on"] for member in members if member.get("trained_on")})
+    where = f"; trained on {', '.join(elsewhere)}, so its seconds are not this machine's" if elsewhere else ""
+    return (
+        f"{len(members)} network(s), up to {card['epochs_run']} epochs each, with augmentation on MNIST and generated "
+        f"drawings{where}; a refusal counts as an error (full training, from the model card)"
+    )
 
 
 def plot_accuracy_vs_time(results: list[Result], path: Path) -> None:

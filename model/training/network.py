@@ -1,4 +1,5 @@
-"""The production CNN and the augmentation that prepares it for how people really draw.
+"""The production CNN, the ensemble of them that is served, and the augmentation that prepares it for how
+people really draw.
 
 Input contract (shared with ``model.runtime.preprocess``): float32 ``(28, 28, 1)`` in [0, 1],
 ink high on a zero background, the digit fitted into 20x20 and centred by its centre

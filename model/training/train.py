@@ -1,4 +1,4 @@
-"""Train the production digit CNN: ``python -m model.training.train``.
+"""Train the production digit CNNs, the served ensemble: ``python -m model.training.train``.
 
 Reads top to bottom like the Keras MNIST example: data, model, augmentation, fit,
 calibrate, evaluate, save; the fit is two cosine cycles, a long one from scratch and a short
@@ -8,9 +8,10 @@ seeds ``seed``, ``seed + 1``...; ``model.training.network.ensemble``). The data 
 canvases, chalk and photos, and non-digits for the eleventh, "not a digit" class. The
 held-out part of both calibrates the answers (``model.runtime.calibration``).
 
-The run is seeded; the same seed, data and code give the same model
-up to floating-point round-off in multithreaded kernels. Every choice that decides
-the weights is a field of ``Recipe``, whose defaults are the committed model's recipe
+The run is seeded; the same seed, data and code give the same model on the same backend, up to
+floating-point round-off in multithreaded kernels (the CPU's tf.data pipeline and an accelerator's JAX draw
+their starting weights, image order and distortions differently, so each rebuilds its own members).
+Every choice that decides the weights is a field of ``Recipe``, whose defaults are the committed model's recipe
 (its card records the recipe, and tests/model/test_model.py holds the two equal), so
 ``make train`` trains with them (about an hour a member on two cores). The shipped members were
 trained by this code on an accelerator (``scripts/accelerated_training.py``, one member a seed)
@@ -75,7 +76,7 @@ class Recipe:
     polish_learning_rate: float = 3e-4
     # Networks in the served ensemble, each trained as above from its own seed (seed, seed + 1...) on the same
     # data. Three: the most whose 8-bit model call stays under 0.2 ms (0.16 ms; four take 0.21). One network
-    # alone refused 94-96 % of the non-digits and read thumbnails at 98.3-98.5 %; docs/model.md has the rest.
+    # alone refused 94.6-96.0 % of the non-digits and read thumbnails at 98.4-98.7 %; docs/model.md has the rest.
     members: int = 3
     augmentation: Augmentation = field(default_factory=Augmentation)
 
@@ -307,6 +308,7 @@ def main() -> None:
     else:
         first = keras.models.load_model(start_from) if start_from else None
         model, members = train(training, (validation.images, validation.labels), recipe, first)
+    recipe = replace(recipe, members=len(members))  # what the model holds (assembled or polished: not the flag)
 
     model.save(model_card.KERAS_PATH)
     model_card.TFLITE_PATH.write_bytes(to_tflite(model))

@@ -87,7 +87,7 @@ EXPLANATION = {
         "peak_drop": {"type": "number", "minimum": 0, "maximum": 1, "description": "The probability drop 255 means"},
         "layers": {
             "type": "array",
-            "description": "Each convolution layer, input to output",
+            "description": "Each convolution layer, input to output (of an ensemble, its first network's)",
             "items": {
                 "type": "object",
                 "required": ["name", "shape", "channels", "mosaic"],

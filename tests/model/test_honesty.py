@@ -23,11 +23,11 @@ from model.training.honesty import SURE, SURE_BUT_WRONG_BUDGET, measure, sure_bu
 from model.training.train import Recipe
 from model.training.training_data import Counts, generate
 
-# Measured on the committed model (per_kind=100, non_digits=600, seed 11): MNIST 99.64 %, realistic
-# 99.36 % (every kind 98 % or more), unseen fonts 100 %, non-digits 93.7 % refused, rings and bars 100 %
-# read as digits, MNIST 0.12 % refused, realistic 0.09 %; ECE per kind at most 3.7 % (thumbnails; 100
-# images a kind: bench.honesty judges the 2 % goal on 1,000); of MNIST's 24 wrong answers (a refusal is
-# not an answer), none is called "Sure" since the page says it from 99.5 % (at 97 %, one was: 4.2 %).
+# Measured on the committed ensemble (per_kind=100, non_digits=600, seed 11; model/reports/honesty.md has
+# 1,000 a kind): MNIST 99.67 %, every realistic kind 98 % or more, unseen fonts 99.9 %, non-digits about 95 %
+# refused, rings and bars read as digits, MNIST 0.09 % refused; none of MNIST's 24 wrong answers (a refusal is
+# not an answer) is called "Sure", which the page says from 99.9 %. On the held-out sample below, the "Sure"
+# floor the rule picks is 0.999 itself (its most confident wrong answer: 0.9987): a model that moves it fails.
 # The floors and ceilings sit just beyond.
 FLOORS = {
     "mnist_accuracy": 0.996,  # a refusal counts as an error

@@ -37,7 +37,7 @@ def test_card_names_the_committed_files_by_sha256():
 
 def test_make_train_defaults_are_the_recipe_on_the_card():
     """`make train` runs `python -m model.training.train` with no flags: its defaults are the shipped model's recipe
-    (the shipped model ran its second cycle alone, on the parent its card names: ``--start-from``)."""
+    (the shipped members were trained by it on an accelerator, one seed each, and assembled: ``--assemble``)."""
     card = model_card.read_card()
     assert card["recipe"] == parse_recipe([]).record()
     assert card["epochs_run"] <= card["recipe"]["epochs"] + card["recipe"]["polish_epochs"]

@@ -291,7 +291,7 @@ def test_a_background_retrain_reports_progress_and_its_candidate_can_be_promoted
         assert client.delete(f"/api/models/{version}").status_code == 200
 
 
-# The shipped model's expected calibration error on the MNIST test set is 0.84 % (docs/model.md) and the issue's
+# The shipped model's expected calibration error on the MNIST test set is 0.36 % (docs/model.md) and the issue's
 # goal for honest confidence is 2 % (tests/model/test_honesty.py holds the shipped model to it). A refit fits one
 # number, the temperature, on 7,000 held-out inputs here (all 5,000 held-out MNIST digits), so its own error is
 # small; a chain that let the calibration drift (a parent's temperature on a model fine-tuned three times) is what
