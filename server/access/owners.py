@@ -31,12 +31,17 @@ def new_owner_token() -> tuple[str, str]:
     return token, owner_hash(token)
 
 
+def is_page_token(token: str | None) -> bool:
+    """Whether ``token`` can be one a page made for its attempt: long enough to be as hard to guess as ours."""
+    return token is not None and len(token) >= MIN_TOKEN_CHARS
+
+
 def owner_token_for(proposed: str | None) -> tuple[str, str]:
     """A new attempt's token and its hash: the one the page sent with its first frame, else a fresh one.
 
     The page makes its own (as many random bits as ours), so an attempt whose first answer never arrives
     (the connection dropped) and that it finishes offline is still provably its own when it is delivered."""
-    if proposed is not None and len(proposed) >= MIN_TOKEN_CHARS:
+    if is_page_token(proposed):
         return proposed, owner_hash(proposed)
     return new_owner_token()
 

@@ -32,7 +32,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from model.runtime.decode import ImageError
 from server.access.addresses import client_address
-from server.access.owners import MIN_TOKEN_CHARS, Access, owner_hash
+from server.access.owners import Access, is_page_token, owner_hash
 from server.access.rooms import DEFAULT_ROOM
 from server.api.routes import drawing_room, found, require_owner, room_arg, service
 from server.errors import ApiError, ProtocolError
@@ -93,7 +93,7 @@ def parse_delivery(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise refused("bad_payload", "Send one offline attempt as a JSON object.")
     token = checked(parse_owner_token, body.get("owner_token"))
-    if token is None or len(token) < MIN_TOKEN_CHARS:
+    if not is_page_token(token):
         raise refused("bad_owner_token", "owner_token must be the token the page made for the attempt.")
     image = body.get("image")
     if not isinstance(image, str) or not image:
