@@ -35,6 +35,16 @@ async function transaction(mode, work) {
   }
 }
 
+// Read an entry and change it in the same transaction (so nothing else changes it in between); resolves to
+// the entry as it was read, undefined when there is none.
+function update(attemptId, change) {
+  return transaction("readwrite", (store) => {
+    const request = store.get(attemptId);
+    request.onsuccess = () => change(store, request.result);
+    return request;
+  });
+}
+
 export class Outbox extends EventTarget {
   constructor({ endpoint = "/api/deliveries" } = {}) {
     super();
@@ -55,12 +65,8 @@ export class Outbox extends EventTarget {
   // Label a waiting entry, in one transaction (a delivery settling it meanwhile cannot be undone by it);
   // false when it is not waiting any more: delivered, so the label goes over REST.
   async label(attemptId, label) {
-    const found = await transaction("readwrite", (store) => {
-      const request = store.get(attemptId);
-      request.onsuccess = () => {
-        if (request.result) store.put({ ...request.result, label });
-      };
-      return request;
+    const found = await update(attemptId, (store, entry) => {
+      if (entry) store.put({ ...entry, label });
     });
     return Boolean(found);
   }
@@ -78,12 +84,8 @@ export class Outbox extends EventTarget {
   // again): then it stays, and is returned to be sent again (the server keeps the label of an attempt it has).
   async settle(sent) {
     const unchanged = (entry) => entry?.label === sent.label && entry?.drawn_at === sent.drawn_at;
-    const current = await transaction("readwrite", (store) => {
-      const request = store.get(sent.attempt_id);
-      request.onsuccess = () => {
-        if (unchanged(request.result)) store.delete(sent.attempt_id);
-      };
-      return request;
+    const current = await update(sent.attempt_id, (store, entry) => {
+      if (unchanged(entry)) store.delete(sent.attempt_id);
     });
     await this.count();
     return current && !unchanged(current) ? current : null;
