@@ -25,11 +25,16 @@ export class Fallback extends EventTarget {
     });
   }
 
+  // Whether the browser answers the drawing now: no connection, or the attempt is already kept offline.
+  offline() {
+    return !this.live.socket.connected || this.live.isKeptOffline();
+  }
+
   // A frame of the drawing was made (after live.changed or live.finish).
   drawn(final) {
     clearTimeout(this.timer);
     if (!this.recognizer.ready) return;
-    if (!this.live.socket.connected || this.live.isKeptOffline()) {
+    if (this.offline()) {
       this.answer(final);
       return;
     }
@@ -69,7 +74,7 @@ export class Fallback extends EventTarget {
       this.running = null;
     }
     const stillCurrent = attemptId === this.live.attemptId;
-    const offline = !this.live.socket.connected || this.live.isKeptOffline();
+    const offline = this.offline();
     if (stillCurrent && (offline || late)) {
       this.answering = true;
       this.dispatchEvent(new CustomEvent("connection", { detail: "offline" }));
