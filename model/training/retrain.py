@@ -213,12 +213,11 @@ def fine_tune(
     """Continue training the current model at a low, decaying learning rate, with the training augmentation."""
     import keras
 
+    from model.training.network import members_of
     from model.training.train import Recipe, training_dataset
 
     recipe = Recipe(seed=settings.seed)  # the training's batch size and augmentation, the retrain's seed
     keras.utils.set_random_seed(settings.seed)
-    from model.training.network import members_of
-
     model = keras.models.load_model(keras_path)
     if settings.freeze_batch_norm:
         for layer in (layer for member in members_of(model) for layer in member.layers):
