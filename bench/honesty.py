@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.timing import machine, median_ms
-from model.training.honesty import measure_as_asked
+from model.training.honesty import DRAWN_GOAL, MNIST_GOAL, NON_DIGIT_GOAL, measure_as_asked
 
 
 def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
@@ -39,7 +39,7 @@ def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
         (
             "non-digits refused >= 95 %",
             f"{numbers['non_digits']['all']['refused']:.2%}",
-            numbers["non_digits"]["all"]["refused"] >= 0.95,
+            numbers["non_digits"]["all"]["refused"] >= NON_DIGIT_GOAL,
         ),
         (
             "real digits refused <= 0.5 % (MNIST test, realistic)",
@@ -49,13 +49,13 @@ def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
         (
             "MNIST test >= 99.6 % (a refusal is an error)",
             f"{numbers['mnist']['accuracy']:.2%}",
-            numbers["mnist"]["accuracy"] >= 0.996,
+            numbers["mnist"]["accuracy"] >= MNIST_GOAL,
         ),
         ("unseen fonts >= 98 %", f"{unseen:.2%}", unseen >= 0.98),
         (
             "every realistic kind >= 98.5 %, the thick, blurred and small ones too",
             f"weakest: {weakest} {kinds[weakest]['accuracy']:.2%}",
-            kinds[weakest]["accuracy"] >= 0.985,
+            kinds[weakest]["accuracy"] >= DRAWN_GOAL,
         ),
         ("model call <= 0.2 ms", f"{model_ms:.3f} ms", model_ms <= 0.2),
     ]

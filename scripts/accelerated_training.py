@@ -8,6 +8,8 @@ so carry ``.cache``); a seed here changes only the starting weights, the order o
 distortions. Each run trains one member and writes OUT/model-SEED.keras and OUT/model-SEED.json (what the
 card records of its training); the ensemble, its export, calibration and card are made on the CPU:
 ``python -m model.training.train --assemble OUT/model-2026.keras OUT/model-2027.keras OUT/model-2028.keras``.
+Given more members than the recipe serves (``--members``, three), ``--assemble`` serves the subset that meets
+issue 24's goals with the most room on a selection set no test shares (``model.training.selection``).
 On an H200 one run takes about 3.5 minutes (four at once), against about an hour on this project's
 two cores. ``DEADLINE`` (Unix time) ends training after the epoch that passes it: device time is counted.
 """

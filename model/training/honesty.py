@@ -47,6 +47,10 @@ REPORT_DIR = Path(__file__).resolve().parents[1] / "reports"
 # answers still are "Sure". tests/model/test_honesty.py checks the rule on a held-out sample.
 SURE = 0.999
 SURE_BUT_WRONG_BUDGET = 0.02  # at most this share of wrong answers may be called "Sure" (issue 24)
+# Issue 24's goals: bench/honesty.py holds the test sets to them, model.training.selection the selection set.
+DRAWN_GOAL = 0.985  # every realistic kind of real digit, a refusal counted as an error
+MNIST_GOAL = 0.996
+NON_DIGIT_GOAL = 0.95  # the share of non-digits refused
 
 
 def sure_floor(wrong_confidences: np.ndarray, budget: float = SURE_BUT_WRONG_BUDGET, step: float = 0.001) -> float:

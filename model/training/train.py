@@ -15,7 +15,8 @@ Every choice that decides the weights is a field of ``Recipe``, whose defaults a
 (its card records the recipe, and tests/model/test_model.py holds the two equal), so
 ``make train`` trains with them (about an hour a member on two cores). The shipped members were
 trained by this code on an accelerator (``scripts/accelerated_training.py``, one member a seed)
-and assembled here (``--assemble``), where the export, the calibration and the card are made.
+and assembled here (``--assemble``), where the export, the calibration and the card are made; given more
+networks than ``--members``, it serves the subset ``model.training.selection`` chooses on data no test shares.
 """
 
 from __future__ import annotations
@@ -259,7 +260,11 @@ def parse_arguments(argv: list[str] | None = None) -> tuple[Recipe, Path | None,
         parser.add_argument(flag, type=type(default), default=default, help="default: %(default)s")
     parser.add_argument("--start-from", type=Path, help="a .keras model the first cycle made: polish it only")
     parser.add_argument(
-        "--assemble", type=Path, nargs="+", default=[], help="members trained elsewhere (model-SEED.keras)"
+        "--assemble",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="members trained elsewhere (model-SEED.keras); more than --members: the best subset is served",
     )
     args = parser.parse_args(argv)
     recipe = Recipe(**{choice.name: getattr(args, choice.name) for choice in numbers})
@@ -296,15 +301,20 @@ def main() -> None:
 
     from model.runtime.litert import Classifier
     from model.training.export import to_tflite
+    from model.training.selection import choose
 
     recipe, start_from, member_files = parse_arguments()
     parent = parent_of(start_from) if start_from else None  # read now: the model may be overwritten below
     mnist = load_mnist()
     code_version = model_card.code_version()  # before training: the code the model was trained from
     training, validation = datasets(mnist, recipe)
+    selection = None
     if member_files:
-        model = ensemble([keras.models.load_model(path) for path in member_files])
-        members = [trained_elsewhere(path) for path in member_files]
+        candidates = [keras.models.load_model(path) for path in member_files]
+        names = [path.name for path in member_files]
+        chosen, selection = choose(candidates, names, recipe.members, validation, recipe.seed + 2)
+        model = ensemble([candidates[index] for index in chosen])
+        members = [trained_elsewhere(member_files[index]) for index in chosen]
     else:
         first = keras.models.load_model(start_from) if start_from else None
         model, members = train(training, (validation.images, validation.labels), recipe, first)
@@ -328,6 +338,7 @@ def main() -> None:
         "epochs_run": max(member.get("epochs_run", 0) for member in members),  # the most a member ran
         "recipe": recipe.record(),
         "members": members,
+        "selection": selection,  # None: every network trained or given is served
         "started_from": parent,  # None: trained from scratch
         "classes": ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "not_a_digit"],
         "calibration": {**calibration.record(), "fitted_on": validation.fitted_on()},

@@ -13,6 +13,7 @@ from model.training.network import (
     members_of,
     random_stroke_width,
 )
+from model.training.selection import combine
 from model.training.train import Recipe, seeded_draws, trainer
 
 
@@ -116,9 +117,7 @@ def test_the_ensemble_answers_its_members_geometric_mean_and_saves(tmp_path, mni
     members = [build_model(), build_model()]
     model = ensemble(members)
     images = to_input(mnist.x_test[:8])
-    each = [member.predict(images, verbose=0) for member in members]
-    logs = np.mean([np.log(np.clip(p, 1e-12, 1.0)) for p in each], axis=0)
-    expected = np.exp(logs) / np.exp(logs).sum(axis=1, keepdims=True)
+    expected = combine([member.predict(images, verbose=0) for member in members])  # what the selection judges
     np.testing.assert_allclose(model.predict(images, verbose=0), expected, rtol=1e-4, atol=1e-6)
     model.save(tmp_path / "ensemble.keras")
     loaded = keras.models.load_model(tmp_path / "ensemble.keras")

@@ -1,0 +1,132 @@
+"""Which trained networks make the served ensemble, when more were trained than the latency budget serves.
+
+An accelerator trains a member in minutes, so it can train five where three fit the 0.2 ms model
+call (``scripts/accelerated_training.py``). ``python -m model.training.train --assemble`` given more
+files than ``--members`` keeps the subset whose calibrated ensemble meets issue 24's goals with the
+most room: for each subset, the least of (measured - goal) over every drawn kind, the font digits,
+MNIST and the non-digits refused, on a **selection set** that no network trained on and no test set
+shares. It re-draws training's held-out MNIST digits (never trained on: early stopping and the
+calibration read them) as every drawn kind ``SELECTION_PASSES`` times over, each pass with its own
+seed, so each kind has about 5,000 drawings: the validation set's 500 a kind cannot tell ensembles
+apart (each reads each kind within a drawing or two of the others, docs/model.md).
+
+A subset's answers are its members' own 8-bit answers combined as ``network.ensemble`` combines them
+(``combine``), so each member is exported and run once, not once for every subset it is in; each
+subset is then calibrated exactly as training calibrates (``held_out.fit``, on the validation set).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from model.runtime.calibration import DIGITS, Calibration
+from model.runtime.litert import Classifier, to_input
+from model.training.export import to_tflite
+from model.training.held_out import HeldOut, fit
+from model.training.honesty import DRAWN_GOAL, MNIST_GOAL, NON_DIGIT_GOAL
+from model.training.training_data import Counts, load_or_generate
+
+SELECTION_PASSES = 10
+SELECTION_COUNTS = Counts(font_digits=500, drawn_digits=5_000, non_digits=1_000)  # each pass
+
+
+def selection_set(
+    images: np.ndarray, labels: np.ndarray, seed: int, passes: int = SELECTION_PASSES, counts: Counts = SELECTION_COUNTS
+) -> HeldOut:
+    """The held-out MNIST digits (``images``), then ``passes`` generated sets drawn from them with seeds
+    ``seed``, ``seed + 1``...: each pass deals the digits out to the kinds anew, so each kind meets most writers.
+    Cached as training's generated sets are (about 8 minutes on two cores the first time)."""
+    generated = [load_or_generate(counts, seed + index, images, labels) for index in range(passes)]
+    return HeldOut(
+        np.concatenate([images, *(part.images for part in generated)]),
+        np.concatenate([labels, *(part.labels for part in generated)]),
+        np.concatenate([np.full(len(labels), "mnist"), *(part.kinds for part in generated)]),
+    )
+
+
+def combine(probabilities: list[np.ndarray]) -> np.ndarray:
+    """The ensemble's answer from its members' answers: the renormalized mean log-probability, as
+    ``network.ensemble`` computes it inside the model."""
+    logs = np.mean([np.log(np.clip(member, 1e-12, 1.0)) for member in probabilities], axis=0)
+    exponents = np.exp(logs - logs.max(axis=1, keepdims=True))
+    return exponents / exponents.sum(axis=1, keepdims=True)
+
+
+def margins(raw: np.ndarray, calibration: Calibration, held_out: HeldOut) -> dict[str, float]:
+    """Measured minus goal for every kind of real digit (accuracy, a refusal is an error) and for the
+    non-digits (the share refused): negative where a goal is missed."""
+    answers = calibration.answers(raw)
+    right = answers.right(held_out.labels)
+    digit = held_out.labels < DIGITS
+    room = {}
+    for kind in np.unique(held_out.kinds[digit]):
+        goal = MNIST_GOAL if kind == "mnist" else DRAWN_GOAL
+        room[str(kind)] = float(right[digit & (held_out.kinds == kind)].mean()) - goal
+    if (~digit).any():
+        room["non_digits"] = float(answers.refused[~digit].mean()) - NON_DIGIT_GOAL
+    return room
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One subset of the candidates: their indexes, its calibration and its room over every goal."""
+
+    members: tuple[int, ...]
+    calibration: Calibration
+    margins: dict[str, float]
+
+    @property
+    def least(self) -> float:
+        return min(self.margins.values())
+
+    def record(self, names: list[str]) -> dict:
+        worst = min(self.margins, key=self.margins.get)
+        return {
+            "members": [names[index] for index in self.members],
+            "least_margin": round(self.least, 4),
+            "worst": worst,
+            "margins": {kind: round(value, 4) for kind, value in sorted(self.margins.items())},
+        }
+
+
+def judge(candidates: list[keras.Model], count: int, validation: HeldOut, selection: HeldOut) -> list[Judged]:
+    """Every subset of ``count`` candidates, best first: the largest least margin, then the most non-digits refused."""
+    outputs = []
+    for model in candidates:
+        classifier = Classifier(to_tflite(model))
+        outputs.append([classifier.predict_all(to_input(held_out.images)) for held_out in (validation, selection)])
+    judged = []
+    for subset in itertools.combinations(range(len(candidates)), count):
+        calibration = fit(combine([outputs[index][0] for index in subset]), validation)
+        room = margins(combine([outputs[index][1] for index in subset]), calibration, selection)
+        judged.append(Judged(subset, calibration, room))
+    return sorted(judged, key=lambda one: (round(one.least, 4), one.margins.get("non_digits", 0.0)), reverse=True)
+
+
+def choose(
+    candidates: list[keras.Model],
+    names: list[str],
+    count: int,
+    validation: HeldOut,
+    seed: int,
+    passes: int = SELECTION_PASSES,
+    counts: Counts = SELECTION_COUNTS,
+) -> tuple[list[int], dict | None]:
+    """The indexes of the ``count`` candidates to serve, and what the model card records of the choice (every
+    subset's margins, best first; None when there was nothing to choose). The selection set is drawn from
+    ``validation``'s MNIST digits with seeds from ``seed`` on."""
+    if len(candidates) <= count:
+        return list(range(len(candidates))), None
+    mnist = validation.kinds == "mnist"
+    selection = selection_set(validation.images[mnist], validation.labels[mnist], seed, passes, counts)
+    judged = judge(candidates, count, validation, selection)
+    record = {
+        "rule": "the largest least margin over issue 24's goals on the selection set (model.training.selection)",
+        "selection_set": selection.fitted_on(),
+        "subsets": [one.record(names) for one in judged],
+    }
+    return list(judged[0].members), record
