@@ -11,7 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from bench.timing import machine, median_ms
-from model.training.honesty import DRAWN_GOAL, MNIST_GOAL, NON_DIGIT_GOAL, measure_as_asked
+from model.training.honesty import (
+    DIGITS_REFUSED_BUDGET,
+    MNIST_GOAL,
+    MODEL_CALL_BUDGET_MS,
+    NON_DIGIT_GOAL,
+    REALISTIC_GOAL,
+    UNSEEN_FONT_GOAL,
+    measure_as_asked,
+)
 
 
 def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
@@ -44,20 +52,20 @@ def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
         (
             "real digits refused <= 0.5 % (MNIST test, realistic)",
             f"{numbers['mnist']['refused']:.2%} / {numbers['realistic']['refused']:.2%}",
-            digits_refused <= 0.005,
+            digits_refused <= DIGITS_REFUSED_BUDGET,
         ),
         (
             "MNIST test >= 99.6 % (a refusal is an error)",
             f"{numbers['mnist']['accuracy']:.2%}",
             numbers["mnist"]["accuracy"] >= MNIST_GOAL,
         ),
-        ("unseen fonts >= 98 %", f"{unseen:.2%}", unseen >= 0.98),
+        ("unseen fonts >= 98 %", f"{unseen:.2%}", unseen >= UNSEEN_FONT_GOAL),
         (
             "every realistic kind >= 98.5 %, the thick, blurred and small ones too",
             f"weakest: {weakest} {kinds[weakest]['accuracy']:.2%}",
-            kinds[weakest]["accuracy"] >= DRAWN_GOAL,
+            kinds[weakest]["accuracy"] >= REALISTIC_GOAL,
         ),
-        ("model call <= 0.2 ms", f"{model_ms:.3f} ms", model_ms <= 0.2),
+        ("model call <= 0.2 ms", f"{model_ms:.3f} ms", model_ms <= MODEL_CALL_BUDGET_MS),
     ]
 
 

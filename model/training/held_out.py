@@ -77,11 +77,11 @@ def held_out_digit_sets(labels: np.ndarray, kinds: np.ndarray) -> list[tuple[np.
 
 
 def calibrate(classifier: Classifier, held_out: HeldOut) -> Calibration:
-    """The served model's calibration, fitted on its own answers to the held-out set (``fit``)."""
-    return fit(classifier.predict_all(to_input(held_out.images)), held_out)
+    """The served model's calibration, fitted on its own answers to the held-out set (``fit_calibration``)."""
+    return fit_calibration(classifier.predict_all(to_input(held_out.images)), held_out)
 
 
-def fit(raw: np.ndarray, held_out: HeldOut) -> Calibration:
+def fit_calibration(raw: np.ndarray, held_out: HeldOut) -> Calibration:
     """Temperature on the whole held-out set; the threshold from its real digits, set by set.
 
     A model without the "not a digit" output (an older 10-class one) gets a temperature fitted on the

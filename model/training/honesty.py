@@ -48,9 +48,12 @@ REPORT_DIR = Path(__file__).resolve().parents[1] / "reports"
 SURE = 0.999
 SURE_BUT_WRONG_BUDGET = 0.02  # at most this share of wrong answers may be called "Sure" (issue 24)
 # Issue 24's goals: bench/honesty.py holds the test sets to them, model.training.selection the selection set.
-DRAWN_GOAL = 0.985  # every realistic kind of real digit, a refusal counted as an error
-MNIST_GOAL = 0.996
+REALISTIC_GOAL = 0.985  # every realistic kind of real digit (fonts too), a refusal counted as an error
+MNIST_GOAL = 0.996  # a refusal counted as an error
 NON_DIGIT_GOAL = 0.95  # the share of non-digits refused
+DIGITS_REFUSED_BUDGET = 0.005  # the share of real digits refused, MNIST and realistic alike
+UNSEEN_FONT_GOAL = 0.98  # digits in font families no model trained on
+MODEL_CALL_BUDGET_MS = 0.2
 
 
 def sure_floor(wrong_confidences: np.ndarray, budget: float = SURE_BUT_WRONG_BUDGET, step: float = 0.001) -> float:

@@ -268,6 +268,9 @@ def parse_arguments(argv: list[str] | None = None) -> tuple[Recipe, Path | None,
     )
     args = parser.parse_args(argv)
     recipe = Recipe(**{choice.name: getattr(args, choice.name) for choice in numbers})
+    if args.assemble and (recipe.seed, recipe.validation_size) != (defaults.seed, defaults.validation_size):
+        # The validation and selection sets must be drawn as the members' own validation set was.
+        parser.error("--assemble takes members trained on the committed recipe's data: keep --seed, --validation-size")
     return recipe, args.start_from, args.assemble
 
 
@@ -308,11 +311,11 @@ def main() -> None:
     mnist = load_mnist()
     code_version = model_card.code_version()  # before training: the code the model was trained from
     training, validation = datasets(mnist, recipe)
-    selection = None
+    selection_record = None
     if member_files:
         candidates = [keras.models.load_model(path) for path in member_files]
         names = [path.name for path in member_files]
-        chosen, selection = choose(candidates, names, recipe.members, validation, recipe.seed + 2)
+        chosen, selection_record = choose(candidates, names, recipe.members, validation, recipe.seed)
         model = ensemble([candidates[index] for index in chosen])
         members = [trained_elsewhere(member_files[index]) for index in chosen]
     else:
@@ -338,7 +341,7 @@ def main() -> None:
         "epochs_run": max(member.get("epochs_run", 0) for member in members),  # the most a member ran
         "recipe": recipe.record(),
         "members": members,
-        "selection": selection,  # None: every network trained or given is served
+        "selection": selection_record,  # None: every network trained or given is served
         "started_from": parent,  # None: trained from scratch
         "classes": ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "not_a_digit"],
         "calibration": {**calibration.record(), "fitted_on": validation.fitted_on()},

@@ -87,6 +87,15 @@ def test_members_trained_elsewhere_are_assembled_with_their_records(tmp_path):
     assert set(trained_elsewhere(tmp_path / "other.keras")) == {"file", "keras_sha256"}, "no seed in its name"
 
 
+def test_assembling_keeps_the_data_the_members_learned_from(tmp_path):
+    """Members trained elsewhere learned from the committed recipe's data; the validation set they are calibrated
+    and chosen on must be drawn the same way, so the flags that change it are refused."""
+    for flag in (["--seed", "7"], ["--validation-size", "100"]):
+        with pytest.raises(SystemExit):
+            parse_arguments(["--assemble", str(tmp_path / "model-1.keras"), *flag])
+    assert parse_arguments(["--seed", "7"])[0].seed == 7, "training from scratch may use another seed"
+
+
 def test_card_was_trained_on_this_data(mnist):
     assert model_card.read_card()["data_sha256"] == mnist.checksum()
 

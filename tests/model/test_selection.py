@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from model.runtime import card as model_card
+from model.runtime.calibration import Calibration
 from model.runtime.litert import Classifier, to_input
 from model.training.export import to_tflite
 from model.training.held_out import calibrate, split_validation, validation_set
 from model.training.network import ensemble, members_of
-from model.training.selection import choose, margins, selection_set
+from model.training.selection import SELECTION_SEED_OFFSET, Judged, choose, combine, margins, rank, selection_set
 from model.training.train import Recipe
 from model.training.training_data import Counts
 
@@ -42,23 +43,24 @@ def test_the_selection_set_redraws_the_held_out_digits_once_a_pass(held_out_digi
     images, labels = held_out_digits
     one = selection_set(images, labels, seed=43, passes=1, counts=SMALL)
     two = selection_set(images, labels, seed=43, passes=2, counts=SMALL)
-    mnist = two.kinds == "mnist"
-    np.testing.assert_array_equal(two.images[mnist], images)
-    assert len(two.labels) - len(labels) == 2 * (len(one.labels) - len(labels)), "a pass adds as many as the first"
-    first, second = two.images[len(one.labels) :], one.images[len(labels) :]
-    assert not np.array_equal(first[: len(second)], second), "each pass is drawn with its own seed"
-    drawn = two.fitted_on()
-    assert {"thick_blurred", "thumbnail", "photo", "font", "letter"} <= set(drawn)
+    np.testing.assert_array_equal(two.images[two.kinds == "mnist"], images)
+    assert (two.kinds == "font").sum() == 2 * SMALL.font_digits
+    assert (two.labels == 10).sum() == 2 * SMALL.non_digits
+    drawn = (two.labels < 10) & (two.kinds != "mnist") & (two.kinds != "font")
+    assert drawn.sum() >= 2 * 0.99 * SMALL.drawn_digits, "a drawing preprocessing finds empty is dropped, rarely"
+    pass_1, pass_2 = one.images[len(labels) :], two.images[len(one.labels) :]
+    assert not np.array_equal(pass_1[: len(pass_2)], pass_2[: len(pass_1)]), "each pass is drawn with its own seed"
+    assert {"thick_blurred", "thumbnail", "photo", "font", "letter"} <= set(two.fitted_on())
 
 
 def test_the_members_that_meet_the_goals_with_most_room_are_served(held_out_digits, validation):
     """Two good networks (the shipped model's first two members) and a confidently wrong one: choosing two of
-    three keeps the good ones, the record ranks every pair, and the chosen pair's margins are what its own
-    ensemble, exported and calibrated as training does, measures."""
+    three keeps the good ones, the record ranks every pair, and the chosen pair's answers, calibration and
+    margins are what its own ensemble, exported and calibrated as training does, gives."""
     good = members_of(keras.models.load_model(model_card.KERAS_PATH))[:2]
     candidates = [good[0], confidently_wrong(good[1]), good[1]]
     names = ["model-1.keras", "model-2.keras", "model-3.keras"]
-    chosen, record = choose(candidates, names, 2, validation, seed=43, passes=1, counts=SMALL)
+    chosen, record = choose(candidates, names, 2, validation, recipe_seed=41, passes=1, counts=SMALL)
 
     assert chosen == [0, 2]
     subsets = record["subsets"]
@@ -66,16 +68,34 @@ def test_the_members_that_meet_the_goals_with_most_room_are_served(held_out_digi
     least = [subset["least_margin"] for subset in subsets]
     assert len(least) == 3, "every pair is on the record"
     assert least == sorted(least, reverse=True)
-    assert all(subset["least_margin"] < -0.5 for subset in subsets[1:]), "a wrong member ruins any pair"
+    assert all(margin < -0.5 for margin in least[1:]), "a wrong member ruins any pair"
     assert {"mnist", "font", "thick_blurred", "non_digits"} <= set(subsets[0]["margins"])
+    assert record["selection_set"]["seeds"] == [41 + SELECTION_SEED_OFFSET] * 2
 
-    selection = selection_set(*held_out_digits, seed=43, passes=1, counts=SMALL)
+    selection = selection_set(*held_out_digits, seed=41 + SELECTION_SEED_OFFSET, passes=1, counts=SMALL)
     served = Classifier(to_tflite(ensemble([candidates[index] for index in chosen])))
-    measured = margins(served.predict_all(to_input(selection.images)), calibrate(served, validation), selection)
+    each = [Classifier(to_tflite(candidates[index])).predict_all(to_input(selection.images)) for index in chosen]
+    answers = served.predict_all(to_input(selection.images))
+    np.testing.assert_allclose(combine(each), answers, atol=2e-3)  # 8-bit round-off only
+    calibration = calibrate(served, validation)
+    assert calibration.temperature == pytest.approx(subsets[0]["calibration"]["temperature"], rel=1e-3)
+    threshold = subsets[0]["calibration"]["not_a_digit_threshold"]
+    assert calibration.not_a_digit_threshold == pytest.approx(threshold, abs=2e-3)
+    measured = margins(answers, calibration, selection)
     for kind, margin in subsets[0]["margins"].items():
-        assert measured[kind] == pytest.approx(margin, abs=0.02), kind
+        inside = selection.labels >= 10 if kind == "non_digits" else (selection.kinds == kind) & (selection.labels < 10)
+        assert measured[kind] == pytest.approx(margin, abs=1.5 / inside.sum()), f"{kind}: at most one drawing apart"
+
+
+def test_ties_go_to_the_subset_refusing_more_non_digits():
+    def judged(indexes, least, non_digits):
+        return Judged(indexes, Calibration(), {"mnist": least, "non_digits": non_digits})
+
+    first, second, third = judged((0, 1), -0.001, 0.01), judged((0, 2), -0.00101, 0.02), judged((1, 2), 0.0, 0.0)
+    assert [one.indexes for one in rank([first, second, third])] == [(1, 2), (0, 2), (0, 1)]
 
 
 def test_nothing_is_chosen_when_every_network_is_served(validation):
     members = [keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()])] * 2
-    assert choose(members, ["a", "b"], 2, validation, seed=43) == ([0, 1], None)
+    for count in (2, 3):
+        assert choose(members, ["a", "b"], count, validation, 41, passes=1, counts=SMALL) == ([0, 1], None)
