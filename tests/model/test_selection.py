@@ -1,5 +1,7 @@
 """Choosing the served members among more trained ones (``model.training.selection``), on the shipped members."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -99,3 +101,13 @@ def test_nothing_is_chosen_when_every_network_is_served(validation):
     members = [keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()])] * 2
     for count in (2, 3):
         assert choose(members, ["a", "b"], count, validation, 41, passes=1, counts=SMALL) == ([0, 1], None)
+
+
+def test_the_recorded_choice_is_the_shipped_model():
+    """model/reports/member-selection.json: the committed command's choice among the five trained members is the
+    three the shipped model holds (docs/model.md)."""
+    record = json.loads((model_card.MODEL_DIR / "reports" / "member-selection.json").read_text())
+    chosen = [candidate["keras_sha256"] for candidate in record["candidates"] if candidate["file"] in record["chosen"]]
+    assert chosen == [member["keras_sha256"] for member in model_card.read_card()["members"]]
+    assert record["subsets"][0]["members"] == record["chosen"]
+    assert len(record["subsets"]) == 10, "every three of five"
