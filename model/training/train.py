@@ -271,6 +271,8 @@ def parse_arguments(argv: list[str] | None = None) -> tuple[Recipe, Path | None,
     if args.assemble and (recipe.seed, recipe.validation_size) != (defaults.seed, defaults.validation_size):
         # The validation and selection sets must be drawn as the members' own validation set was.
         parser.error("--assemble takes members trained on the committed recipe's data: keep --seed, --validation-size")
+    if len({path.name for path in args.assemble}) < len(args.assemble):
+        parser.error("--assemble: two members share a file name, and the card names each member by its file")
     return recipe, args.start_from, args.assemble
 
 

@@ -94,6 +94,8 @@ def test_assembling_keeps_the_data_the_members_learned_from(tmp_path):
         with pytest.raises(SystemExit):
             parse_arguments(["--assemble", str(tmp_path / "model-1.keras"), *flag])
     assert parse_arguments(["--seed", "7"])[0].seed == 7, "training from scratch may use another seed"
+    with pytest.raises(SystemExit):  # the card and the selection's record name each member by its file
+        parse_arguments(["--assemble", str(tmp_path / "a" / "model-1.keras"), str(tmp_path / "b" / "model-1.keras")])
 
 
 def test_card_was_trained_on_this_data(mnist):
