@@ -60,10 +60,17 @@ def with_generated(
     return np.concatenate([images, generated.images]), np.concatenate([labels, generated.labels]), generated
 
 
-def validation_set(images: np.ndarray, labels: np.ndarray, counts: Counts, seed: int) -> HeldOut:
-    """Held-out MNIST digits followed by the generated validation set drawn from them, each row with its kind."""
-    all_images, all_labels, generated = with_generated(images, labels, counts, seed)
-    return HeldOut(all_images, all_labels, np.concatenate([np.full(len(labels), "mnist"), generated.kinds]))
+def validation_set(images: np.ndarray, labels: np.ndarray, counts: Counts, seed: int, passes: int = 1) -> HeldOut:
+    """Held-out MNIST digits followed by the generated validation set drawn from them, each row with its kind.
+
+    ``passes`` sets are drawn, with seeds ``seed``, ``seed + 1``...: each deals the digits out to the drawn kinds
+    anew (``model.training.selection`` draws ten, so each kind meets most writers)."""
+    generated = [load_or_generate(counts, seed + index, images, labels) for index in range(passes)]
+    return HeldOut(
+        np.concatenate([images, *(part.images for part in generated)]),
+        np.concatenate([labels, *(part.labels for part in generated)]),
+        np.concatenate([np.full(len(labels), "mnist"), *(part.kinds for part in generated)]),
+    )
 
 
 def held_out_digit_sets(labels: np.ndarray, kinds: np.ndarray) -> list[tuple[np.ndarray, float]]:

@@ -29,29 +29,15 @@ import numpy as np
 from model.runtime.calibration import DIGITS, Calibration
 from model.runtime.litert import Classifier, to_input
 from model.training.export import to_tflite
-from model.training.held_out import HeldOut, fit_calibration
+from model.training.held_out import HeldOut, fit_calibration, validation_set
 from model.training.honesty import MNIST_GOAL, NON_DIGIT_GOAL, REALISTIC_GOAL
-from model.training.training_data import Counts, load_or_generate
+from model.training.training_data import Counts
 
-SELECTION_PASSES = 10
+SELECTION_PASSES = 10  # the first time, drawing them takes about 8 minutes on two cores (then cached)
 # Training draws its generated data with the recipe's seed and the validation set with the next one; the
 # selection's passes draw with the ones after (``--assemble`` keeps the recipe's seed: train.py).
 SELECTION_SEED_OFFSET = 2
 SELECTION_COUNTS = Counts(font_digits=500, drawn_digits=5_000, non_digits=1_000)  # each pass
-
-
-def selection_set(
-    images: np.ndarray, labels: np.ndarray, seed: int, passes: int = SELECTION_PASSES, counts: Counts = SELECTION_COUNTS
-) -> HeldOut:
-    """The held-out MNIST digits (``images``), then ``passes`` generated sets drawn from them with seeds
-    ``seed``, ``seed + 1``...: each pass deals the digits out to the kinds anew, so each kind meets most writers.
-    Cached as training's generated sets are (about 8 minutes on two cores the first time)."""
-    generated = [load_or_generate(counts, seed + index, images, labels) for index in range(passes)]
-    return HeldOut(
-        np.concatenate([images, *(part.images for part in generated)]),
-        np.concatenate([labels, *(part.labels for part in generated)]),
-        np.concatenate([np.full(len(labels), "mnist"), *(part.kinds for part in generated)]),
-    )
 
 
 def combine(probabilities: list[np.ndarray]) -> np.ndarray:
@@ -136,7 +122,7 @@ def choose(
         return list(range(len(candidates))), None
     seed = recipe_seed + SELECTION_SEED_OFFSET
     mnist = validation.kinds == "mnist"
-    selection = selection_set(validation.images[mnist], validation.labels[mnist], seed, passes, counts)
+    selection = validation_set(validation.images[mnist], validation.labels[mnist], counts, seed, passes)
     judged = judge(candidates, count, validation, selection)
     record = {
         "rule": (

@@ -12,7 +12,7 @@ from model.runtime.litert import Classifier, to_input
 from model.training.export import to_tflite
 from model.training.held_out import calibrate, split_validation, validation_set
 from model.training.network import ensemble, members_of
-from model.training.selection import SELECTION_SEED_OFFSET, Judged, choose, combine, margins, rank, selection_set
+from model.training.selection import SELECTION_SEED_OFFSET, Judged, choose, combine, margins, rank
 from model.training.train import Recipe
 from model.training.training_data import Counts
 
@@ -43,8 +43,8 @@ def confidently_wrong(member: keras.Model) -> keras.Model:
 
 def test_the_selection_set_redraws_the_held_out_digits_once_a_pass(held_out_digits):
     images, labels = held_out_digits
-    one = selection_set(images, labels, seed=43, passes=1, counts=SMALL)
-    two = selection_set(images, labels, seed=43, passes=2, counts=SMALL)
+    one = validation_set(images, labels, SMALL, seed=43, passes=1)
+    two = validation_set(images, labels, SMALL, seed=43, passes=2)
     np.testing.assert_array_equal(two.images[two.kinds == "mnist"], images)
     assert (two.kinds == "font").sum() == 2 * SMALL.font_digits
     assert (two.labels == 10).sum() == 2 * SMALL.non_digits
@@ -74,7 +74,7 @@ def test_the_members_that_meet_the_goals_with_most_room_are_served(held_out_digi
     assert {"mnist", "font", "thick_blurred", "non_digits"} <= set(subsets[0]["margins"])
     assert record["selection_set"]["seeds"] == [41 + SELECTION_SEED_OFFSET] * 2
 
-    selection = selection_set(*held_out_digits, seed=41 + SELECTION_SEED_OFFSET, passes=1, counts=SMALL)
+    selection = validation_set(*held_out_digits, SMALL, seed=41 + SELECTION_SEED_OFFSET, passes=1)
     served = Classifier(to_tflite(ensemble([candidates[index] for index in chosen])))
     each = [Classifier(to_tflite(candidates[index])).predict_all(to_input(selection.images)) for index in chosen]
     answers = served.predict_all(to_input(selection.images))
