@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,8 +15,9 @@ from model.runtime import card as model_card
 from model.runtime.calibration import Calibration, expected_calibration_error
 from model.runtime.labelled import LabelledSet
 from model.runtime.litert import Classifier, to_input
-from model.runtime.versions import ModelVersions, VersionError
+from model.runtime.versions import ModelFiles, ModelVersions, VersionError
 from model.training import retrain
+from model.training.synthetic import NOT_A_DIGIT
 from tests.support.labelled import drawn_attempts, generated_attempts, store_attempts, write_attempts
 from tests.support.server_process import ROOT
 from tests.support.waiting import wait_until
@@ -44,6 +46,34 @@ def test_with_few_drawers_single_attempts_are_held_out_and_it_says_so():
     held, how = retrain.split_by_drawer(tiny_set(per_digit=10, drawers=2), seed=1)
     assert held.sum() == 20
     assert how.startswith("by attempt (only 2 drawer(s)")
+
+
+def test_the_attempts_are_learned_and_the_replayed_images_are_marked_to_keep_their_answers():
+    attempts = tiny_set(per_digit=2, drawers=2)  # 20 blank attempts
+    mnist_train = (np.full((50, 28, 28), 1, np.uint8), np.arange(50) % 10)
+    non_digits = np.full((7, 28, 28), 2, np.uint8)
+    settings = replace(retrain.FAST, mnist_per_epoch=40, attempt_share=1.0)
+    images, targets = retrain.mixed_training_set(mnist_train, attempts, settings, non_digits)
+    repeats = retrain.attempt_repeats(len(attempts), 40, 1.0)
+    learned = targets[:, 1] == 0
+    assert learned.sum() == repeats * len(attempts) == 40
+    np.testing.assert_array_equal(images[learned], np.concatenate([attempts.inputs] * repeats))
+    np.testing.assert_array_equal(targets[learned, 0], np.concatenate([attempts.labels] * repeats))
+    assert (images[~learned] > 0).all(), "MNIST and the non-digits are the replayed rows"
+    assert (targets[-7:] == [NOT_A_DIGIT, 1]).all()
+
+
+def test_the_loss_learns_an_attempts_label_and_holds_a_replayed_image_to_the_current_answer():
+    from keras import ops
+
+    candidate = np.array([[0.7, 0.2, 0.1]] * 3, np.float32)
+    current = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.1, 0.8, 0.1]], np.float32)
+    targets = np.array([[0, 1], [0, 0], [0, 1]])  # replayed and agreeing; an attempt; replayed and disagreeing
+    outputs = ops.convert_to_tensor(np.concatenate([candidate, current], axis=1))
+    values = ops.convert_to_numpy(retrain.keep_answers_loss(5.0)(ops.convert_to_tensor(targets), outputs))
+    label_loss = -np.log(0.7)
+    drift = np.sum(current[2] * np.log(current[2] / candidate[2]))
+    np.testing.assert_allclose(values, [label_loss, label_loss, label_loss + 5 * drift], rtol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -223,6 +253,7 @@ def test_a_small_retrain_writes_a_candidate_and_a_gate_table(tmp_path, labelled_
     assert "calibration refitted: temperature" in result.stdout
     assert card["gate"]["shipped"]["non_digits_refused"] == verdict["shipped_non_digits_refused"]
     assert card["fine_tuning"]["non_digits_per_epoch"] == retrain.FAST.non_digits_per_epoch
+    assert card["fine_tuning"]["keep_answers"] == retrain.FAST.keep_answers > 0
     assert card["non_digits_refused"] == verdict["non_digits_refused"] > 0.8
     assert verdict["non_digits_refused"] >= verdict["baseline_non_digits_refused"] - 0.01, "the refit keeps refusing"
     assert "non-digits refused" in result.stdout
@@ -329,3 +360,29 @@ def test_three_retrains_in_a_row_stay_accepted_within_the_floor_and_calibrated(t
         ece = expected_calibration_error(answers.confidence, answers.digits == mnist.y_test)
         assert ece <= ECE_CEILING, (candidate.version, ece)
     assert len(versions.pointer()["previous"]) == 3, "three promoted retrains on top of the shipped model"
+
+
+def served_accuracy(model: ModelFiles, attempts: LabelledSet) -> float:
+    """How a model version reads drawings as the server answers them (its own calibration; a refusal is wrong)."""
+    return Classifier.load(model.tflite).accuracy(
+        to_input(attempts.inputs), attempts.labels, Calibration.from_card(model.card())
+    )
+
+
+@pytest.mark.slow
+def test_a_retrain_on_the_style_the_model_reads_worst_is_accepted_and_halves_its_error(tmp_path):
+    """Issue 24's class: 500 labelled hollow "bubble" digits (held-out fonts; the shipped model reads them worst of
+    every style, about 77 %) from 30 drawers, retrained with the settings ``make retrain`` uses. The gate accepts,
+    MNIST stays at 99.5 % or more, and on 300 other drawings of the style, never labelled, the error falls by at
+    least half. Without holding the replayed images to the current answers the same retrain was refused: MNIST
+    -0.11 points and non-digits refused -3.1 points (docs/model.md)."""
+    versions = ModelVersions(tmp_path / "models")
+    out = io.StringIO()
+    result = retrain.retrain(
+        generated_attempts(500, drawers=30, seed=7), versions, retrain.Settings(), retrain.Status(None), out=out
+    )
+    assert result["accepted"], out.getvalue()
+    assert result["mnist_accuracy"] >= retrain.MIN_MNIST_ACCURACY
+    scored = generated_attempts(300, drawers=30, seed=8)
+    before, after = served_accuracy(versions.builtin, scored), served_accuracy(versions.get(result["version"]), scored)
+    assert 1 - after <= (1 - before) / 2, (before, after)
