@@ -28,6 +28,10 @@ from model.runtime.litert import Classifier, to_input
 from model.training.data import Mnist
 from model.training.training_data import Counts, Generated, load_or_generate
 
+# Training draws its generated training data with the recipe's seed and the validation set with this many after
+# it; the retrain redraws the same validation set to refit a candidate's calibration, so both read it from here.
+VALIDATION_SEED_OFFSET = 1
+
 
 @dataclass(frozen=True)
 class HeldOut:

@@ -29,14 +29,13 @@ import numpy as np
 from model.runtime.calibration import DIGITS, Calibration
 from model.runtime.litert import Classifier, to_input
 from model.training.export import to_tflite
-from model.training.held_out import HeldOut, fit_calibration, validation_set
+from model.training.held_out import VALIDATION_SEED_OFFSET, HeldOut, fit_calibration, validation_set
 from model.training.honesty import MNIST_GOAL, NON_DIGIT_GOAL, REALISTIC_GOAL
 from model.training.training_data import Counts
 
 SELECTION_PASSES = 10  # the first time, drawing them takes about 8 minutes on two cores (then cached)
-# Training draws its generated data with the recipe's seed and the validation set with the next one; the
-# selection's passes draw with the ones after (``--assemble`` keeps the recipe's seed: train.py).
-SELECTION_SEED_OFFSET = 2
+# The selection's passes draw with the seeds after the validation set's (``--assemble`` keeps the recipe's seed).
+SELECTION_SEED_OFFSET = VALIDATION_SEED_OFFSET + 1
 SELECTION_COUNTS = Counts(font_digits=500, drawn_digits=5_000, non_digits=1_000)  # each pass
 
 

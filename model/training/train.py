@@ -36,6 +36,7 @@ from model.runtime.litert import to_input
 from model.training import fonts
 from model.training.data import Mnist, load_mnist
 from model.training.held_out import (
+    VALIDATION_SEED_OFFSET,
     HeldOut,
     calibrate,
     split_validation,
@@ -244,7 +245,9 @@ def datasets(mnist: Mnist, recipe: Recipe) -> tuple[tuple[np.ndarray, np.ndarray
     x_train, y_train, _ = with_generated(x_mnist, y_mnist, TRAINING_COUNTS, recipe.seed)
     x_train = np.concatenate([x_train, *[x_mnist] * (recipe.mnist_repeats - 1)])
     y_train = np.concatenate([y_train, *[y_mnist] * (recipe.mnist_repeats - 1)])
-    return (x_train, y_train), validation_set(x_mnist_val, y_mnist_val, VALIDATION_COUNTS, recipe.seed + 1)
+    return (x_train, y_train), validation_set(
+        x_mnist_val, y_mnist_val, VALIDATION_COUNTS, recipe.seed + VALIDATION_SEED_OFFSET
+    )
 
 
 def parse_arguments(argv: list[str] | None = None) -> tuple[Recipe, Path | None, list[Path]]:

@@ -18,7 +18,12 @@ from model.runtime.calibration import (
     digit_answers,
     expected_calibration_error,
 )
-from model.training.held_out import fit_temperature, held_out_digit_sets, split_validation
+from model.training.held_out import (
+    VALIDATION_SEED_OFFSET,
+    fit_temperature,
+    held_out_digit_sets,
+    split_validation,
+)
 from model.training.honesty import SURE, SURE_BUT_WRONG_BUDGET, measure, sure_but_wrong, sure_floor
 from model.training.train import Recipe
 from model.training.training_data import Counts, generate
@@ -57,7 +62,9 @@ def held_out_sample(mnist, recognizer) -> tuple[np.ndarray, np.ndarray, np.ndarr
     digits (never trained on) and generated drawings of the validation seed."""
     recipe = Recipe()
     _, (x_val, y_val) = split_validation(mnist, recipe.validation_size, recipe.seed)
-    generated = generate(Counts(font_digits=500, drawn_digits=600, non_digits=600), recipe.seed + 1, x_val, y_val)
+    generated = generate(
+        Counts(font_digits=500, drawn_digits=600, non_digits=600), recipe.seed + VALIDATION_SEED_OFFSET, x_val, y_val
+    )
     images = np.concatenate([x_val, generated.images])
     raw = recognizer.classifier.predict_all((images.astype(np.float32) / 255.0)[..., None])
     kinds = np.concatenate([np.full(len(y_val), "mnist"), generated.kinds])
