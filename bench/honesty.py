@@ -13,17 +13,24 @@ import numpy as np
 from bench.timing import machine, median_ms
 from model.training.honesty import (
     DIGITS_REFUSED_BUDGET,
+    ECE_GOAL,
     MNIST_GOAL,
     MODEL_CALL_BUDGET_MS,
     NON_DIGIT_GOAL,
     REALISTIC_GOAL,
+    SURE_BUT_WRONG_BUDGET,
     UNSEEN_FONT_GOAL,
     measure_as_asked,
 )
 
 
+def goal(share: float) -> str:
+    """A goal as the issue writes it: 0.985 is "98.5 %"."""
+    return f"{round(100 * share, 2):g} %"
+
+
 def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
-    """(target, measured, met) for every number issues 15 and 24 ask for."""
+    """(target, measured, met) for every number issues 15 and 24 ask for, worded from the named goals."""
     kinds = numbers["realistic_kinds"]
     fonts = numbers["unseen_font_families"]
     unseen = sum(row["accuracy"] * row["count"] for row in fonts.values()) / sum(row["count"] for row in fonts.values())
@@ -34,38 +41,42 @@ def targets(numbers: dict, model_ms: float) -> list[tuple[str, str, bool]]:
     ece = max(numbers["mnist"]["ece_after"], numbers["realistic"]["ece_after"])
     return [
         (
-            "ECE <= 2 % (MNIST test and realistic)",
+            f"ECE <= {goal(ECE_GOAL)} (MNIST test and realistic)",
             f"{numbers['mnist']['ece_after']:.2%} / {numbers['realistic']['ece_after']:.2%}",
-            ece <= 0.02,
+            ece <= ECE_GOAL,
         ),
         (
-            "ECE <= 2 % on every realistic kind",
+            f"ECE <= {goal(ECE_GOAL)} on every realistic kind",
             f"highest: {least_honest} {kinds[least_honest]['ece_after']:.2%}",
-            kinds[least_honest]["ece_after"] <= 0.02,
+            kinds[least_honest]["ece_after"] <= ECE_GOAL,
         ),
-        ('wrong answers shown as "Sure" <= 2 %', f"{sure_but_wrong:.2%}", sure_but_wrong <= 0.02),
         (
-            "non-digits refused >= 95 %",
+            f'wrong answers shown as "Sure" <= {goal(SURE_BUT_WRONG_BUDGET)}',
+            f"{sure_but_wrong:.2%}",
+            sure_but_wrong <= SURE_BUT_WRONG_BUDGET,
+        ),
+        (
+            f"non-digits refused >= {goal(NON_DIGIT_GOAL)}",
             f"{numbers['non_digits']['all']['refused']:.2%}",
             numbers["non_digits"]["all"]["refused"] >= NON_DIGIT_GOAL,
         ),
         (
-            "real digits refused <= 0.5 % (MNIST test, realistic)",
+            f"real digits refused <= {goal(DIGITS_REFUSED_BUDGET)} (MNIST test, realistic)",
             f"{numbers['mnist']['refused']:.2%} / {numbers['realistic']['refused']:.2%}",
             digits_refused <= DIGITS_REFUSED_BUDGET,
         ),
         (
-            "MNIST test >= 99.6 % (a refusal is an error)",
+            f"MNIST test >= {goal(MNIST_GOAL)} (a refusal is an error)",
             f"{numbers['mnist']['accuracy']:.2%}",
             numbers["mnist"]["accuracy"] >= MNIST_GOAL,
         ),
-        ("unseen fonts >= 98 %", f"{unseen:.2%}", unseen >= UNSEEN_FONT_GOAL),
+        (f"unseen fonts >= {goal(UNSEEN_FONT_GOAL)}", f"{unseen:.2%}", unseen >= UNSEEN_FONT_GOAL),
         (
-            "every realistic kind >= 98.5 %, the thick, blurred and small ones too",
+            f"every realistic kind >= {goal(REALISTIC_GOAL)}, the thick, blurred and small ones too",
             f"weakest: {weakest} {kinds[weakest]['accuracy']:.2%}",
             kinds[weakest]["accuracy"] >= REALISTIC_GOAL,
         ),
-        ("model call <= 0.2 ms", f"{model_ms:.3f} ms", model_ms <= MODEL_CALL_BUDGET_MS),
+        (f"model call <= {MODEL_CALL_BUDGET_MS:g} ms", f"{model_ms:.3f} ms", model_ms <= MODEL_CALL_BUDGET_MS),
     ]
 
 

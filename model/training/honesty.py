@@ -54,6 +54,7 @@ NON_DIGIT_GOAL = 0.95  # the share of non-digits refused
 DIGITS_REFUSED_BUDGET = 0.005  # the share of real digits refused, MNIST and realistic alike
 UNSEEN_FONT_GOAL = 0.98  # digits in font families no model trained on
 MODEL_CALL_BUDGET_MS = 0.2
+ECE_GOAL = 0.02  # expected calibration error (15 bins), on MNIST, the realistic mix and every realistic kind
 
 
 def sure_floor(wrong_confidences: np.ndarray, budget: float = SURE_BUT_WRONG_BUDGET, step: float = 0.001) -> float:
