@@ -77,6 +77,22 @@ def test_the_loss_learns_an_attempts_label_and_holds_a_replayed_image_to_the_cur
     np.testing.assert_allclose(values, [label_loss, label_loss, label_loss + 5 * drift], rtol=1e-5)
 
 
+def test_while_fine_tuning_the_current_model_answers_as_served_and_only_the_candidate_learns():
+    import keras
+
+    def network() -> keras.Model:
+        return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dropout(0.5)])
+
+    current = network()
+    both = retrain.beside_current(network(), current)
+    images = np.ones((2, 28, 28, 1), np.float32)
+    answers = keras.ops.convert_to_numpy(both(images, training=True))
+    assert (answers[:, : 28 * 28] != 1).any(), "the candidate trains with its dropout"
+    assert (answers[:, 28 * 28 :] == 1).all(), "the current model answers without dropout"
+    dense = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    assert not retrain.beside_current(network(), dense).trainable_weights, "the current model is frozen"
+
+
 @pytest.mark.parametrize(
     ("candidate", "baseline", "shipped", "reasons"),
     [
