@@ -223,13 +223,13 @@ def attempt_repeats(attempts: int, mnist_images: int, share: float) -> int:
 
 
 def keep_answers_loss(weight: float) -> Callable:
-    """Cross-entropy on the label, plus, on the replayed rows, ``weight`` times the KL divergence of the candidate's
-    answer from the current model's (learning without forgetting, Li & Hoiem 2016).
+    """Cross-entropy on the label, plus, on the replayed rows, ``weight`` times KL(current ‖ candidate): the sum of
+    current * log(current / candidate) over the classes (learning without forgetting, Li & Hoiem 2016).
 
     The labels alone say only which class is right: fine-tuning on a class's hollow digits was free to move every
-    other answer, and did (the shapes it refused fell from 100 % to 93 %, MNIST 0.11 points). The current model's
-    whole answer on the replayed MNIST digits and non-digits says how sure it was and of what, so the candidate
-    learns the class's style and keeps the rest. ``outputs`` holds the candidate's probabilities, then the
+    other answer, and did (the shapes it refused fell from 100 % to 93 %, and MNIST lost 0.11 points). The current
+    model's whole answer on the replayed MNIST digits and non-digits says how sure it was and of what, so the
+    candidate learns the class's style and keeps the rest. ``outputs`` holds the candidate's probabilities, then the
     current model's; ``targets`` the label and whether the row is replayed (``mixed_training_set``)."""
     from keras import losses, ops
 

@@ -24,7 +24,15 @@ from model.training.held_out import (
     held_out_digit_sets,
     split_validation,
 )
-from model.training.honesty import SURE, SURE_BUT_WRONG_BUDGET, measure, sure_but_wrong, sure_floor
+from model.training.honesty import (
+    ECE_GOAL,
+    MNIST_GOAL,
+    SURE,
+    SURE_BUT_WRONG_BUDGET,
+    measure,
+    sure_but_wrong,
+    sure_floor,
+)
 from model.training.train import Recipe
 from model.training.training_data import Counts, generate
 
@@ -35,7 +43,7 @@ from model.training.training_data import Counts, generate
 # floor the rule picks is 0.999 itself (its most confident wrong answer: 0.9987): a model that moves it fails.
 # The floors and ceilings sit just beyond.
 FLOORS = {
-    "mnist_accuracy": 0.996,  # a refusal counts as an error
+    "mnist_accuracy": MNIST_GOAL,  # the goal itself; a refusal counts as an error
     "realistic_accuracy": 0.99,
     "kind_accuracy": 0.97,
     "unseen_fonts": 0.98,
@@ -45,9 +53,9 @@ FLOORS = {
 CEILINGS = {
     "mnist_refused": 0.003,
     "realistic_refused": 0.01,
-    "ece": 0.02,
-    "kind_ece": 0.05,
-    "sure_but_wrong": 0.02,  # the goal itself
+    "ece": ECE_GOAL,  # the goal itself
+    "kind_ece": 0.05,  # 100 drawings a kind: one confident error moves it a point
+    "sure_but_wrong": SURE_BUT_WRONG_BUDGET,  # the goal itself
 }
 
 

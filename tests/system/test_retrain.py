@@ -69,7 +69,8 @@ def test_the_loss_learns_an_attempts_label_and_holds_a_replayed_image_to_the_cur
 
     candidate = np.array([[0.7, 0.2, 0.1]] * 3, np.float32)
     current = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.1, 0.8, 0.1]], np.float32)
-    targets = np.array([[0, 1], [0, 0], [0, 1]])  # replayed and agreeing; an attempt; replayed and disagreeing
+    # Replayed and agreeing; an attempt; replayed and disagreeing. As fit hands them to a loss: float32.
+    targets = np.array([[0, 1], [0, 0], [0, 1]], np.float32)
     outputs = ops.convert_to_tensor(np.concatenate([candidate, current], axis=1))
     values = ops.convert_to_numpy(retrain.keep_answers_loss(5.0)(ops.convert_to_tensor(targets), outputs))
     label_loss = -np.log(0.7)
@@ -83,14 +84,19 @@ def test_while_fine_tuning_the_current_model_answers_as_served_and_only_the_cand
     def network() -> keras.Model:
         return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dropout(0.5)])
 
-    current = network()
-    both = retrain.beside_current(network(), current)
+    both = retrain.beside_current(network(), network())
     images = np.ones((2, 28, 28, 1), np.float32)
     answers = keras.ops.convert_to_numpy(both(images, training=True))
     assert (answers[:, : 28 * 28] != 1).any(), "the candidate trains with its dropout"
     assert (answers[:, 28 * 28 :] == 1).all(), "the current model answers without dropout"
-    dense = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
-    assert not retrain.beside_current(network(), dense).trainable_weights, "the current model is frozen"
+
+    def dense() -> keras.Model:
+        return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+
+    candidate, current = dense(), dense()
+    trained = retrain.beside_current(candidate, current).trainable_weights
+    assert {id(weight) for weight in trained} == {id(weight) for weight in candidate.trainable_weights}
+    assert len(trained) == 2, "the candidate's kernel and bias learn; nothing of the current model does"
 
 
 @pytest.mark.parametrize(
@@ -339,18 +345,18 @@ def test_a_background_retrain_reports_progress_and_its_candidate_can_be_promoted
         assert client.delete(f"/api/models/{version}").status_code == 200
 
 
-# The shipped model's expected calibration error on the MNIST test set is 0.36 % (docs/model.md) and the issue's
-# goal for honest confidence is 2 % (ECE_GOAL; tests/model/test_honesty.py holds the shipped model to it). A refit
-# fits one number, the temperature, on 7,000 held-out inputs here (all 5,000 held-out MNIST digits), so its own
-# error is small; a chain that let the calibration drift (a parent's temperature on a model fine-tuned three times)
-# is what the chain's bound is for. Measured on the MNIST test set: held out from the fine-tuning and from the refit.
 @pytest.mark.slow
 def test_three_retrains_in_a_row_stay_accepted_within_the_floor_and_calibrated(tmp_path, mnist):
     """A class retrains on 500 labelled drawings of the style issue 24 found hard (thick, blurred), promotes the
     candidate and retrains on top of it, three times: each candidate passes the gate, refuses the gate's
     non-digits within a point of the current model and never below the shipped model's floor, and its refitted
     confidence stays honest. (500, as the issue's class: with 60 held out, one drawing is 1.7 points of the
-    held-out check, and a tie lost by one drawing says nothing about the refit.)"""
+    held-out check, and a tie lost by one drawing says nothing about the refit.)
+
+    Honest means the issue's goal, an ECE of at most 2 % (ECE_GOAL), measured on the MNIST test set (held out from
+    the fine-tuning and the refit); the shipped model's is 0.36 %. A refit fits one number, the temperature, on all
+    5,000 held-out MNIST digits and the generated drawings, so its own error is small: the bound is there for a
+    chain that would let the calibration drift (a parent's temperature on a model fine-tuned three times)."""
     versions = ModelVersions(tmp_path / "models")
     data = drawn_attempts(mnist, 500, "thick_blurred")
     shipped = None
@@ -395,8 +401,8 @@ def test_a_retrain_on_the_style_the_model_reads_worst_is_accepted_and_halves_its
     result = retrain.retrain(
         generated_attempts(500, drawers=30, seed=7), versions, retrain.Settings(), retrain.Status(None), out=out
     )
-    assert result["accepted"], out.getvalue()
-    assert result["mnist_accuracy"] >= retrain.MIN_MNIST_ACCURACY
+    assert result["accepted"], out.getvalue()  # MNIST >= 99.5 %, non-digits within the floor: the gate's checks
+    assert result["holdout_accuracy"] > result["baseline_holdout_accuracy"], "its own held-out drawers, read better"
     scored = generated_attempts(300, drawers=30, seed=8)
     before, after = served_accuracy(versions.builtin, scored), served_accuracy(versions.get(result["version"]), scored)
     assert 1 - after <= (1 - before) / 2, (before, after)
