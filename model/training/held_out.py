@@ -29,7 +29,7 @@ from model.training.data import Mnist
 from model.training.training_data import Counts, Generated, load_or_generate
 
 # Training draws its generated training data with the recipe's seed and the validation set with this many after
-# it; the retrain redraws the same validation set to refit a candidate's calibration, so both read it from here.
+# it (``held_out_split``, which the retrain's refit calls too).
 VALIDATION_SEED_OFFSET = 1
 
 
@@ -75,6 +75,16 @@ def validation_set(images: np.ndarray, labels: np.ndarray, counts: Counts, seed:
         np.concatenate([labels, *(part.labels for part in generated)]),
         np.concatenate([np.full(len(labels), "mnist"), *(part.kinds for part in generated)]),
     )
+
+
+def held_out_split(
+    mnist: Mnist, validation_size: int, seed: int, counts: Counts
+) -> tuple[tuple[np.ndarray, np.ndarray], HeldOut]:
+    """The MNIST training images a model may learn from, and the held-out set it is calibrated on: the rest of
+    MNIST's training images with the generated validation set drawn from them (seed ``seed`` plus
+    ``VALIDATION_SEED_OFFSET``). Training stops and calibrates on it; the retrain refits on the same."""
+    kept, (x_val, y_val) = split_validation(mnist, validation_size, seed)
+    return kept, validation_set(x_val, y_val, counts, seed + VALIDATION_SEED_OFFSET)
 
 
 def held_out_digit_sets(labels: np.ndarray, kinds: np.ndarray) -> list[tuple[np.ndarray, float]]:

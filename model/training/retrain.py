@@ -64,13 +64,7 @@ from model.runtime.versions import (
     builtin_files,
 )
 from model.training.data import DataError, Mnist, load_mnist
-from model.training.held_out import (
-    VALIDATION_SEED_OFFSET,
-    HeldOut,
-    calibrate,
-    split_validation,
-    validation_set,
-)
+from model.training.held_out import HeldOut, calibrate, held_out_split
 from model.training.synthetic import NOT_A_DIGIT
 from model.training.training_data import VALIDATION_COUNTS, Counts
 
@@ -180,8 +174,7 @@ def calibration_split(mnist: Mnist, settings: Settings) -> tuple[tuple[np.ndarra
     from model.training.train import Recipe  # the shipped model's recipe (tests hold its card equal to it)
 
     recipe = Recipe()
-    kept, (x_val, y_val) = split_validation(mnist, recipe.validation_size, recipe.seed)
-    return kept, validation_set(x_val, y_val, settings.calibration_counts, recipe.seed + VALIDATION_SEED_OFFSET)
+    return held_out_split(mnist, recipe.validation_size, recipe.seed, settings.calibration_counts)
 
 
 def mixed_training_set(

@@ -35,14 +35,7 @@ from model.runtime import card as model_card
 from model.runtime.litert import to_input
 from model.training import fonts
 from model.training.data import Mnist, load_mnist
-from model.training.held_out import (
-    VALIDATION_SEED_OFFSET,
-    HeldOut,
-    calibrate,
-    split_validation,
-    validation_set,
-    with_generated,
-)
+from model.training.held_out import HeldOut, calibrate, held_out_split, with_generated
 from model.training.network import (
     DRAWS,
     INPUT_SHAPE,
@@ -241,13 +234,11 @@ def member_record(seed: int, histories: list[keras.callbacks.History], seconds: 
 def datasets(mnist: Mnist, recipe: Recipe) -> tuple[tuple[np.ndarray, np.ndarray], HeldOut]:
     """The training set (MNIST ``mnist_repeats`` times and the generated drawings) and the held-out set
     that stops training early and calibrates it."""
-    (x_mnist, y_mnist), (x_mnist_val, y_mnist_val) = split_validation(mnist, recipe.validation_size, recipe.seed)
+    (x_mnist, y_mnist), held_out = held_out_split(mnist, recipe.validation_size, recipe.seed, VALIDATION_COUNTS)
     x_train, y_train, _ = with_generated(x_mnist, y_mnist, TRAINING_COUNTS, recipe.seed)
     x_train = np.concatenate([x_train, *[x_mnist] * (recipe.mnist_repeats - 1)])
     y_train = np.concatenate([y_train, *[y_mnist] * (recipe.mnist_repeats - 1)])
-    return (x_train, y_train), validation_set(
-        x_mnist_val, y_mnist_val, VALIDATION_COUNTS, recipe.seed + VALIDATION_SEED_OFFSET
-    )
+    return (x_train, y_train), held_out
 
 
 def parse_arguments(argv: list[str] | None = None) -> tuple[Recipe, Path | None, list[Path]]:
