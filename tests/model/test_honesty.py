@@ -18,12 +18,8 @@ from model.runtime.calibration import (
     digit_answers,
     expected_calibration_error,
 )
-from model.training.held_out import (
-    VALIDATION_SEED_OFFSET,
-    fit_temperature,
-    held_out_digit_sets,
-    split_validation,
-)
+from model.runtime.litert import to_input
+from model.training.held_out import fit_temperature, held_out_digit_sets, held_out_split
 from model.training.honesty import (
     ECE_GOAL,
     MNIST_GOAL,
@@ -34,7 +30,7 @@ from model.training.honesty import (
     sure_floor,
 )
 from model.training.train import Recipe
-from model.training.training_data import Counts, generate
+from model.training.training_data import Counts
 
 # Measured on the committed ensemble (per_kind=100, non_digits=600, seed 11; model/reports/honesty.md has
 # 1,000 a kind): MNIST 99.67 %, every realistic kind 98 % or more, unseen fonts 99.9 %, non-digits about 95 %
@@ -69,14 +65,9 @@ def held_out_sample(mnist, recognizer) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """Raw outputs on a fixed held-out sample like the one training calibrates on: MNIST's validation
     digits (never trained on) and generated drawings of the validation seed."""
     recipe = Recipe()
-    _, (x_val, y_val) = split_validation(mnist, recipe.validation_size, recipe.seed)
-    generated = generate(
-        Counts(font_digits=500, drawn_digits=600, non_digits=600), recipe.seed + VALIDATION_SEED_OFFSET, x_val, y_val
-    )
-    images = np.concatenate([x_val, generated.images])
-    raw = recognizer.classifier.predict_all((images.astype(np.float32) / 255.0)[..., None])
-    kinds = np.concatenate([np.full(len(y_val), "mnist"), generated.kinds])
-    return raw, np.concatenate([y_val, generated.labels]), kinds
+    counts = Counts(font_digits=500, drawn_digits=600, non_digits=600)
+    _, held_out = held_out_split(mnist, recipe.validation_size, recipe.seed, counts)
+    return recognizer.classifier.predict_all(to_input(held_out.images)), held_out.labels, held_out.kinds
 
 
 def test_the_card_temperature_is_what_the_held_out_sample_gives(held_out_sample):
