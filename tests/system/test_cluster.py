@@ -19,7 +19,7 @@ from scripts.cassandra_node import CACHE, Node
 from tests.support.waiting import PredictLoad, wait_until
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.slow]
-PORT, STORAGE_PORT = 19044, 17004
+PORT, STORAGE_PORT = 19045, 17006  # ports of its own: the crash test's node uses 19044 and 17004
 
 
 def nodes_seen_from(address: str) -> int:
