@@ -300,6 +300,7 @@ def fine_tune(
     both.fit(
         training_dataset(images, targets, recipe),
         steps_per_epoch=steps_per_epoch,
+        shuffle=False,  # the stream shuffles itself (training_dataset)
         epochs=settings.epochs,
         callbacks=[Progress()],
         verbose=0,

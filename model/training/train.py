@@ -131,7 +131,12 @@ def trainer(model: keras.Model, training: tuple[np.ndarray, np.ndarray], recipe:
     images, labels = training
     if on_tensorflow():
         steps_per_epoch = recipe.steps_per_epoch(len(labels))
-        return model, {"x": training_dataset(images, labels, recipe), "steps_per_epoch": steps_per_epoch}
+        # The stream shuffles itself; fit's own shuffle (on by default) does not apply to a dataset and says so.
+        return model, {
+            "x": training_dataset(images, labels, recipe),
+            "steps_per_epoch": steps_per_epoch,
+            "shuffle": False,
+        }
     augmented = keras.Sequential([keras.Input(INPUT_SHAPE), Augment(recipe.augmentation, recipe.seed), model])
     return augmented, {"x": to_input(images), "y": labels.astype(np.int32), "batch_size": recipe.batch_size}
 
