@@ -220,6 +220,17 @@ def store_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
+def store(store_url):
+    """Each store in turn (``store_url``), opened with its schema, closed after the test."""
+    from server.storage.urls import open_store
+
+    opened = open_store(store_url)
+    opened.create_schema()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
 def redis_url(tmp_path):
     """A real Redis server on a free port, for Socket.IO's message queue."""
     import subprocess

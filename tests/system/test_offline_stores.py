@@ -5,18 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-import pytest
-
 from server.storage.offline import KioskRecord, OfflineAnswer
-from server.storage.urls import open_store
-
-
-@pytest.fixture
-def store(store_url):
-    opened = open_store(store_url)
-    opened.create_schema()
-    yield opened
-    opened.close()
 
 
 def test_an_offline_answer_is_kept_once(store):

@@ -49,14 +49,6 @@ SCHEMAS = {
 FIELDS = {"session": "drawer"}  # a column whose Attempt field has another name
 
 
-@pytest.fixture
-def store(store_url):
-    opened = open_store(store_url)
-    opened.create_schema()
-    yield opened
-    opened.close()
-
-
 @pytest.fixture(params=["sqlite", "cassandra"])
 def unreachable_store(request, tmp_path):
     """A store that cannot be reached: a directory where the SQLite file should be, or no Cassandra listening."""
