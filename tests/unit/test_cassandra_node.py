@@ -1,6 +1,5 @@
 """The test node's start-up: a node that hangs is started once more, and a failure shows the node's log."""
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -8,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from scripts.cassandra_node import Node
+from tests.support.server_process import free_port
 
-LISTENER = """
+HANGS = "print('stuck', flush=True); import time; time.sleep(600)"
+LISTENS = """
 import socket, sys, time
 print("listening", flush=True)
 server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
@@ -27,17 +28,9 @@ class StandIn(Node):
     def spawn(self) -> subprocess.Popen:
         hang = self.hangs[self.launches]
         self.launches += 1
-        command = [sys.executable, "-c", "print('stuck', flush=True); import time; time.sleep(600)"] if hang else [
-            sys.executable, "-c", LISTENER, str(self.port)
-        ]  # fmt: skip
+        command = [sys.executable, "-c", HANGS if hang else LISTENS, str(self.port)]
         with open(self.log_file, "ab") as log:
             return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_a_node_that_hangs_in_start_up_is_killed_and_started_once_more(tmp_path):
